@@ -1,0 +1,11 @@
+//! switchyard: one link of an edge platform's proxy chain.
+//!
+//! The modules follow the pipeline: `config` turns `proxy.conf` into a
+//! `rules::RuleSet`; `proxy` serves HTTP and applies it per request; `ops`
+//! reloads, logs and handles signals; `cli` holds one file per command.
+
+pub mod cli;
+pub mod config;
+pub mod ops;
+pub mod proxy;
+pub mod rules;

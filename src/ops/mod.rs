@@ -1,0 +1,1 @@
+//! Running-server operations: logs, signals, reload, control of a running server.

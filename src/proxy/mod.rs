@@ -1,0 +1,1 @@
+//! The data plane: listener, per-request service, upstream client, error mapping.

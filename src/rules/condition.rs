@@ -1,0 +1,93 @@
+//! Compiled conditions: the boolean tree of a rule's `when` line, with regexes
+//! compiled, lists turned into sets and CIDR blocks parsed.
+
+use http::HeaderName;
+use ipnet::IpNet;
+use regex::Regex;
+
+/// A value of the request that a condition or template can read (spec §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field {
+    /// `"https"` or `"http"`, from `X-Forwarded-Proto`.
+    Scheme,
+    /// The `Host` header, lower-cased, without a port.
+    Host,
+    /// The request method as sent.
+    Method,
+    /// The normalized path.
+    Path,
+    /// The query string without `?`.
+    Query,
+    /// Path, then `?` and the query when there was one.
+    Uri,
+    /// The client address as the platform reports it.
+    ClientIp,
+    /// One request header, lines joined with `", "`.
+    Header(HeaderName),
+    /// One cookie's value.
+    Cookie(String),
+    /// The first value of one query parameter, percent-decoded.
+    Arg(String),
+}
+
+/// A compiled `when` condition.
+#[derive(Debug, Clone)]
+pub enum Condition {
+    /// Every member holds (evaluated left to right, short-circuit).
+    All(Vec<Condition>),
+    /// Some member holds (evaluated left to right, short-circuit).
+    Any(Vec<Condition>),
+    /// The member does not hold.
+    Not(Box<Condition>),
+    /// `exists header(…)`, `exists cookie(…)`, `exists arg(…)`.
+    Exists(Field),
+    /// `field op value`.
+    Test(Test),
+}
+
+/// One comparison of a field with a value.
+#[derive(Debug, Clone)]
+pub struct Test {
+    /// What is read from the request.
+    pub field: Field,
+    /// How it is compared.
+    pub op: TestOp,
+}
+
+/// The comparison of a test, with its operand prepared at compile time.
+#[derive(Debug, Clone)]
+pub enum TestOp {
+    /// `==` (the literal is lower-cased already when the field is `host`).
+    Equals(String),
+    /// `!=`.
+    NotEquals(String),
+    /// `~`; `slot` numbers the rule's regexes in source order so templates can
+    /// find the captures.
+    Matches {
+        /// The compiled regex.
+        regex: Regex,
+        /// This regex's slot among the rule's regexes.
+        slot: usize,
+    },
+    /// `!~`.
+    NotMatches(Regex),
+    /// `^=`.
+    StartsWith(String),
+    /// `$=`.
+    EndsWith(String),
+    /// `*=`.
+    Contains(String),
+    /// `in [ … ]`.
+    In(ValueSet),
+    /// `not in [ … ]`.
+    NotIn(ValueSet),
+}
+
+/// The right-hand side of `in`: strings, plus CIDR blocks for `client_ip`.
+#[derive(Debug, Clone, Default)]
+pub struct ValueSet {
+    /// Exact strings (lower-cased for `host`).
+    pub strings: Vec<String>,
+    /// Networks, only for `client_ip`; an address inside one is a member.
+    pub networks: Vec<IpNet>,
+}

@@ -1,0 +1,20 @@
+//! The compiled rule set and its evaluation: it never sees the AST, only the
+//! checked, typed form that `config` produces.
+
+pub mod action;
+pub mod condition;
+pub mod decision;
+pub mod evaluate;
+pub mod request;
+pub mod rule_set;
+pub mod settings;
+pub mod template;
+
+pub use action::{Action, HeaderAction};
+pub use condition::{Condition, Field, Test, TestOp, ValueSet};
+pub use decision::{Decision, HeaderEdit, Outcome, apply_edits};
+pub use evaluate::evaluate;
+pub use request::{RequestFacts, Scheme};
+pub use rule_set::{Rule, RuleSet};
+pub use settings::{AccessLogFormat, Settings};
+pub use template::{CaptureRef, Template, TemplatePart};
