@@ -14,7 +14,7 @@ pub use action::{Action, HeaderAction};
 pub use condition::{Condition, Field, Test, TestOp, ValueSet};
 pub use decision::{Decision, HeaderEdit, Outcome, apply_edits};
 pub use evaluate::evaluate;
-pub use request::{RequestFacts, Scheme};
+pub use request::{RequestFacts, Scheme, TargetError};
 pub use rule_set::{Rule, RuleSet};
 pub use settings::{AccessLogFormat, Settings};
 pub use template::{CaptureRef, Template, TemplatePart};
