@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: origin direct, nginx, HAProxy and switchyard.
+
+Every target does the same work (bench/conf/*: the 27-rule workload, or the
+same with 1,000 regex redirects), behind the same origin, measured by the same
+load tool (wrk) in alternating rounds. Each proxy is pinned to core 0; wrk and
+the origin share core 1. The script prints Markdown tables of medians and
+ratios and writes every raw figure to bench/out/<stamp>/results.json.
+
+Needs Debian's nginx, haproxy and wrk (and taskset from util-linux). Usage:
+
+    python3 bench/run.py                 # everything, ~20 minutes
+    python3 bench/run.py --quick         # 1 round of 3 s each, to try it out
+    python3 bench/run.py --only main     # one scenario (see SCENARIOS)
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONF = ROOT / "bench" / "conf"
+ORIGIN_PORT = 18080
+PORTS = {"direct": ORIGIN_PORT, "nginx": 18081, "haproxy": 18082, "switchyard": 18083}
+PROXIES = ["nginx", "haproxy", "switchyard"]
+TARGETS = ["direct"] + PROXIES
+PROXY_CORE = "0"
+LOAD_CORE = "1"
+
+# name -> (legacy regex rules, request path, X-Forwarded-Proto, reload while loading)
+SCENARIOS = {
+    "main": (20, "/index.txt", "https", False),
+    "rules-1000": (1000, "/index.txt", "https", False),
+    "body-10k": (20, "/10k.bin", "https", False),
+    "body-1m": (20, "/1m.bin", "https", False),
+    "redirect": (20, "/index.txt", "http", False),
+    "reload-1000": (1000, "/index.txt", "https", True),
+}
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw)
+
+
+def fill(text, out, port, legacy):
+    text = text.replace("@OUT@", str(out)).replace("@ORIGIN_PORT@", str(ORIGIN_PORT))
+    return legacy(text).replace("@PORT@", str(port))
+
+
+def legacy_switchyard(n):
+    def gen(text):
+        head = text.split("\nrule legacy-1 {")[0]
+        rules = "".join(
+            f'\nrule legacy-{i} {{\n    when path ~ "^/old-{i}/(.*)$"\n    redirect 301 "/new-{i}/{{1}}"\n}}\n'
+            for i in range(1, n + 1)
+        )
+        return head + rules
+    return gen
+
+
+def legacy_block(n, line):
+    def gen(text):
+        lines = text.split("\n")
+        start = next(i for i, l in enumerate(lines) if "legacy redirects" in l) + 1
+        end = next(i for i, l in enumerate(lines) if "@LEGACY_END@" in l)
+        indent = re.match(r"\s*", lines[start]).group(0)
+        return "\n".join(lines[:start] + [indent + line(i) for i in range(1, n + 1)] + lines[end:])
+    return gen
+
+
+def nginx_line(i):
+    return f"location ~ ^/old-{i}/(.*)$ {{ return 301 /new-{i}/$1; }}"
+
+
+def haproxy_line(i):
+    return (f"http-request redirect code 301 location /new-{i}/%[path,regsub(^/old-{i}/,)] "
+            f"if {{ path_reg ^/old-{i}/(.*)$ }}")
+
+
+def write_configs(out, n):
+    d = out / f"conf-{n}"
+    (d / "switchyard").mkdir(parents=True, exist_ok=True)
+    (d / "switchyard" / "proxy.conf").write_text(
+        legacy_switchyard(n)((CONF / "proxy.conf").read_text()))
+    (d / "nginx.conf").write_text(fill((CONF / "nginx.conf").read_text(), out, PORTS["nginx"],
+                                       legacy_block(n, nginx_line)))
+    (d / "haproxy.cfg").write_text(fill((CONF / "haproxy.cfg").read_text(), out,
+                                        PORTS["haproxy"], legacy_block(n, haproxy_line)))
+    return d
+
+
+def wait_ready(port, path="/index.txt", timeout=10.0):
+    deadline = time.monotonic() + timeout
+    req = f"GET {path} HTTP/1.1\r\nHost: bench\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n"
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(req.encode())
+                if s.recv(64).startswith(b"HTTP/1.1 200"):
+                    return time.monotonic()
+        except OSError:
+            pass
+        time.sleep(0.001)
+    raise RuntimeError(f"port {port} did not answer 200 within {timeout}s")
+
+
+class Procs:
+    """The processes of one scenario, stopped together."""
+
+    def __init__(self):
+        self.procs = {}
+
+    def start(self, name, cmd, core, env=None, stdout=None):
+        full = ["taskset", "-c", core] + cmd
+        self.procs[name] = subprocess.Popen(full, env=env, stdout=stdout or subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL)
+        return self.procs[name]
+
+    def stop(self):
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs.values():
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.procs = {}
+
+
+def serving_pid(name, proc):
+    """The pid that does the work: nginx's worker, else the process itself."""
+    if name == "nginx":
+        kids = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        return int(kids[0]) if kids else proc.pid
+    return proc.pid
+
+
+def hwm_kib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def switchyard_env(out, confdir):
+    env = dict(os.environ)
+    env.update({
+        "SWITCHYARD_LISTEN": f"127.0.0.1:{PORTS['switchyard']}",
+        "SWITCHYARD_UPSTREAM": f"127.0.0.1:{ORIGIN_PORT}",
+        "SWITCHYARD_CONFIG_DIR": str(confdir),
+        "SWITCHYARD_LOG_DIR": str(out / "switchyard-log"),
+        "SWITCHYARD_RUN_DIR": str(out / "switchyard-run"),
+    })
+    return env
+
+
+def start_proxy(procs, name, out, confdir, binary):
+    if name == "nginx":
+        return procs.start(name, ["nginx", "-c", str(confdir / "nginx.conf"), "-p", str(out)],
+                           PROXY_CORE)
+    if name == "haproxy":
+        log = open(out / "haproxy-access.log", "ab")
+        return procs.start(name, ["haproxy", "-db", "-f", str(confdir / "haproxy.cfg")],
+                           PROXY_CORE, stdout=log)
+    return procs.start(name, [str(binary), "serve"], PROXY_CORE,
+                       env=switchyard_env(out, confdir / "switchyard"))
+
+
+def wrk(port, path, proto, seconds, conns):
+    cmd = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency",
+           "-H", f"X-Forwarded-Proto: {proto}", "-H", "Host: bench.example",
+           f"http://127.0.0.1:{port}{path}"]
+    text = sh(cmd).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+
+    def pct(p):
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    return {
+        "rps": rps, "p50_ms": pct(50), "p99_ms": pct(99),
+        "socket_errors": sum(int(g) for g in errors.groups()) if errors else 0,
+        "non_2xx_3xx": int(non2xx.group(1)) if non2xx else 0,
+    }
+
+
+def reload_loop(out, confdir, binary, stop_at):
+    """Reloads switchyard once a second until stop_at; returns (ok, failed)."""
+    env = switchyard_env(out, confdir / "switchyard")
+    ok = failed = 0
+    while time.monotonic() < stop_at - 1:
+        r = subprocess.run([str(binary), "reload"], env=env, capture_output=True)
+        ok, failed = (ok + 1, failed) if r.returncode == 0 else (ok, failed + 1)
+        time.sleep(1)
+    return ok, failed
+
+
+def run_scenario(name, out, binary, rounds, seconds, conns):
+    n, path, proto, reload = SCENARIOS[name]
+    confdir = write_configs(out, n)
+    procs = Procs()
+    results = {t: [] for t in TARGETS}
+    reloads = []
+    try:
+        origin = fill((CONF / "origin-nginx.conf").read_text(), out, ORIGIN_PORT, lambda t: t)
+        (out / "origin-nginx.conf").write_text(origin)
+        procs.start("origin", ["nginx", "-c", str(out / "origin-nginx.conf"), "-p", str(out)],
+                    LOAD_CORE)
+        wait_ready(ORIGIN_PORT)
+        for p in PROXIES:
+            start_proxy(procs, p, out, confdir, binary)
+        for p in PROXIES:
+            wait_ready(PORTS[p])
+        targets = PROXIES if reload else TARGETS
+        if reload:
+            targets = ["switchyard"]
+        for r in range(rounds):
+            order = targets[r % len(targets):] + targets[:r % len(targets)]
+            for t in order:
+                if reload:
+                    # the same run twice: without and with a reload every second
+                    base = wrk(PORTS[t], path, proto, seconds, conns)
+                    results.setdefault("switchyard-no-reload", []).append(base)
+                    import threading
+                    box = {}
+                    th = threading.Thread(target=lambda: box.update(
+                        rl=reload_loop(out, confdir, binary, time.monotonic() + seconds)))
+                    th.start()
+                    results[t].append(wrk(PORTS[t], path, proto, seconds, conns))
+                    th.join()
+                    reloads.append(box.get("rl"))
+                else:
+                    results[t].append(wrk(PORTS[t], path, proto, seconds, conns))
+        rss = {p: hwm_kib(serving_pid(p, procs.procs[p])) for p in PROXIES}
+    finally:
+        procs.stop()
+    return {"results": results, "rss_kib": rss, "reloads": reloads}
+
+
+def startup_times(out, binary, tries=5):
+    confdir = write_configs(out, 20)
+    times = {p: [] for p in PROXIES}
+    for _ in range(tries):
+        procs = Procs()
+        try:
+            origin = fill((CONF / "origin-nginx.conf").read_text(), out, ORIGIN_PORT, lambda t: t)
+            (out / "origin-nginx.conf").write_text(origin)
+            procs.start("origin", ["nginx", "-c", str(out / "origin-nginx.conf"), "-p", str(out)],
+                        LOAD_CORE)
+            wait_ready(ORIGIN_PORT)
+            for p in PROXIES:
+                t0 = time.monotonic()
+                start_proxy(procs, p, out, confdir, binary)
+                times[p].append((wait_ready(PORTS[p]) - t0) * 1000)
+        finally:
+            procs.stop()
+    return {p: statistics.median(v) for p, v in times.items()}
+
+
+def validate_times(out, binary, tries=5):
+    confdir = write_configs(out, 10000)
+    runs = {"switchyard validate": [], "nginx -t": []}
+    for _ in range(tries):
+        t0 = time.monotonic()
+        r = subprocess.run([str(binary), "validate", str(confdir / "switchyard")],
+                           capture_output=True)
+        runs["switchyard validate"].append((time.monotonic() - t0) * 1000)
+        assert r.returncode == 0, r.stderr
+        t0 = time.monotonic()
+        r = subprocess.run(["nginx", "-t", "-q", "-c", str(confdir / "nginx.conf"), "-p", str(out)],
+                           capture_output=True)
+        runs["nginx -t"].append((time.monotonic() - t0) * 1000)
+        assert r.returncode == 0, r.stderr
+    return {k: statistics.median(v) for k, v in runs.items()}
+
+
+def med(rows, key):
+    return statistics.median(r[key] for r in rows)
+
+
+def report(all_results, rounds, seconds, conns):
+    lines = []
+    for name, res in all_results.items():
+        if name in ("startup_ms", "validate_10k_ms", "machine"):
+            continue
+        rows = res["results"]
+        lines.append(f"\n### {name}\n")
+        lines.append("| target | req/s | p50 ms | p99 ms | errors | peak RSS MiB | vs nginx | vs direct |")
+        lines.append("|---|---|---|---|---|---|---|---|")
+        base_n = med(rows["nginx"], "rps") if rows.get("nginx") else None
+        base_d = med(rows["direct"], "rps") if rows.get("direct") else None
+        for t, runs in rows.items():
+            if not runs:
+                continue
+            rps = med(runs, "rps")
+            errs = sum(r["socket_errors"] + r["non_2xx_3xx"] for r in runs)
+            rss = res["rss_kib"].get(t.split("-")[0]) if t != "direct" else None
+            lines.append(
+                f"| {t} | {rps:,.0f} | {med(runs, 'p50_ms'):.3f} | {med(runs, 'p99_ms'):.3f} | {errs} | "
+                + (f"{rss / 1024:.1f}" if rss else "-") + " | "
+                + (f"{rps / base_n:.2f}" if base_n else "-") + " | "
+                + (f"{rps / base_d:.2f}" if base_d else "-") + " |")
+        if res.get("reloads"):
+            lines.append(f"\nreloads (ok, failed) per round: {res['reloads']}")
+    if "startup_ms" in all_results:
+        lines.append("\n### start to first answered request (median ms)\n")
+        for p, v in all_results["startup_ms"].items():
+            lines.append(f"- {p}: {v:.1f} ms")
+    if "validate_10k_ms" in all_results:
+        lines.append("\n### checking a 10,000-rule config (median ms)\n")
+        for p, v in all_results["validate_10k_ms"].items():
+            lines.append(f"- {p}: {v:.1f} ms")
+    lines.append(f"\n{rounds} rounds of {seconds} s per target, wrk -t1 -c{conns}, medians.")
+    return "\n".join(lines)
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                if l.startswith("model name")), "?")
+    versions = {}
+    for cmd in (["nginx", "-v"], ["haproxy", "-v"], ["wrk", "--version"]):
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        versions[cmd[0]] = (r.stdout + r.stderr).strip().splitlines()[0] if (r.stdout + r.stderr) else "?"
+    return {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(), **versions}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=8)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--only", action="append", choices=list(SCENARIOS) + ["startup", "validate"])
+    ap.add_argument("--quick", action="store_true", help="1 round of 3 s: a smoke run, not figures")
+    ap.add_argument("--no-build", action="store_true")
+    args = ap.parse_args()
+    if args.quick:
+        args.rounds, args.seconds = 1, 3
+    for tool in ("nginx", "haproxy", "wrk", "taskset"):
+        if not shutil.which(tool):
+            sys.exit(f"bench: {tool} is missing (apt-get install nginx haproxy wrk util-linux)")
+    if not args.no_build:
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    binary = ROOT / "target" / "release" / "switchyard"
+    out = ROOT / "bench" / "out" / time.strftime("%Y%m%d-%H%M%S")
+    for d in ("www", "nginx-tmp", "origin-tmp", "logs", "switchyard-log", "switchyard-run"):
+        (out / d).mkdir(parents=True, exist_ok=True)
+    (out / "www" / "index.txt").write_text("hello from the origin\n")
+    (out / "www" / "10k.bin").write_bytes(os.urandom(10 * 1024))
+    (out / "www" / "1m.bin").write_bytes(os.urandom(1024 * 1024))
+    wanted = args.only or list(SCENARIOS) + ["startup", "validate"]
+    results = {"machine": machine()}
+    for name in wanted:
+        print(f"bench: {name} ...", file=sys.stderr, flush=True)
+        if name == "startup":
+            results["startup_ms"] = startup_times(out, binary)
+        elif name == "validate":
+            results["validate_10k_ms"] = validate_times(out, binary)
+        else:
+            results[name] = run_scenario(name, out, binary, args.rounds, args.seconds, args.connections)
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    print(f"machine: {json.dumps(results['machine'])}")
+    print(report(results, args.rounds, args.seconds, args.connections))
+    print(f"\nraw figures: {out / 'results.json'}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
