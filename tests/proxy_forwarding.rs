@@ -36,7 +36,10 @@ X-Forwarded-Proto: https\r\nX-Custom: one\r\nX-Custom: two\r\nContent-Length: 5\
         "x-custom: two",
         "content-length: 5",
     ] {
-        assert!(text.lines().any(|l| l == line), "missing {line:?} in {text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in {text}"
+        );
     }
     assert!(text.ends_with("\n\nhello"), "{text}");
     let lines = json_lines(&proxy.access_lines());
@@ -53,7 +56,11 @@ X-Forwarded-Proto: https\r\nX-Custom: one\r\nX-Custom: two\r\nContent-Length: 5\
     assert_eq!(line["user_agent"], "-");
     assert!(line["upstream_ms"].is_u64());
     assert!(line["duration_ms"].is_u64());
-    assert!(line["time"].as_str().is_some_and(|t| t.len() == 24 && t.ends_with('Z')));
+    assert!(
+        line["time"]
+            .as_str()
+            .is_some_and(|t| t.len() == 24 && t.ends_with('Z'))
+    );
 }
 
 #[test]
@@ -67,8 +74,18 @@ fn strips_hop_by_hop_headers_both_ways() {
 Proxy-Connection: keep-alive\r\nTE: trailers\r\nTrailer: X-T\r\nUpgrade: h2c\r\nX-End: kept\r\n\r\n",
     );
     let text = wire.text();
-    for gone in ["x-hop", "keep-alive", "proxy-connection", "te:", "trailer", "upgrade"] {
-        assert!(!text.lines().any(|l| l.starts_with(gone)), "{gone} forwarded: {text}");
+    for gone in [
+        "x-hop",
+        "keep-alive",
+        "proxy-connection",
+        "te:",
+        "trailer",
+        "upgrade",
+    ] {
+        assert!(
+            !text.lines().any(|l| l.starts_with(gone)),
+            "{gone} forwarded: {text}"
+        );
     }
     assert!(text.lines().any(|l| l == "x-end: kept"), "{text}");
     let wire = exchange(&mut conn, b"GET /hop HTTP/1.1\r\nHost: h\r\n\r\n");
@@ -83,11 +100,17 @@ fn keep_alive_reuses_client_and_upstream_connections() {
     let proxy = Proxy::start(origin.addr, settings());
     let mut conn = connect(proxy.addr);
     for i in 0..200 {
-        let wire = exchange(&mut conn, format!("GET /n/{i} HTTP/1.1\r\nHost: h\r\n\r\n").as_bytes());
+        let wire = exchange(
+            &mut conn,
+            format!("GET /n/{i} HTTP/1.1\r\nHost: h\r\n\r\n").as_bytes(),
+        );
         assert_eq!(wire.status, 200);
     }
     let upstream = origin.connections.load(Ordering::SeqCst);
-    assert!(upstream <= 2, "200 requests used {upstream} upstream connections");
+    assert!(
+        upstream <= 2,
+        "200 requests used {upstream} upstream connections"
+    );
     assert_eq!(proxy.access_lines().len(), 200);
 }
 
@@ -106,7 +129,11 @@ fn streams_large_bodies_both_ways_and_chunked() {
         conn.read_line(&mut head).expect("head");
     }
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "{head}"
+    );
     let mut total = 0usize;
     loop {
         let mut line = String::new();
@@ -183,7 +210,10 @@ fn unreachable_next_hop_is_502_then_recovers() {
     let mut conn = connect(proxy.addr);
     let wire = exchange(&mut conn, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
     assert_eq!(wire.status, 502);
-    assert_eq!(wire.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(
+        wire.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
     assert_eq!(wire.text(), "502 Bad Gateway\n");
     // The next hop comes up on that port.
     let listener = std::net::TcpListener::bind(addr).expect("rebind");
@@ -260,15 +290,26 @@ fn rejected_requests_are_logged_once_each() {
         },
     );
     let mut conn = connect(proxy.addr);
-    let wire = exchange(&mut conn, b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
-    assert_eq!(wire.status, 405);
-    let big = format!("GET / HTTP/1.1\r\nHost: h\r\nX-Big: {}\r\n\r\n", "a".repeat(1500));
-    let wire = exchange(&mut conn, big.as_bytes());
-    assert_eq!(wire.status, 431);
-    assert_eq!(wire.header("content-type"), Some("text/plain; charset=utf-8"));
     let wire = exchange(
         &mut conn,
-        b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+    );
+    assert_eq!(wire.status, 405);
+    let big = format!(
+        "GET / HTTP/1.1\r\nHost: h\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(1500)
+    );
+    let wire = exchange(&mut conn, big.as_bytes());
+    assert_eq!(wire.status, 431);
+    assert_eq!(
+        wire.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    // Transfer-Encoding on HTTP/1.0: hyper's parser answers 400 and closes.
+    let mut conn = connect(proxy.addr);
+    let wire = exchange(
+        &mut conn,
+        b"POST / HTTP/1.0\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
     );
     assert_eq!(wire.status, 400);
     // Not HTTP at all: hyper's parser answers 400 and closes.
@@ -279,12 +320,23 @@ fn rejected_requests_are_logged_once_each() {
     let lines = proxy.access_lines();
     let statuses: Vec<&str> = lines
         .iter()
-        .map(|l| l.split('\t').find_map(|f| f.strip_prefix("status:")).expect("status"))
+        .map(|l| {
+            l.split('\t')
+                .find_map(|f| f.strip_prefix("status:"))
+                .expect("status")
+        })
         .collect();
     assert_eq!(statuses, ["405", "431", "400", "400"]);
-    assert!(lines.iter().all(|l| l.contains("\taction:error\t")), "{lines:?}");
+    assert!(
+        lines.iter().all(|l| l.contains("\taction:error\t")),
+        "{lines:?}"
+    );
     assert!(lines[3].contains("\tmethod:-\t"), "{}", lines[3]);
-    assert!(lines.iter().all(|l| l.contains("\tupstream_ms:-\t") && l.ends_with("\trules:-")));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains("\tupstream_ms:-\t") && l.ends_with("\trules:-"))
+    );
 }
 
 #[test]
@@ -298,7 +350,9 @@ fn slow_header_gets_408_and_a_line() {
         },
     );
     let mut conn = connect(proxy.addr);
-    conn.get_mut().write_all(b"GET / HTTP/1.1\r\nHost: h\r\n").expect("partial");
+    conn.get_mut()
+        .write_all(b"GET / HTTP/1.1\r\nHost: h\r\n")
+        .expect("partial");
     let wire = read_response(&mut conn, false);
     assert_eq!(wire.status, 408);
     eventually("one 408 line", || proxy.access_lines().len() == 1);
@@ -317,13 +371,38 @@ fn idle_keep_alive_outlives_header_timeout_then_closes() {
         },
     );
     let mut conn = connect(proxy.addr);
-    assert_eq!(exchange(&mut conn, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n").status, 200);
+    assert_eq!(
+        exchange(&mut conn, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n").status,
+        200
+    );
     std::thread::sleep(Duration::from_millis(600));
     // Idle longer than the header timeout: still open.
-    assert_eq!(exchange(&mut conn, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n").status, 200);
+    assert_eq!(
+        exchange(&mut conn, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n").status,
+        200
+    );
     // Idle past keepalive_timeout: closed quietly, no log line.
     let mut rest = Vec::new();
     let n = conn.read_to_end(&mut rest).expect("eof");
     assert_eq!(n, 0);
     assert_eq!(proxy.access_lines().len(), 2);
+}
+
+#[test]
+fn length_and_chunked_together_are_framed_as_chunked_and_the_connection_closes() {
+    // RFC 9112 §6.3: Transfer-Encoding wins, Content-Length is not forwarded,
+    // and the connection is closed after the response (hyper does this).
+    let origin = Origin::start();
+    let proxy = Proxy::start(origin.addr, settings());
+    let mut conn = connect(proxy.addr);
+    let wire = exchange(
+        &mut conn,
+        b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    );
+    assert_eq!(wire.status, 200);
+    let text = wire.text();
+    assert!(!text.contains("content-length: 100"), "{text}");
+    assert!(text.ends_with("\n\nabc"), "{text}");
+    let mut rest = Vec::new();
+    assert_eq!(conn.read_to_end(&mut rest).expect("eof"), 0);
 }

@@ -99,13 +99,18 @@ async fn route(request: Request<Incoming>) -> Result<Response<OriginBody>, Infal
                 ("keep-alive", "timeout=5"),
                 ("x-origin-end", "kept"),
             ] {
-                response.headers_mut().append(name, value.parse().expect("value"));
+                response
+                    .headers_mut()
+                    .append(name, value.parse().expect("value"));
             }
             Ok(response)
         }
         "/download" => {
             // n bytes streamed in 64 KiB chunks, never materialized whole.
-            let total: usize = query.strip_prefix("n=").and_then(|n| n.parse().ok()).unwrap_or(0);
+            let total: usize = query
+                .strip_prefix("n=")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
             let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
             let count = total / chunk.len();
             let stream = futures_util::stream::iter(
@@ -134,13 +139,22 @@ async fn route(request: Request<Incoming>) -> Result<Response<OriginBody>, Infal
             });
             let mut response = Response::new(full(""));
             *response.status_mut() = hyper::StatusCode::SWITCHING_PROTOCOLS;
-            response.headers_mut().insert("upgrade", "websocket".parse().expect("v"));
-            response.headers_mut().insert("connection", "upgrade".parse().expect("v"));
+            response
+                .headers_mut()
+                .insert("upgrade", "websocket".parse().expect("v"));
+            response
+                .headers_mut()
+                .insert("connection", "upgrade".parse().expect("v"));
             Ok(response)
         }
         _ => {
             // Echo: request line, headers (sorted, one per line), blank line, body.
-            let mut text = format!("{} {} {:?}\n", request.method(), request.uri(), request.version());
+            let mut text = format!(
+                "{} {} {:?}\n",
+                request.method(),
+                request.uri(),
+                request.version()
+            );
             let mut headers: Vec<String> = request
                 .headers()
                 .iter()
@@ -152,7 +166,12 @@ async fn route(request: Request<Incoming>) -> Result<Response<OriginBody>, Infal
                 text.push('\n');
             }
             text.push('\n');
-            let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let body = request
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
             text.push_str(&String::from_utf8_lossy(&body));
             Ok(Response::new(full(text)))
         }
@@ -186,13 +205,20 @@ impl Proxy {
             .build()
             .expect("runtime");
         let spec: ListenSpec = "127.0.0.1:0".parse().expect("spec");
-        let listeners = runtime.block_on(async { listener::bind(&spec) }).expect("bind");
+        let listeners = runtime
+            .block_on(async { listener::bind(&spec) })
+            .expect("bind");
         let addr = listeners[0].local_addr().expect("addr");
         let (tx, rx) = tokio::sync::watch::channel(false);
         std::mem::forget(tx);
         let drain = Drain::new();
         for l in listeners {
-            runtime.spawn(listener::accept_loop(l, plane.clone(), rx.clone(), drain.token()));
+            runtime.spawn(listener::accept_loop(
+                l,
+                plane.clone(),
+                rx.clone(),
+                drain.token(),
+            ));
         }
         std::mem::forget(drain);
         Proxy {
@@ -229,7 +255,10 @@ pub struct Wire {
 
 impl Wire {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.first()).map(String::as_str)
+        self.headers
+            .get(name)
+            .and_then(|v| v.first())
+            .map(String::as_str)
     }
 
     pub fn text(&self) -> String {
@@ -239,7 +268,9 @@ impl Wire {
 
 pub fn connect(addr: SocketAddr) -> BufReader<TcpStream> {
     let stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
     BufReader::new(stream)
 }
 
@@ -271,7 +302,10 @@ pub fn read_response(conn: &mut BufReader<TcpStream>, head_only: bool) -> Wire {
     }
     let mut body = Vec::new();
     if !head_only && status != 204 && status != 304 && status >= 200 {
-        if let Some(length) = headers.get("content-length").and_then(|v| v[0].parse::<usize>().ok()) {
+        if let Some(length) = headers
+            .get("content-length")
+            .and_then(|v| v[0].parse::<usize>().ok())
+        {
             body.resize(length, 0);
             conn.read_exact(&mut body).expect("body");
         } else if headers.get("transfer-encoding").is_some() {
