@@ -42,6 +42,7 @@ pub fn temp_dir(name: &str) -> PathBuf {
 pub struct Origin {
     pub addr: SocketAddr,
     pub connections: Arc<AtomicUsize>,
+    pub requests: Arc<AtomicUsize>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -57,13 +58,20 @@ impl Origin {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let connections = Arc::new(AtomicUsize::new(0));
+        let requests = Arc::new(AtomicUsize::new(0));
         let count = connections.clone();
+        let seen = requests.clone();
         runtime.spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 count.fetch_add(1, Ordering::SeqCst);
+                let seen = seen.clone();
                 tokio::spawn(async move {
+                    let service = service_fn(move |request| {
+                        seen.fetch_add(1, Ordering::SeqCst);
+                        route(request)
+                    });
                     let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service_fn(route))
+                        .serve_connection(TokioIo::new(stream), service)
                         .with_upgrades()
                         .await;
                 });
@@ -72,6 +80,7 @@ impl Origin {
         Origin {
             addr,
             connections,
+            requests,
             _runtime: runtime,
         }
     }
@@ -308,7 +317,7 @@ pub fn read_response(conn: &mut BufReader<TcpStream>, head_only: bool) -> Wire {
         {
             body.resize(length, 0);
             conn.read_exact(&mut body).expect("body");
-        } else if headers.get("transfer-encoding").is_some() {
+        } else if headers.contains_key("transfer-encoding") {
             loop {
                 let mut size = String::new();
                 conn.read_line(&mut size).expect("chunk size");
