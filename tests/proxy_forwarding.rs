@@ -406,3 +406,51 @@ fn length_and_chunked_together_are_framed_as_chunked_and_the_connection_closes()
     let mut rest = Vec::new();
     assert_eq!(conn.read_to_end(&mut rest).expect("eof"), 0);
 }
+
+#[test]
+fn head_keeps_the_upstream_length_and_sends_no_body() {
+    let origin = Origin::start();
+    let proxy = Proxy::start(origin.addr, settings());
+    let mut conn = connect(proxy.addr);
+    let wire = exchange(&mut conn, b"HEAD /x HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(wire.status, 200);
+    assert!(wire.header("content-length").is_some(), "{}", wire.head);
+    // The connection is still in step: the next response is read cleanly.
+    let wire = exchange(&mut conn, b"GET /y HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert!(wire.text().starts_with("GET /y HTTP/1.1\n"));
+    let lines = json_lines(&proxy.access_lines());
+    assert_eq!(lines[0]["method"], "HEAD");
+    assert_eq!(lines[0]["bytes_sent"], 0);
+}
+
+#[test]
+fn a_client_that_leaves_before_the_response_still_gets_a_line() {
+    let origin = Origin::start();
+    let proxy = Proxy::start(origin.addr, settings());
+    let mut conn = connect(proxy.addr);
+    conn.get_mut()
+        .write_all(b"GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+        .expect("write");
+    eventually("the request reached the origin", || {
+        origin.requests.load(Ordering::SeqCst) == 1
+    });
+    drop(conn);
+    eventually("one line", || proxy.access_lines().len() == 1);
+    let line = &json_lines(&proxy.access_lines())[0];
+    assert_eq!(line["status"], 499);
+    assert_eq!(line["uri"], "/slow");
+}
+
+#[test]
+fn absolute_form_target_becomes_host_and_origin_form() {
+    let origin = Origin::start();
+    let proxy = Proxy::start(origin.addr, settings());
+    let mut conn = connect(proxy.addr);
+    let wire = exchange(
+        &mut conn,
+        b"GET http://example.org/p?q=1 HTTP/1.1\r\nHost: other\r\n\r\n",
+    );
+    let text = wire.text();
+    assert!(text.starts_with("GET /p?q=1 HTTP/1.1\n"), "{text}");
+    assert!(text.lines().any(|l| l == "host: example.org"), "{text}");
+}

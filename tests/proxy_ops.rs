@@ -327,3 +327,41 @@ fn invalid_config_at_start_up_exits_1() {
     assert!(!out.stderr.is_empty());
     let _ = std::io::stderr().flush();
 }
+
+/// The server's peak resident set, from /proc (kB).
+fn peak_rss_kb(pid: u32) -> u64 {
+    read(Path::new(&format!("/proc/{pid}/status")))
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM")
+}
+
+#[test]
+fn large_transfers_keep_memory_bounded() {
+    let origin = Origin::start();
+    let dirs = Dirs::new("rss");
+    let server = Server::start(dirs, origin.addr);
+    let size = 256 * 1024 * 1024;
+    let mut conn = connect(server.addr);
+    conn.get_mut()
+        .write_all(
+            format!("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: {size}\r\n\r\n")
+                .as_bytes(),
+        )
+        .expect("head");
+    let piece = vec![b'z'; 1024 * 1024];
+    for _ in 0..256 {
+        conn.get_mut().write_all(&piece).expect("piece");
+    }
+    let wire = read_response(&mut conn, false);
+    assert_eq!(wire.text(), format!("received {size}"));
+    let wire = exchange(
+        &mut conn,
+        format!("GET /download?n={size} HTTP/1.1\r\nHost: h\r\n\r\n").as_bytes(),
+    );
+    assert_eq!(wire.body.len(), size);
+    let peak = peak_rss_kb(server.child.id());
+    eprintln!("peak RSS after 256 MiB up and down: {peak} kB");
+    assert!(peak < 64 * 1024, "peak RSS {peak} kB");
+}

@@ -48,7 +48,7 @@ pub async fn handle(
         record: base_record(&request, ctx.peer),
         format: rule_set.settings.access_log,
         started,
-        log: ctx.plane.access_log.clone(),
+        log: Some(ctx.plane.access_log.clone()),
         conn: ctx.state.clone(),
     };
     let mut request = request;
