@@ -454,3 +454,23 @@ fn absolute_form_target_becomes_host_and_origin_form() {
     assert!(text.starts_with("GET /p?q=1 HTTP/1.1\n"), "{text}");
     assert!(text.lines().any(|l| l == "host: example.org"), "{text}");
 }
+
+#[test]
+fn header_timeout_counts_from_the_first_byte_of_each_head() {
+    let origin = Origin::start();
+    let proxy = Proxy::start(
+        origin.addr,
+        Settings {
+            client_header_timeout: Duration::from_millis(1000),
+            ..settings()
+        },
+    );
+    let mut conn = connect(proxy.addr);
+    assert_eq!(exchange(&mut conn, b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\n").status, 200);
+    std::thread::sleep(Duration::from_millis(700));
+    conn.get_mut().write_all(b"GET /2 HTTP/1.1\r\n").expect("first half");
+    std::thread::sleep(Duration::from_millis(700));
+    // 1.4 s after the first request, 0.7 s into this head: within the timeout.
+    let wire = exchange(&mut conn, b"Host: h\r\n\r\n");
+    assert_eq!(wire.status, 200);
+}
