@@ -466,11 +466,29 @@ fn header_timeout_counts_from_the_first_byte_of_each_head() {
         },
     );
     let mut conn = connect(proxy.addr);
-    assert_eq!(exchange(&mut conn, b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\n").status, 200);
+    assert_eq!(
+        exchange(&mut conn, b"GET /1 HTTP/1.1\r\nHost: h\r\n\r\n").status,
+        200
+    );
     std::thread::sleep(Duration::from_millis(700));
-    conn.get_mut().write_all(b"GET /2 HTTP/1.1\r\n").expect("first half");
+    conn.get_mut()
+        .write_all(b"GET /2 HTTP/1.1\r\n")
+        .expect("first half");
     std::thread::sleep(Duration::from_millis(700));
     // 1.4 s after the first request, 0.7 s into this head: within the timeout.
     let wire = exchange(&mut conn, b"Host: h\r\n\r\n");
     assert_eq!(wire.status, 200);
+}
+
+#[test]
+fn http_10_client_without_host_is_served_and_nothing_is_invented() {
+    let origin = Origin::start();
+    let proxy = Proxy::start(origin.addr, settings());
+    let mut conn = connect(proxy.addr);
+    let wire = exchange(&mut conn, b"GET /old HTTP/1.0\r\n\r\n");
+    assert_eq!(wire.status, 200);
+    assert!(wire.head.starts_with("HTTP/1.0 200") || wire.head.starts_with("HTTP/1.1 200"));
+    let text = wire.text();
+    assert!(text.starts_with("GET /old HTTP/1.1\n"), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with("host:")), "{text}");
 }
