@@ -403,3 +403,61 @@ fn thirty_reloads_under_keep_alive_load_fail_nothing() {
     assert_eq!(server.status().generation, Some(31));
     eprintln!("{total} requests on 4 keep-alive connections during 30 reloads, none failed");
 }
+
+#[test]
+fn sigusr1_reopens_the_logs_by_name() {
+    let origin = Origin::start();
+    let dirs = Dirs::new("usr1");
+    let server = Server::start(dirs.clone(), origin.addr);
+    assert_eq!(get(server.addr, "/before").status, 200);
+    eventually("first line written", || {
+        read(&dirs.log.join("access.log")).contains("/before")
+    });
+    std::fs::rename(dirs.log.join("access.log"), dirs.log.join("moved.log")).expect("rename");
+    std::fs::rename(dirs.log.join("error.log"), dirs.log.join("moved-error.log")).expect("rename");
+    server.signal("USR1");
+    eventually("access.log reopened", || {
+        dirs.log.join("access.log").exists()
+    });
+    eventually("error.log reopened", || dirs.log.join("error.log").exists());
+    assert_eq!(get(server.addr, "/after").status, 200);
+    eventually("second line in the new file", || {
+        read(&dirs.log.join("access.log")).contains("/after")
+    });
+    assert!(!read(&dirs.log.join("moved.log")).contains("/after"));
+    assert!(read(&dirs.log.join("error.log")).contains("reopened the log files"));
+}
+
+#[test]
+fn a_stale_socket_of_a_killed_server_means_no_server() {
+    let origin = Origin::start();
+    let dirs = Dirs::new("stale");
+    let mut server = Server::start(dirs.clone(), origin.addr);
+    server.signal("KILL");
+    server.wait();
+    assert!(
+        dirs.run.join("control.sock").exists(),
+        "SIGKILL leaves the socket behind"
+    );
+    let out = dirs.run(&["reload"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stderr.is_empty());
+    let out = dirs.run(&["rotate-logs"]);
+    assert_eq!(out.status.code(), Some(0));
+    // A new server takes the run directory over.
+    let again = Server::start(dirs.clone(), origin.addr);
+    assert_eq!(again.status().pid, Some(again.child.id()));
+    // While it runs, a second server refuses to start (exit 2).
+    let out = dirs
+        .command(&["serve"])
+        .env("SWITCHYARD_LISTEN", "127.0.0.1:0")
+        .output()
+        .expect("second serve");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another server is running"));
+}
