@@ -1,0 +1,158 @@
+//! Contract §2, when the next hop fails or moves: 502 and recovery, 504, the
+//! one retry of a stale pooled connection, and re-resolution of `next-hop`
+//! after `/etc/hosts` changes.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use crate::Case;
+use crate::client::get;
+use crate::namespace::{ORIGIN_A, ORIGIN_B, point_next_hop};
+use crate::origin::{Options, Origin, OriginState};
+use crate::proxy::Proxy;
+use crate::world::World;
+
+/// The failure cases.
+pub fn cases() -> Vec<Case> {
+    vec![
+        Case::new(
+            "next_hop_down_gives_502_then_recovers",
+            bad_gateway_then_recovery,
+        ),
+        Case::new("next_hop_too_slow_gives_504", gateway_timeout),
+        Case::new(
+            "stale_pooled_connection_is_retried_for_idempotent_requests",
+            stale_pooled_connection,
+        ),
+        Case::new(
+            "next_hop_is_resolved_again_after_hosts_change",
+            re_resolution,
+        ),
+    ]
+}
+
+fn assert_generated(got: &crate::client::Curl, status: u16) {
+    assert_eq!(got.status, status, "{got:?}");
+    assert_eq!(
+        got.header("x-origin"),
+        None,
+        "{status} must be the proxy's own answer"
+    );
+    assert!(
+        got.header("content-type")
+            .is_some_and(|v| v.starts_with("text/plain")),
+        "{status} should be text/plain: {:?}",
+        got.headers
+    );
+    assert!(
+        !got.body.is_empty() && got.body.len() < 1024,
+        "{status} should have a short body: {:?}",
+        got.text()
+    );
+}
+
+fn bad_gateway_then_recovery(world: &World) {
+    let proxy = Proxy::start();
+    for round in 0..2 {
+        assert_generated(&get("/down", &[]), 502);
+        let origin = Origin::start(world, "a", ORIGIN_A);
+        for _ in 0..3 {
+            let got = get("/up", &[]);
+            assert_eq!(
+                got.status, 200,
+                "round {round}: the proxy did not recover once the origin came back"
+            );
+            assert_eq!(got.header("x-origin"), Some("a"));
+        }
+        origin.stop();
+    }
+    assert_generated(&get("/down-again", &[]), 502);
+    proxy.stop();
+}
+
+fn gateway_timeout(world: &World) {
+    world.write_config("settings {\n    upstream_response_timeout 1s\n}\n");
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    assert_generated(&get("/slow/4000", &[]), 504);
+    assert!(origin.wait_started(1, std::time::Duration::from_secs(5)));
+    let fast = get("/fast", &[]);
+    assert_eq!(fast.status, 200, "the proxy serves on after a 504");
+    proxy.stop();
+}
+
+/// Answers the first request of each connection, then reads the next request
+/// and closes without answering: what a next hop does when its keep-alive
+/// timer fires just as the proxy reuses the pooled connection.
+async fn answer_once_then_drop(stream: TcpStream, state: Arc<OriginState>) {
+    let mut reader = BufReader::new(stream);
+    for answered in [true, false] {
+        loop {
+            let mut line = String::new();
+            match reader.read_line(&mut line).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) if line == "\r\n" => break,
+                Ok(_) => {}
+            }
+        }
+        state.started.fetch_add(1, Ordering::SeqCst);
+        if answered {
+            let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nX-Origin: stale\r\n\r\nfresh\n";
+            if reader.get_mut().write_all(reply).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn stale_pooled_connection(world: &World) {
+    let origin = Origin::start_raw(world, "stale", ORIGIN_A, answer_once_then_drop);
+    let proxy = Proxy::start();
+    for i in 0..6 {
+        let got = get(&format!("/idempotent/{i}"), &[]);
+        assert_eq!(
+            got.status, 200,
+            "GET {i}: a pooled connection that turned out closed must be retried on a fresh one"
+        );
+        assert_eq!(got.text(), "fresh\n");
+    }
+    let connections = origin.connections();
+    println!(
+        "    6 GETs needed {connections} upstream connections (each reused one was closed by the origin)"
+    );
+    assert!(
+        connections >= 2,
+        "the test did not exercise a stale pooled connection"
+    );
+    proxy.stop();
+}
+
+fn re_resolution(world: &World) {
+    let closing = Options { close_each: true };
+    let _a = Origin::start_with(world, "a", ORIGIN_A, closing);
+    let _b = Origin::start_with(world, "b", ORIGIN_B, closing);
+    let proxy = Proxy::start();
+    for _ in 0..3 {
+        assert_eq!(get("/where", &[]).header("x-origin"), Some("a"));
+    }
+    point_next_hop(ORIGIN_B).expect("edit /etc/hosts");
+    for i in 0..5 {
+        let got = get("/where", &[]);
+        assert_eq!(got.status, 200);
+        assert_eq!(
+            got.header("x-origin"),
+            Some("b"),
+            "request {i} after next-hop moved to {ORIGIN_B} still went to the old address"
+        );
+    }
+    point_next_hop(ORIGIN_A).expect("edit /etc/hosts");
+    assert_eq!(
+        get("/where", &[]).header("x-origin"),
+        Some("a"),
+        "and back again"
+    );
+    proxy.stop();
+}

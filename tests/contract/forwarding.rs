@@ -1,0 +1,556 @@
+//! Contract §2, forwarding: what goes through unchanged, what hop-by-hop
+//! headers are dropped, keep-alive and pooling, streaming of large bodies,
+//! chunked framing, `Expect: 100-continue`, websocket tunnelling, and
+//! malformed requests that must never reach the next hop.
+
+use std::time::Duration;
+
+use crate::Case;
+use crate::client::{self, Conn, curl, get, raw_exchange, scratch_file};
+use crate::namespace::ORIGIN_A;
+use crate::origin::{CHUNKED_BODY, Origin};
+use crate::pattern::{Pattern, sha256_file};
+use crate::proxy::Proxy;
+use crate::websocket::{self, Frame};
+use crate::world::World;
+
+/// The forwarding cases.
+pub fn cases() -> Vec<Case> {
+    vec![
+        Case::new(
+            "forward_passes_method_target_host_and_headers",
+            pass_through,
+        ),
+        Case::new(
+            "forward_passes_upstream_status_and_headers_back",
+            status_back,
+        ),
+        Case::new("forward_strips_hop_by_hop_headers_both_ways", hop_by_hop),
+        Case::new("forward_keeps_alive_and_pools_upstream", keep_alive),
+        Case::long(
+            "forward_streams_50mib_both_ways_in_bounded_memory",
+            large_bodies,
+        ),
+        Case::new("forward_chunked_request_and_response", chunked),
+        Case::new("forward_expect_100_continue", expect_continue),
+        Case::new("forward_tunnels_websocket", websocket_echo),
+        Case::new(
+            "malformed_requests_get_400_and_never_reach_origin",
+            malformed,
+        ),
+        Case::new("oversized_header_section_gets_431", header_too_large),
+        Case::new("connect_gets_405", connect_method),
+    ]
+}
+
+fn pass_through(world: &World) {
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    let target = "/some/path/a%2Fb?x=1&y=two%20words&x=3";
+    for method in ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "PURGE"] {
+        let body = format!("body of {method}\n");
+        let mut args = vec![
+            "-X",
+            method,
+            "-H",
+            "Host: example.test:8080",
+            "-H",
+            "X-Forwarded-For: 203.0.113.7, 198.51.100.2",
+            "-H",
+            "X-Forwarded-Proto: https",
+            "-H",
+            "X-Custom: first",
+            "-H",
+            "X-Custom: second",
+            "-H",
+            "Cookie: a=1; b=2",
+            "-A",
+            "contract-agent/1.0",
+        ];
+        if method != "GET" && method != "OPTIONS" {
+            args.extend(["--data-binary", body.as_str()]);
+        }
+        let got = get(target, &args);
+        assert_eq!(got.status, 200, "{method}: {got:?}");
+        assert_eq!(
+            got.header("x-origin"),
+            Some("a"),
+            "{method}: the answer came from the origin"
+        );
+        assert_eq!(got.text(), format!("origin a {method} {target}\n"));
+        let seen = origin.requests().pop().expect("the origin saw the request");
+        assert_eq!(seen.method, method);
+        assert_eq!(
+            seen.uri, target,
+            "the target goes upstream unchanged (origin-form)"
+        );
+        assert_eq!(seen.header("host"), Some("example.test:8080"));
+        assert_eq!(
+            seen.header("x-forwarded-for"),
+            Some("203.0.113.7, 198.51.100.2")
+        );
+        assert_eq!(seen.header("x-forwarded-proto"), Some("https"));
+        assert_eq!(
+            seen.all("x-custom").join(", "),
+            "first, second",
+            "repeated header lines, in order"
+        );
+        assert_eq!(seen.header("cookie"), Some("a=1; b=2"));
+        assert_eq!(seen.header("user-agent"), Some("contract-agent/1.0"));
+        if method != "GET" && method != "OPTIONS" {
+            assert_eq!(seen.body_start, body.as_bytes(), "{method} body");
+        } else {
+            assert_eq!(seen.body_len, 0);
+        }
+    }
+    // HEAD: no body comes back, but the head does.
+    let head = get("/head/check", &["-I"]);
+    assert_eq!(head.status, 200);
+    assert_eq!(
+        origin.requests().pop().map(|s| s.method),
+        Some("HEAD".to_owned())
+    );
+    // A request with no X-Forwarded-* gets none added: passed "as received".
+    let plain = get("/plain", &[]);
+    assert_eq!(plain.status, 200);
+    let seen = origin.requests().pop().expect("seen");
+    assert_eq!(
+        seen.header("x-forwarded-proto"),
+        None,
+        "X-Forwarded-Proto is passed as received, not invented"
+    );
+    assert_eq!(seen.header("host"), Some("127.0.0.1"));
+    proxy.stop();
+}
+
+fn status_back(world: &World) {
+    let _origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    for code in [201, 204, 301, 404, 418, 500, 503] {
+        let got = get(&format!("/status/{code}"), &[]);
+        assert_eq!(got.status, code);
+        assert_eq!(
+            got.header("x-origin"),
+            Some("a"),
+            "status {code} is the origin's, not generated"
+        );
+    }
+    proxy.stop();
+}
+
+fn hop_by_hop(world: &World) {
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    let mut conn = Conn::open().expect("connect");
+    let request = "GET /hop-request HTTP/1.1\r\n\
+        Host: hop.test\r\n\
+        Connection: keep-alive, X-Drop-Me, X-Drop-Too\r\n\
+        X-Drop-Me: 1\r\n\
+        X-Drop-Too: 2\r\n\
+        Keep-Alive: timeout=5, max=100\r\n\
+        Proxy-Connection: keep-alive\r\n\
+        TE: trailers\r\n\
+        Trailer: X-Some-Trailer\r\n\
+        Upgrade: example/1\r\n\
+        X-Keep-Me: end-to-end\r\n\
+        \r\n";
+    let got = conn.roundtrip(request).expect("response");
+    assert_eq!(got.status, 200, "{}", got.head);
+    let seen = origin.requests().pop().expect("seen");
+    for dropped in [
+        "x-drop-me",
+        "x-drop-too",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "upgrade",
+    ] {
+        assert_eq!(
+            seen.all(dropped),
+            Vec::<&str>::new(),
+            "{dropped} must not be forwarded: {seen:?}"
+        );
+    }
+    for value in seen.all("connection") {
+        let lower = value.to_ascii_lowercase();
+        assert!(
+            !lower.contains("x-drop"),
+            "the client's Connection header was forwarded: {value}"
+        );
+    }
+    assert_eq!(seen.header("x-keep-me"), Some("end-to-end"));
+
+    // And the other way: the origin's hop-by-hop headers stop at the proxy.
+    let back = conn
+        .roundtrip(&client::get_request("/hop", "hop.test"))
+        .expect("response");
+    assert_eq!(back.status, 200, "{}", back.head);
+    assert_eq!(back.header("x-resp-keep"), Some("end-to-end"));
+    for dropped in ["x-resp-drop", "proxy-connection", "trailer", "upgrade"] {
+        assert_eq!(
+            back.header(dropped),
+            None,
+            "{dropped} reached the client:\n{}",
+            back.head
+        );
+    }
+    if let Some(keep_alive) = back.header("keep-alive") {
+        assert!(
+            !keep_alive.contains("99"),
+            "the origin's Keep-Alive reached the client: {keep_alive}"
+        );
+    }
+    if let Some(connection) = back.header("connection") {
+        assert!(
+            !connection.to_ascii_lowercase().contains("x-resp-drop"),
+            "the origin's Connection header reached the client: {connection}"
+        );
+    }
+    proxy.stop();
+}
+
+fn keep_alive(world: &World) {
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    let mut conn = Conn::open().expect("connect");
+    for i in 0..200 {
+        let got = conn
+            .roundtrip(&client::get_request(&format!("/ka?i={i}"), "ka.test"))
+            .unwrap_or_else(|e| panic!("request {i} on the kept-alive connection: {e}"));
+        assert_eq!(got.status, 200, "request {i}");
+        assert_eq!(got.body, format!("origin a GET /ka?i={i}\n").as_bytes());
+        assert!(
+            !got.closes(),
+            "request {i}: the proxy asked to close the connection"
+        );
+    }
+    let upstream = origin.connections();
+    println!("    200 requests on 1 client connection used {upstream} upstream connection(s)");
+    assert_eq!(origin.requests().len(), 200);
+    assert!(
+        upstream <= 4,
+        "upstream connections are not pooled: {upstream} for 200 sequential requests"
+    );
+    // curl's own view: several URLs on one command line reuse one connection.
+    let urls: Vec<String> = (0..5)
+        .map(|i| format!("http://127.0.0.1/curl-ka/{i}"))
+        .collect();
+    let mut args: Vec<&str> = Vec::new();
+    for url in &urls {
+        args.push(url);
+    }
+    let got = curl(&args);
+    assert_eq!(got.exit, 0, "{}", got.stderr);
+    assert_eq!(
+        got.connects, 1,
+        "curl had to reconnect: the client connection was not kept alive"
+    );
+    proxy.stop();
+}
+
+const FIFTY_MIB: u64 = 50 * 1024 * 1024;
+
+fn large_bodies(world: &World) {
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    // Upload: a 50 MiB file with a known hash.
+    let upload = scratch_file("upload");
+    {
+        use std::io::Write;
+        let mut file =
+            std::io::BufWriter::new(std::fs::File::create(&upload).expect("create upload file"));
+        let mut pattern = Pattern::new(7);
+        let mut buf = vec![0u8; 64 * 1024];
+        for _ in 0..(FIFTY_MIB / buf.len() as u64) {
+            pattern.fill(&mut buf);
+            file.write_all(&buf).expect("write upload file");
+        }
+    }
+    let expected_up = Pattern::sha256(7, FIFTY_MIB);
+    assert_eq!(sha256_file(&upload), expected_up);
+    let data = format!("@{}", upload.display());
+    let up = get(
+        "/upload",
+        &[
+            "-X",
+            "PUT",
+            "--data-binary",
+            &data,
+            "-H",
+            "Content-Type: application/octet-stream",
+        ],
+    );
+    assert_eq!(up.status, 200, "{}", up.stderr);
+    assert_eq!(
+        up.header("x-body-len"),
+        Some(FIFTY_MIB.to_string().as_str())
+    );
+    assert_eq!(
+        up.header("x-body-sha256"),
+        Some(expected_up.as_str()),
+        "the upload arrived changed"
+    );
+    let _ = std::fs::remove_file(&upload);
+    let after_upload = proxy.status_kib("VmHWM");
+
+    // Download: 50 MiB streamed by the origin.
+    let down = get(&format!("/download/{FIFTY_MIB}"), &[]);
+    assert_eq!(down.status, 200, "{}", down.stderr);
+    assert_eq!(down.body.len() as u64, FIFTY_MIB);
+    let got_sha = {
+        use sha2::{Digest, Sha256};
+        crate::pattern::hex(&Sha256::digest(&down.body))
+    };
+    assert_eq!(
+        got_sha,
+        Pattern::sha256(FIFTY_MIB, FIFTY_MIB),
+        "the download arrived changed"
+    );
+    let peak = proxy.status_kib("VmHWM");
+    println!(
+        "    proxy peak RSS (VmHWM): {after_upload} KiB after the 50 MiB upload, {peak} KiB after the 50 MiB download"
+    );
+    assert!(
+        peak < 64 * 1024,
+        "the proxy's peak RSS was {peak} KiB (limit 64 MiB): bodies are being buffered"
+    );
+    assert_eq!(origin.requests().len(), 2);
+    proxy.stop();
+}
+
+fn chunked(world: &World) {
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    // Request: curl sends chunked when told to, with no length.
+    let body = scratch_file("chunked-upload");
+    {
+        let mut bytes = vec![0u8; 3 * 1024 * 1024 + 17];
+        Pattern::new(11).fill(&mut bytes);
+        std::fs::write(&body, &bytes).expect("write body");
+    }
+    let expected = sha256_file(&body);
+    let data = format!("@{}", body.display());
+    let up = get(
+        "/chunked-upload",
+        &["-H", "Transfer-Encoding: chunked", "--data-binary", &data],
+    );
+    assert_eq!(up.status, 200, "{}", up.stderr);
+    assert_eq!(up.header("x-body-sha256"), Some(expected.as_str()));
+    let seen = origin.requests().pop().expect("seen");
+    assert_eq!(seen.body_len, 3 * 1024 * 1024 + 17);
+
+    // Raw chunked request on a kept-alive connection, then a chunked response
+    // on the same connection: the framing must be right for both to work.
+    let mut conn = Conn::open().expect("connect");
+    let request = "POST /raw-chunked HTTP/1.1\r\nHost: c.test\r\nTransfer-Encoding: chunked\r\n\r\n\
+        5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n";
+    let got = conn.roundtrip(request).expect("response");
+    assert_eq!(got.status, 200);
+    assert_eq!(
+        origin.requests().pop().expect("seen").body_start,
+        b"hello, world"
+    );
+    let got = conn
+        .roundtrip(&client::get_request("/chunked", "c.test"))
+        .expect("response");
+    assert_eq!(got.status, 200);
+    assert_eq!(String::from_utf8_lossy(&got.body), CHUNKED_BODY);
+    assert!(
+        got.header("transfer-encoding")
+            .is_some_and(|v| v.contains("chunked")),
+        "a body of unknown length on a kept-alive connection should be chunked:\n{}",
+        got.head
+    );
+    let again = conn
+        .roundtrip(&client::get_request("/after-chunked", "c.test"))
+        .expect("the connection still works");
+    assert_eq!(again.status, 200);
+    proxy.stop();
+}
+
+fn expect_continue(world: &World) {
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    // Raw: send the head only, wait for 100 Continue, then the body.
+    let mut conn = Conn::open().expect("connect");
+    conn.send(b"POST /continue HTTP/1.1\r\nHost: e.test\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n")
+        .expect("send head");
+    let interim = conn.read_response(false).expect("an interim response");
+    assert_eq!(
+        interim.status, 100,
+        "expected 100 Continue before sending the body, got:\n{}",
+        interim.head
+    );
+    conn.send(b"hello world").expect("send body");
+    let last = conn.read_response(false).expect("final response");
+    assert_eq!(last.status, 200);
+    assert_eq!(last.header("x-body-len"), Some("11"));
+    assert_eq!(
+        origin.requests().pop().expect("seen").body_start,
+        b"hello world"
+    );
+
+    // curl with the header and a body: it waits for the 100 before sending.
+    let body = scratch_file("continue-body");
+    std::fs::write(&body, vec![b'x'; 2 * 1024 * 1024]).expect("write body");
+    let data = format!("@{}", body.display());
+    let got = get(
+        "/continue-curl",
+        &[
+            "-H",
+            "Expect: 100-continue",
+            "--expect100-timeout",
+            "20",
+            "--data-binary",
+            &data,
+        ],
+    );
+    assert_eq!(got.status, 200, "{}", got.stderr);
+    assert!(
+        got.raw_heads.contains(" 100"),
+        "curl saw no 100 Continue:\n{}",
+        got.raw_heads
+    );
+    assert_eq!(got.header("x-body-len"), Some("2097152"));
+    proxy.stop();
+}
+
+fn websocket_echo(world: &World) {
+    assert_eq!(
+        websocket::accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
+        "s3pPLMBiTxaGhWNjzY+xOo0=",
+        "RFC 6455 example"
+    );
+    let _origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    let mut conn = Conn::open().expect("connect");
+    let key = "Y29udHJhY3QtdGVzdHMtMDE=";
+    let handshake = format!(
+        "GET /ws HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    conn.send(handshake.as_bytes()).expect("send handshake");
+    let response = conn.read_response(false).expect("handshake response");
+    assert_eq!(response.status, 101, "{}", response.head);
+    assert!(
+        response
+            .header("upgrade")
+            .is_some_and(|v| v.eq_ignore_ascii_case("websocket")),
+        "{}",
+        response.head
+    );
+    assert_eq!(
+        response.header("sec-websocket-accept"),
+        Some(websocket::accept_key(key).as_str())
+    );
+    let stream = conn.stream();
+    let frames = [
+        Frame {
+            opcode: 1,
+            payload: b"hello through the proxy".to_vec(),
+        },
+        Frame {
+            opcode: 2,
+            payload: (0..70_000u32).map(|i| (i % 251) as u8).collect(),
+        },
+        Frame {
+            opcode: 1,
+            payload: vec![b'm'; 300],
+        },
+    ];
+    for (i, frame) in frames.iter().enumerate() {
+        websocket::send(stream.get_mut(), frame, [1, 2, 3, i as u8]).expect("send frame");
+        let echo = websocket::receive(stream).expect("echo frame");
+        assert_eq!(&echo, frame, "frame {i} came back changed");
+    }
+    websocket::send(
+        stream.get_mut(),
+        &Frame {
+            opcode: 9,
+            payload: b"ping".to_vec(),
+        },
+        [9, 9, 9, 9],
+    )
+    .expect("ping");
+    assert_eq!(websocket::receive(stream).expect("pong").opcode, 10);
+    websocket::send(
+        stream.get_mut(),
+        &Frame {
+            opcode: 8,
+            payload: vec![3, 232],
+        },
+        [4, 4, 4, 4],
+    )
+    .expect("close");
+    assert_eq!(websocket::receive(stream).expect("close echo").opcode, 8);
+    drop(conn);
+    proxy.stop();
+}
+
+fn malformed(world: &World) {
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    let cases: [&[u8]; 5] = [
+        b"GET /x HTTP/1.1\r\nHost: m.test\r\nThis is not a header\r\n\r\n",
+        b"NOT A REQUEST LINE AT ALL\r\n\r\n",
+        b"GET /x HTTP/1.1\r\nHost: m.test\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+        b"GET /x HTTP/1.1\r\nHost: m.test\r\nContent-Length: nope\r\n\r\n",
+        b"GET x/no/slash HTTP/1.1\r\nHost: m.test\r\n\r\n",
+    ];
+    for raw in cases {
+        let answer = raw_exchange(raw);
+        let text = String::from_utf8_lossy(&answer);
+        assert!(
+            text.starts_with("HTTP/1.1 400"),
+            "{:?} got {text:?}",
+            String::from_utf8_lossy(raw)
+        );
+        assert!(
+            text.to_ascii_lowercase()
+                .contains("content-type: text/plain"),
+            "400 should be text/plain: {text:?}"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        origin.requests().len(),
+        0,
+        "a malformed request reached the origin: {:?}",
+        origin.requests()
+    );
+    // The server still serves.
+    assert_eq!(get("/fine", &[]).status, 200);
+    proxy.stop();
+}
+
+fn header_too_large(world: &World) {
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    let big = "v".repeat(40 * 1024);
+    let request = format!("GET /big HTTP/1.1\r\nHost: big.test\r\nX-Big: {big}\r\n\r\n");
+    let text = String::from_utf8_lossy(&raw_exchange(request.as_bytes())).into_owned();
+    assert!(
+        text.starts_with("HTTP/1.1 431"),
+        "a 40 KiB header section (limit 32 KiB) got: {:.200}",
+        text
+    );
+    assert_eq!(origin.requests().len(), 0);
+    // Just under the default limit passes.
+    let fits = "v".repeat(30 * 1024);
+    let got = get("/fits", &["-H", &format!("X-Big: {fits}")]);
+    assert_eq!(got.status, 200);
+    proxy.stop();
+}
+
+fn connect_method(world: &World) {
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    let text = String::from_utf8_lossy(&raw_exchange(
+        b"CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n",
+    ))
+    .into_owned();
+    assert!(text.starts_with("HTTP/1.1 405"), "CONNECT got {text:?}");
+    assert_eq!(origin.requests().len(), 0);
+    proxy.stop();
+}
