@@ -94,3 +94,9 @@ pub(crate) fn not_implemented(command: &str) -> ExitCode {
     eprintln!("switchyard {command}: not implemented yet");
     ExitCode::from(2)
 }
+
+/// Whether diagnostics on stderr may use colour (only on a terminal).
+pub(crate) fn stderr_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+}

@@ -1,1 +1,18 @@
 //! The data plane: listener, per-request service, upstream client, error mapping.
+//!
+//! A request flows listener → connection (client timeouts, hyper) → service
+//! (checks, rules) → forward (upstream, hop-by-hop) → body (streaming, access log).
+
+pub mod body;
+pub mod client_io;
+pub mod connection;
+pub mod data_plane;
+pub mod drain;
+pub mod error;
+pub mod forward;
+pub mod hop_by_hop;
+pub mod listener;
+pub mod service;
+pub mod upstream;
+
+pub use data_plane::DataPlane;

@@ -1,0 +1,139 @@
+//! The response body sent to the client: streams the upstream body (or a
+//! generated one), counts the bytes actually sent, and writes the request's
+//! one access-log line when the body ends or is dropped.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+
+use super::client_io::ConnState;
+use crate::ops::access_log::AccessLog;
+use crate::ops::access_record::AccessRecord;
+use crate::rules::AccessLogFormat;
+
+/// The access-log line of a request, waiting for its body to end.
+#[derive(Debug)]
+pub struct PendingLog {
+    /// The record, complete but for `bytes_sent` and `duration_ms`.
+    pub record: AccessRecord,
+    /// The format of the rule set the request started with.
+    pub format: AccessLogFormat,
+    /// When the request started.
+    pub started: Instant,
+    /// Where the line goes.
+    pub log: AccessLog,
+    /// The connection, told when the request is over.
+    pub conn: Arc<ConnState>,
+}
+
+impl PendingLog {
+    fn finish(mut self, bytes_sent: u64) {
+        self.record.bytes_sent = bytes_sent;
+        self.record.duration_ms =
+            u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.log.record(self.record, self.format);
+        self.conn.request_finished();
+    }
+}
+
+enum Source {
+    Generated(Option<Bytes>),
+    Upstream(Incoming),
+}
+
+/// The body type of every response the proxy sends.
+pub struct ProxyBody {
+    source: Source,
+    sent: u64,
+    pending: Option<PendingLog>,
+}
+
+impl std::fmt::Debug for ProxyBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyBody")
+            .field("sent", &self.sent)
+            .finish()
+    }
+}
+
+impl ProxyBody {
+    /// A body the proxy generated (redirect, respond, error).
+    pub fn generated(bytes: Bytes, pending: PendingLog) -> Self {
+        ProxyBody {
+            source: Source::Generated((!bytes.is_empty()).then_some(bytes)),
+            sent: 0,
+            pending: Some(pending),
+        }
+    }
+
+    /// The next hop's body, streamed.
+    pub fn upstream(body: Incoming, pending: PendingLog) -> Self {
+        ProxyBody {
+            source: Source::Upstream(body),
+            sent: 0,
+            pending: Some(pending),
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(pending) = self.pending.take() {
+            pending.finish(self.sent);
+        }
+    }
+}
+
+impl Body for ProxyBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        let polled = match &mut this.source {
+            Source::Generated(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Source::Upstream(body) => Pin::new(body).poll_frame(cx),
+        };
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.sent += data.len() as u64;
+                }
+            }
+            Poll::Ready(Some(Err(err))) => {
+                tracing::warn!("upstream body failed mid-stream: {err}");
+                this.finish();
+            }
+            Poll::Ready(None) => this.finish(),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.source {
+            Source::Generated(bytes) => bytes.is_none(),
+            Source::Upstream(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.source {
+            Source::Generated(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            Source::Upstream(body) => body.size_hint(),
+        }
+    }
+}
+
+impl Drop for ProxyBody {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}

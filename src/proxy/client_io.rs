@@ -1,0 +1,205 @@
+//! The client connection's socket, wrapped to enforce the two client timeouts
+//! hyper cannot: `keepalive_timeout` for an idle connection (hyper has no idle
+//! timeout for HTTP/1) and `client_header_timeout` counted from the first byte
+//! of a request head (hyper's own header timer also runs while the connection
+//! is idle, which would cut keep-alive short).
+
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep};
+
+/// What a request in flight tells the socket wrapper (shared per connection).
+#[derive(Debug, Default)]
+pub struct ConnState {
+    active: AtomicUsize,
+    finished: AtomicU64,
+    head_timed_out: AtomicBool,
+    head_started: AtomicBool,
+    reader: Mutex<Option<Waker>>,
+}
+
+impl ConnState {
+    /// A request head was parsed and handed to the service.
+    pub fn request_started(&self) {
+        self.active.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A response body finished or was dropped: the connection may be idle now.
+    pub fn request_finished(&self) {
+        self.active.fetch_sub(1, Ordering::SeqCst);
+        self.finished.fetch_add(1, Ordering::SeqCst);
+        let waker = self.reader.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Whether the connection was closed because a head came too slowly (a
+    /// 408 has been written).
+    pub fn head_timed_out(&self) -> bool {
+        self.head_timed_out.load(Ordering::SeqCst)
+    }
+
+    /// Whether bytes of a request head had arrived when the connection ended
+    /// (so a failure is a rejected request, not a quiet close).
+    pub fn head_started(&self) -> bool {
+        self.head_started.load(Ordering::SeqCst)
+    }
+
+    /// How many requests finished on this connection.
+    pub fn finished(&self) -> u64 {
+        self.finished.load(Ordering::SeqCst)
+    }
+}
+
+/// The two client timeouts, taken from the settings when the connection was accepted.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientTimeouts {
+    /// Idle time allowed between requests.
+    pub keepalive: Duration,
+    /// Time allowed from the first byte of a head to its end (and from accept
+    /// to the first byte).
+    pub header: Duration,
+}
+
+/// The response written when a head did not arrive in time.
+const REQUEST_TIMEOUT: &[u8] =
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n\
+content-length: 20\r\nconnection: close\r\n\r\n408 Request Timeout\n";
+
+/// The socket plus the timers.
+#[derive(Debug)]
+pub struct ClientIo {
+    inner: TcpStream,
+    state: Arc<ConnState>,
+    timeouts: ClientTimeouts,
+    sleep: Pin<Box<Sleep>>,
+    idle_since: Instant,
+    head_since: Option<Instant>,
+    seen_finished: u64,
+}
+
+impl ClientIo {
+    /// Wraps an accepted socket.
+    pub fn new(inner: TcpStream, state: Arc<ConnState>, timeouts: ClientTimeouts) -> Self {
+        let now = Instant::now();
+        ClientIo {
+            inner,
+            state,
+            timeouts,
+            sleep: Box::pin(tokio::time::sleep_until(now + timeouts.header)),
+            idle_since: now,
+            head_since: None,
+            seen_finished: 0,
+        }
+    }
+
+    /// Checks the timers while hyper waits for bytes; `Some` ends the read.
+    fn poll_timers(&mut self, cx: &mut Context<'_>) -> Option<io::Result<()>> {
+        if self.state.active.load(Ordering::SeqCst) > 0 {
+            *self.state.reader.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
+            // Re-check: a request may have finished before the waker was stored.
+            if self.state.active.load(Ordering::SeqCst) > 0 {
+                return None;
+            }
+        }
+        let finished = self.state.finished();
+        if finished != self.seen_finished {
+            self.seen_finished = finished;
+            self.idle_since = Instant::now();
+            self.head_since = None;
+            self.state.head_started.store(false, Ordering::SeqCst);
+        }
+        let deadline = match self.head_since {
+            Some(since) => since + self.timeouts.header,
+            None if finished == 0 => self.idle_since + self.timeouts.header,
+            None => self.idle_since + self.timeouts.keepalive,
+        };
+        if self.sleep.deadline() != deadline {
+            self.sleep.as_mut().reset(deadline);
+        }
+        if self.sleep.as_mut().poll(cx).is_pending() {
+            return None;
+        }
+        if self.head_since.is_none() {
+            // Idle too long: end of stream, a quiet close.
+            return Some(Ok(()));
+        }
+        let _ = self.inner.try_write(REQUEST_TIMEOUT);
+        self.state.head_timed_out.store(true, Ordering::SeqCst);
+        Some(Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "client header timeout",
+        )))
+    }
+}
+
+impl AsyncRead for ClientIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        let before = buf.filled().len();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                if buf.filled().len() > before
+                    && this.state.active.load(Ordering::SeqCst) == 0
+                    && this.head_since.is_none()
+                {
+                    // A finished request since the last read resets the idle clock first.
+                    let finished = this.state.finished();
+                    if finished != this.seen_finished {
+                        this.seen_finished = finished;
+                    }
+                    this.head_since = Some(Instant::now());
+                    this.state.head_started.store(true, Ordering::SeqCst);
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
+            Poll::Pending => match this.poll_timers(cx) {
+                Some(result) => Poll::Ready(result),
+                None => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl AsyncWrite for ClientIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}

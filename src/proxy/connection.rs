@@ -1,0 +1,110 @@
+//! One client connection: HTTP/1.1 with keep-alive and upgrades, the client
+//! timeouts, graceful shutdown, and one access-log line for each request that
+//! hyper itself rejected (malformed 400, oversized 431, too slow 408).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use super::client_io::{ClientIo, ClientTimeouts, ConnState};
+use super::data_plane::DataPlane;
+use super::drain::{DrainToken, stopping};
+use super::service::{ConnectionContext, handle};
+use crate::ops::access_record::{AccessRecord, LogAction};
+
+/// Most header fields accepted in one request head (hyper's default is 100).
+const MAX_HEADERS: usize = 512;
+
+/// Serves the connection until the client leaves, a timeout closes it, or
+/// shutdown is requested (then in-flight requests finish first).
+pub async fn serve(
+    stream: TcpStream,
+    peer: IpAddr,
+    plane: Arc<DataPlane>,
+    mut shutdown: watch::Receiver<bool>,
+    drain: DrainToken,
+) {
+    let settings = plane.rules().settings.clone();
+    let state = Arc::new(ConnState::default());
+    let timeouts = ClientTimeouts {
+        keepalive: settings.keepalive_timeout,
+        header: settings.client_header_timeout,
+    };
+    let io = ClientIo::new(stream, state.clone(), timeouts);
+    // The service answers 431 (with a text body) above the configured limit;
+    // hyper's parser only stops heads twice as large, with a bare 431.
+    let parser_limit = settings.max_request_header_bytes.saturating_mul(2);
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(None)
+        .keep_alive(true)
+        .max_headers(MAX_HEADERS)
+        .max_header_size(parser_limit)
+        .max_buf_size(parser_limit.max(408 * 1024));
+    let ctx = ConnectionContext {
+        plane: plane.clone(),
+        peer,
+        state: state.clone(),
+        drain,
+    };
+    let service = service_fn(move |request| handle(ctx.clone(), request));
+    let connection = builder
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        () = stopping(&mut shutdown) => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    if let Err(err) = result {
+        log_connection_error(&err, &state, peer, &plane);
+    }
+}
+
+/// Turns a connection-level failure into its access-log line when it was a
+/// rejected request, and into an error-log line in any case.
+fn log_connection_error(err: &hyper::Error, state: &ConnState, peer: IpAddr, plane: &DataPlane) {
+    let status = if state.head_timed_out() {
+        408
+    } else if err.is_parse_too_large() {
+        431
+    } else if err.is_parse() {
+        if err.to_string().contains("URI too long") {
+            414
+        } else {
+            400
+        }
+    } else {
+        tracing::debug!(%peer, "client connection ended: {err}");
+        return;
+    };
+    tracing::info!(%peer, status, "rejected before the service: {err}");
+    let format = plane.rules().settings.access_log;
+    let record = AccessRecord {
+        time: SystemTime::now(),
+        client_ip: peer.to_string(),
+        method: "-".into(),
+        host: "-".into(),
+        uri: "-".into(),
+        status,
+        bytes_sent: if status == 408 { 20 } else { 0 },
+        duration_ms: 0,
+        upstream_ms: None,
+        scheme: "-".into(),
+        user_agent: "-".into(),
+        referer: "-".into(),
+        action: LogAction::Error,
+        rules: Vec::new(),
+    };
+    plane.access_log.record(record, format);
+}

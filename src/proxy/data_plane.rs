@@ -1,0 +1,52 @@
+//! What every request shares: the rule set being served (swapped atomically by
+//! a reload), its generation, the next hop and the access log.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arc_swap::ArcSwap;
+
+use super::upstream::Upstream;
+use crate::ops::access_log::AccessLog;
+use crate::rules::RuleSet;
+
+/// The state of the data plane, shared by every connection.
+#[derive(Debug)]
+pub struct DataPlane {
+    rules: ArcSwap<RuleSet>,
+    generation: AtomicU64,
+    /// The next hop.
+    pub upstream: Upstream,
+    /// Where access-log lines go.
+    pub access_log: AccessLog,
+}
+
+impl DataPlane {
+    /// A data plane serving `rules` as generation 1.
+    pub fn new(rules: RuleSet, upstream: Upstream, access_log: AccessLog) -> Self {
+        DataPlane {
+            rules: ArcSwap::from_pointee(rules),
+            generation: AtomicU64::new(1),
+            upstream,
+            access_log,
+        }
+    }
+
+    /// The rule set a new request runs under; the request keeps this `Arc`
+    /// until it ends, whatever reloads happen meanwhile.
+    pub fn rules(&self) -> Arc<RuleSet> {
+        self.rules.load_full()
+    }
+
+    /// How many rule sets have been served (1 at start-up).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Serves `rules` from the next request on; returns the new generation.
+    pub fn swap(&self, rules: RuleSet) -> u64 {
+        self.upstream.configure(&rules.settings);
+        self.rules.store(Arc::new(rules));
+        self.generation.fetch_add(1, Ordering::SeqCst) + 1
+    }
+}

@@ -1,0 +1,200 @@
+//! Every error the data plane answers itself, with the side it comes from, and
+//! the one place that maps it to a status and a short `text/plain` body.
+
+use std::fmt;
+use std::time::Duration;
+
+use http::StatusCode;
+
+use crate::rules::TargetError;
+
+/// Which side of the proxy an error comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The client sent something the proxy will not forward.
+    Downstream,
+    /// The next hop could not be reached or did not answer.
+    Upstream,
+    /// The proxy itself could not build the request.
+    Internal,
+}
+
+/// Why a malformed request is refused with 400.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Malformed {
+    /// Both `Content-Length` and `Transfer-Encoding` (request smuggling risk).
+    LengthAndTransferEncoding,
+    /// `Transfer-Encoding` on an HTTP/1.0 request.
+    TransferEncodingOnHttp10,
+    /// The request target is not origin-form or absolute-form.
+    Target(TargetError),
+}
+
+/// An error the proxy answers itself.
+#[derive(Debug)]
+pub enum ProxyError {
+    /// 400.
+    Malformed(Malformed),
+    /// 405: CONNECT is never tunnelled.
+    ConnectNotAllowed,
+    /// 431: the header section exceeds `max_request_header_bytes`.
+    HeaderTooLarge {
+        /// The size of the header section received.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// 502: no connection to the next hop (resolution, refusal, connect timeout).
+    UpstreamConnect(hyper_util::client::legacy::Error),
+    /// 502: the connection broke before a response head arrived.
+    UpstreamFailed(hyper_util::client::legacy::Error),
+    /// 504: no response head within `upstream_response_timeout`.
+    UpstreamTimeout(Duration),
+    /// 500: a rewritten target that cannot form a URI.
+    InvalidUpstreamUri(String),
+}
+
+impl ProxyError {
+    /// Where the fault lies.
+    pub fn side(&self) -> Side {
+        match self {
+            ProxyError::Malformed(_)
+            | ProxyError::ConnectNotAllowed
+            | ProxyError::HeaderTooLarge { .. } => Side::Downstream,
+            ProxyError::UpstreamConnect(_)
+            | ProxyError::UpstreamFailed(_)
+            | ProxyError::UpstreamTimeout(_) => Side::Upstream,
+            ProxyError::InvalidUpstreamUri(_) => Side::Internal,
+        }
+    }
+
+    /// The status sent to the client.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ProxyError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ProxyError::ConnectNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ProxyError::HeaderTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ProxyError::UpstreamConnect(_) | ProxyError::UpstreamFailed(_) => {
+                StatusCode::BAD_GATEWAY
+            }
+            ProxyError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ProxyError::InvalidUpstreamUri(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The short body sent to the client: the status's reason phrase.
+    pub fn body(&self) -> String {
+        let status = self.status();
+        format!(
+            "{} {}\n",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("Error")
+        )
+    }
+
+    /// Writes the error to the error log at a level fitting its side.
+    pub fn log(&self, method: &str, uri: &str) {
+        match self.side() {
+            Side::Downstream => {
+                tracing::info!(%method, %uri, status = self.status().as_u16(), "rejected: {self}")
+            }
+            Side::Upstream => {
+                tracing::warn!(%method, %uri, status = self.status().as_u16(), "upstream: {self}")
+            }
+            Side::Internal => {
+                tracing::error!(%method, %uri, status = self.status().as_u16(), "internal: {self}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for ProxyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProxyError::Malformed(Malformed::LengthAndTransferEncoding) => {
+                f.write_str("both Content-Length and Transfer-Encoding")
+            }
+            ProxyError::Malformed(Malformed::TransferEncodingOnHttp10) => {
+                f.write_str("Transfer-Encoding on an HTTP/1.0 request")
+            }
+            ProxyError::Malformed(Malformed::Target(_)) => {
+                f.write_str("unsupported request-target form")
+            }
+            ProxyError::ConnectNotAllowed => f.write_str("CONNECT is not supported"),
+            ProxyError::HeaderTooLarge { size, limit } => {
+                write!(
+                    f,
+                    "header section of {size} bytes exceeds the limit of {limit}"
+                )
+            }
+            ProxyError::UpstreamConnect(err) => {
+                write!(f, "cannot connect to the next hop: {}", chain(err))
+            }
+            ProxyError::UpstreamFailed(err) => write!(f, "the next hop failed: {}", chain(err)),
+            ProxyError::UpstreamTimeout(after) => {
+                write!(
+                    f,
+                    "no response head from the next hop within {} ms",
+                    after.as_millis()
+                )
+            }
+            ProxyError::InvalidUpstreamUri(uri) => {
+                write!(f, "cannot build the upstream URI {uri:?}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ProxyError {}
+
+/// An error and its sources on one line, since hyper's outer errors are terse.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_bodies() {
+        let cases = [
+            (
+                ProxyError::Malformed(Malformed::TransferEncodingOnHttp10),
+                400,
+                "400 Bad Request\n",
+            ),
+            (
+                ProxyError::ConnectNotAllowed,
+                405,
+                "405 Method Not Allowed\n",
+            ),
+            (
+                ProxyError::HeaderTooLarge { size: 9, limit: 8 },
+                431,
+                "431 Request Header Fields Too Large\n",
+            ),
+            (
+                ProxyError::UpstreamTimeout(Duration::from_secs(1)),
+                504,
+                "504 Gateway Timeout\n",
+            ),
+        ];
+        for (err, status, body) in cases {
+            assert_eq!(err.status().as_u16(), status);
+            assert_eq!(err.body(), body);
+        }
+        assert_eq!(ProxyError::ConnectNotAllowed.side(), Side::Downstream);
+        assert_eq!(
+            ProxyError::UpstreamTimeout(Duration::ZERO).side(),
+            Side::Upstream
+        );
+    }
+}

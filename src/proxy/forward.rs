@@ -1,0 +1,85 @@
+//! Sending a request to the next hop: origin-form target on an absolute URI,
+//! `Host` kept, hop-by-hop headers dropped both ways, bodies streamed, and a
+//! WebSocket upgrade tunnelled byte for byte once both sides agreed.
+
+use std::time::Duration;
+
+use http::header::EXPECT;
+use http::{Request, Response, StatusCode, Uri, Version};
+use http_body_util::{Either, Empty};
+use hyper::body::{Body, Incoming};
+use hyper::upgrade::OnUpgrade;
+use hyper_util::rt::TokioIo;
+
+use super::drain::DrainToken;
+use super::error::ProxyError;
+use super::hop_by_hop;
+use super::service::ConnectionContext;
+
+/// Forwards the request; returns the upstream response (headers already
+/// stripped of hop-by-hop fields) and the milliseconds its head took.
+///
+/// `Expect` is not forwarded: the proxy answers `100 Continue` itself when
+/// the body is first read, which happens once the upstream connection is up
+/// and the request head is sent.
+pub async fn forward(
+    ctx: &ConnectionContext,
+    mut parts: http::request::Parts,
+    body: Incoming,
+    target: &str,
+    client_upgrade: Option<OnUpgrade>,
+    response_timeout: Duration,
+) -> Result<(Response<Incoming>, u64), ProxyError> {
+    let uri_text = format!("http://{}{}", ctx.plane.upstream.authority(), target);
+    let uri = Uri::try_from(uri_text.as_str())
+        .map_err(|_| ProxyError::InvalidUpstreamUri(uri_text.clone()))?;
+    if client_upgrade.is_some() {
+        hop_by_hop::strip_keeping_upgrade(&mut parts.headers);
+    } else {
+        hop_by_hop::strip(&mut parts.headers);
+    }
+    parts.headers.remove(EXPECT);
+    parts.uri = uri;
+    parts.version = Version::HTTP_11;
+    // Any hyper extensions (the upgrade handle was already taken) stay behind.
+    parts.extensions = http::Extensions::new();
+    let body = if body.is_end_stream() {
+        Either::Right(Empty::new())
+    } else {
+        Either::Left(body)
+    };
+    let sent = ctx
+        .plane
+        .upstream
+        .send(Request::from_parts(parts, body), response_timeout)
+        .await?;
+    let mut response = sent.response;
+    let upstream_ms = u64::try_from(sent.elapsed.as_millis()).unwrap_or(u64::MAX);
+    match client_upgrade {
+        Some(client) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
+            let upstream = hyper::upgrade::on(&mut response);
+            hop_by_hop::strip_keeping_upgrade(response.headers_mut());
+            tokio::spawn(tunnel(client, upstream, ctx.drain.clone()));
+        }
+        _ => hop_by_hop::strip(response.headers_mut()),
+    }
+    Ok((response, upstream_ms))
+}
+
+/// Copies bytes both ways between the upgraded client and next-hop
+/// connections until either side closes.
+async fn tunnel(client: OnUpgrade, upstream: OnUpgrade, _drain: DrainToken) {
+    let (client, upstream) = match tokio::try_join!(client, upstream) {
+        Ok(pair) => pair,
+        Err(err) => {
+            tracing::warn!("websocket upgrade failed: {err}");
+            return;
+        }
+    };
+    let mut client = TokioIo::new(client);
+    let mut upstream = TokioIo::new(upstream);
+    match tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
+        Ok((up, down)) => tracing::debug!(up, down, "websocket tunnel closed"),
+        Err(err) => tracing::debug!("websocket tunnel ended: {err}"),
+    }
+}

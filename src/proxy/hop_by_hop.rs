@@ -1,0 +1,131 @@
+//! Hop-by-hop headers (RFC 9110 §7.6.1): they describe one connection, so the
+//! proxy removes them in both directions before forwarding.
+
+use http::header::{
+    CONNECTION, HeaderMap, HeaderName, HeaderValue, TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
+};
+
+/// The hop-by-hop headers that are removed whatever `Connection` says.
+const ALWAYS: [&str; 7] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Removes `Connection`, every header it names, and the fixed hop-by-hop set.
+pub fn strip(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|token| HeaderName::from_bytes(token.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in ALWAYS {
+        headers.remove(name);
+    }
+    debug_assert!(!headers.contains_key(TE) && !headers.contains_key(TRAILER));
+}
+
+/// Whether the request asks to switch to the WebSocket protocol
+/// (`Upgrade: websocket` and `Connection: upgrade`).
+pub fn wants_websocket(headers: &HeaderMap) -> bool {
+    let upgrade = headers
+        .get_all(UPGRADE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("websocket"));
+    upgrade && connection_has(headers, "upgrade")
+}
+
+/// Whether a `Connection` header lists `token`.
+pub fn connection_has(headers: &HeaderMap, token: &str) -> bool {
+    headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// Strips hop-by-hop headers but keeps the WebSocket handshake pair
+/// (`Upgrade: websocket`, `Connection: upgrade`) that must reach the other side.
+pub fn strip_keeping_upgrade(headers: &mut HeaderMap) {
+    let upgrade: Vec<HeaderValue> = headers.get_all(UPGRADE).iter().cloned().collect();
+    strip(headers);
+    for value in upgrade {
+        headers.append(UPGRADE, value);
+    }
+    headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+}
+
+/// Whether a message carries `Transfer-Encoding`.
+pub fn has_transfer_encoding(headers: &HeaderMap) -> bool {
+    headers.contains_key(TRANSFER_ENCODING)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(
+                HeaderName::from_bytes(name.as_bytes()).expect("name"),
+                HeaderValue::from_str(value).expect("value"),
+            );
+        }
+        headers
+    }
+
+    #[test]
+    fn strips_fixed_set_and_connection_named() {
+        let mut headers = map(&[
+            ("connection", "close, X-Hop"),
+            ("connection", "x-other"),
+            ("x-hop", "1"),
+            ("x-other", "2"),
+            ("keep-alive", "timeout=5"),
+            ("proxy-connection", "keep-alive"),
+            ("te", "trailers"),
+            ("trailer", "x"),
+            ("transfer-encoding", "chunked"),
+            ("upgrade", "h2c"),
+            ("x-end", "kept"),
+            ("x-forwarded-for", "192.0.2.1"),
+        ]);
+        strip(&mut headers);
+        let names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
+        assert_eq!(names, ["x-end", "x-forwarded-for"]);
+    }
+
+    #[test]
+    fn websocket_detection_and_kept_pair() {
+        let mut headers = map(&[
+            ("connection", "keep-alive, Upgrade"),
+            ("upgrade", "WebSocket"),
+            ("keep-alive", "1"),
+        ]);
+        assert!(wants_websocket(&headers));
+        strip_keeping_upgrade(&mut headers);
+        assert_eq!(
+            headers.get(UPGRADE).map(HeaderValue::as_bytes),
+            Some(&b"WebSocket"[..])
+        );
+        assert_eq!(
+            headers.get(CONNECTION).map(HeaderValue::as_bytes),
+            Some(&b"upgrade"[..])
+        );
+        assert!(!headers.contains_key("keep-alive"));
+        assert!(!wants_websocket(&map(&[("upgrade", "websocket")])));
+    }
+}

@@ -1,0 +1,321 @@
+//! One request, start to end: check it, run the rules, then answer it
+//! (redirect, respond, error) or forward it, and attach its access-log line.
+
+use std::convert::Infallible;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, LOCATION, REFERER, USER_AGENT};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
+use hyper::body::Incoming;
+
+use super::body::{PendingLog, ProxyBody};
+use super::client_io::ConnState;
+use super::data_plane::DataPlane;
+use super::error::{Malformed, ProxyError};
+use super::forward::forward;
+use super::hop_by_hop;
+use crate::ops::access_record::{AccessRecord, LogAction};
+use crate::rules::{self, Decision, Outcome, RequestFacts, apply_edits};
+
+/// What the service knows about the connection a request arrived on.
+#[derive(Debug, Clone)]
+pub struct ConnectionContext {
+    /// The shared data plane.
+    pub plane: Arc<DataPlane>,
+    /// The peer's address (v4-mapped addresses already made v4).
+    pub peer: IpAddr,
+    /// The connection's timers and request count.
+    pub state: Arc<ConnState>,
+    /// Held by upgraded tunnels so shutdown waits for them.
+    pub drain: super::drain::DrainToken,
+}
+
+/// The `text/plain` content type of every generated body.
+const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
+
+/// Handles one request; never fails (errors become responses).
+pub async fn handle(
+    ctx: ConnectionContext,
+    request: Request<Incoming>,
+) -> Result<Response<ProxyBody>, Infallible> {
+    ctx.state.request_started();
+    let started = Instant::now();
+    let rule_set = ctx.plane.rules();
+    let mut pending = PendingLog {
+        record: base_record(&request, ctx.peer),
+        format: rule_set.settings.access_log,
+        started,
+        log: ctx.plane.access_log.clone(),
+        conn: ctx.state.clone(),
+    };
+    let mut request = request;
+    // The upgrade handle must be taken from the request itself, before it is split.
+    let on_upgrade =
+        hop_by_hop::wants_websocket(request.headers()).then(|| hyper::upgrade::on(&mut request));
+    let (mut parts, body) = request.into_parts();
+    if let Err(err) = check(&mut parts, rule_set.settings.max_request_header_bytes) {
+        return Ok(error_response(err, pending));
+    }
+    let (decision, target) = {
+        let facts = match RequestFacts::from_parts(&parts, ctx.peer) {
+            Ok(facts) => facts,
+            Err(err) => {
+                return Ok(error_response(
+                    ProxyError::Malformed(Malformed::Target(err)),
+                    pending,
+                ));
+            }
+        };
+        pending.record.client_ip = facts.client_ip.to_string();
+        let decision = rules::evaluate(&rule_set, &facts);
+        let target = match &decision.outcome {
+            Outcome::Forward {
+                target: Some(rewritten),
+            } => rewritten.clone(),
+            _ => facts.target(),
+        };
+        (decision, target)
+    };
+    pending.record.rules = decision
+        .fired
+        .iter()
+        .filter_map(|&index| rule_set.rules.get(index).map(|rule| rule.name.clone()))
+        .collect();
+    let Decision {
+        outcome,
+        request_headers,
+        response_headers,
+        ..
+    } = decision;
+    match outcome {
+        Outcome::Redirect { status, location } => {
+            let mut headers = HeaderMap::new();
+            headers.insert(LOCATION, location);
+            pending.record.action = LogAction::Redirect;
+            Ok(generated(
+                status,
+                headers,
+                Bytes::new(),
+                &response_headers,
+                pending,
+            ))
+        }
+        Outcome::Respond { status, body } => {
+            pending.record.action = LogAction::Respond;
+            Ok(generated(
+                status,
+                HeaderMap::new(),
+                body,
+                &response_headers,
+                pending,
+            ))
+        }
+        Outcome::Forward { .. } => {
+            apply_edits(&request_headers, &mut parts.headers);
+            let forwarded = forward(
+                &ctx,
+                parts,
+                body,
+                &target,
+                on_upgrade,
+                rule_set.settings.upstream_response_timeout,
+            )
+            .await;
+            match forwarded {
+                Ok((mut response, upstream_ms)) => {
+                    apply_edits(&response_headers, response.headers_mut());
+                    pending.record.status = response.status().as_u16();
+                    pending.record.upstream_ms = Some(upstream_ms);
+                    pending.record.action = LogAction::Forward;
+                    let (parts, incoming) = response.into_parts();
+                    Ok(Response::from_parts(
+                        parts,
+                        ProxyBody::upstream(incoming, pending),
+                    ))
+                }
+                Err(err) => Ok(error_response(err, pending)),
+            }
+        }
+    }
+}
+
+/// The checks made before rules run: CONNECT, smuggling-prone framing, the
+/// header-section size, and absolute-form targets (moved into `Host`).
+fn check(parts: &mut http::request::Parts, limit: usize) -> Result<(), ProxyError> {
+    if parts.method == Method::CONNECT {
+        return Err(ProxyError::ConnectNotAllowed);
+    }
+    let size = head_size(parts);
+    if size > limit {
+        return Err(ProxyError::HeaderTooLarge { size, limit });
+    }
+    if hop_by_hop::has_transfer_encoding(&parts.headers) {
+        if parts.version == Version::HTTP_10 {
+            return Err(ProxyError::Malformed(Malformed::TransferEncodingOnHttp10));
+        }
+        if parts.headers.contains_key(CONTENT_LENGTH) {
+            return Err(ProxyError::Malformed(Malformed::LengthAndTransferEncoding));
+        }
+    }
+    if let Some(authority) = parts.uri.authority().cloned() {
+        let value = HeaderValue::from_str(authority.as_str()).map_err(|_| {
+            ProxyError::Malformed(Malformed::Target(rules::TargetError::UnsupportedForm))
+        })?;
+        parts.headers.insert(HOST, value);
+        let origin_form = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        parts.uri = Uri::try_from(origin_form).map_err(|_| {
+            ProxyError::Malformed(Malformed::Target(rules::TargetError::UnsupportedForm))
+        })?;
+    }
+    Ok(())
+}
+
+/// The size of the request line and header fields as they were on the wire
+/// (give or take optional whitespace).
+fn head_size(parts: &http::request::Parts) -> usize {
+    let line =
+        parts.method.as_str().len() + 1 + parts.uri.to_string().len() + " HTTP/1.1\r\n".len();
+    let fields: usize = parts
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + 2 + value.len() + 2)
+        .sum();
+    line + fields + 2
+}
+
+/// The log record as far as the request head tells.
+fn base_record(request: &Request<Incoming>, peer: IpAddr) -> AccessRecord {
+    let header = |name| {
+        request
+            .headers()
+            .get(name)
+            .map(|v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "-".to_owned())
+    };
+    let scheme = match request.headers().get("x-forwarded-proto") {
+        Some(value) if value.as_bytes().eq_ignore_ascii_case(b"https") => "https",
+        _ => "http",
+    };
+    AccessRecord {
+        time: SystemTime::now(),
+        client_ip: peer.to_string(),
+        method: request.method().as_str().to_owned(),
+        host: header(HOST),
+        uri: request.uri().to_string(),
+        status: 0,
+        bytes_sent: 0,
+        duration_ms: 0,
+        upstream_ms: None,
+        scheme: scheme.to_owned(),
+        user_agent: header(USER_AGENT),
+        referer: header(REFERER),
+        action: LogAction::Error,
+        rules: Vec::new(),
+    }
+}
+
+/// A response the proxy writes itself, with the rules' response-header edits.
+fn generated(
+    status: StatusCode,
+    mut headers: HeaderMap,
+    body: Bytes,
+    edits: &[rules::HeaderEdit],
+    mut pending: PendingLog,
+) -> Response<ProxyBody> {
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
+    apply_edits(edits, &mut headers);
+    pending.record.status = status.as_u16();
+    let mut response = Response::new(ProxyBody::generated(body, pending));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+/// The one path from a `ProxyError` to what the client sees and the logs say.
+fn error_response(err: ProxyError, mut pending: PendingLog) -> Response<ProxyBody> {
+    err.log(&pending.record.method, &pending.record.uri);
+    pending.record.action = LogAction::Error;
+    generated(
+        err.status(),
+        HeaderMap::new(),
+        Bytes::from(err.body()),
+        &[],
+        pending,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(request: Request<()>) -> http::request::Parts {
+        request.into_parts().0
+    }
+
+    #[test]
+    fn absolute_form_moves_authority_into_host() {
+        let mut p = parts(
+            Request::get("http://example.com:8080/a/b?c=d")
+                .header(HOST, "ignored")
+                .body(())
+                .expect("request"),
+        );
+        check(&mut p, 32 * 1024).expect("valid");
+        assert_eq!(p.uri.to_string(), "/a/b?c=d");
+        assert_eq!(p.headers[HOST], "example.com:8080");
+    }
+
+    #[test]
+    fn rejects_connect_and_ambiguous_framing() {
+        let mut p = parts(
+            Request::connect("example.com:443")
+                .body(())
+                .expect("request"),
+        );
+        assert!(matches!(
+            check(&mut p, 32 * 1024),
+            Err(ProxyError::ConnectNotAllowed)
+        ));
+        let mut p = parts(
+            Request::post("/")
+                .header("content-length", "3")
+                .header("transfer-encoding", "chunked")
+                .body(())
+                .expect("request"),
+        );
+        assert!(matches!(
+            check(&mut p, 32 * 1024),
+            Err(ProxyError::Malformed(Malformed::LengthAndTransferEncoding))
+        ));
+        let mut p = parts(
+            Request::post("/")
+                .version(Version::HTTP_10)
+                .header("transfer-encoding", "chunked")
+                .body(())
+                .expect("request"),
+        );
+        assert!(matches!(
+            check(&mut p, 32 * 1024),
+            Err(ProxyError::Malformed(Malformed::TransferEncodingOnHttp10))
+        ));
+    }
+
+    #[test]
+    fn header_section_limit() {
+        let mut p = parts(
+            Request::get("/")
+                .header("x-big", "a".repeat(2000))
+                .body(())
+                .expect("request"),
+        );
+        assert!(matches!(
+            check(&mut p, 1024),
+            Err(ProxyError::HeaderTooLarge { limit: 1024, .. })
+        ));
+        assert!(check(&mut p, 4096).is_ok());
+    }
+}
