@@ -29,11 +29,7 @@ pub fn compile(file: &File, source_hash: String) -> Result<RuleSet, Vec<Diagnost
         }
     }
     if out.is_empty() {
-        Ok(RuleSet {
-            settings,
-            rules,
-            source_hash,
-        })
+        Ok(RuleSet::new(settings, rules, source_hash))
     } else {
         Err(out)
     }
