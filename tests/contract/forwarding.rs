@@ -40,6 +40,8 @@ pub fn cases() -> Vec<Case> {
         ),
         Case::new("oversized_header_section_gets_431", header_too_large),
         Case::new("connect_gets_405", connect_method),
+        Case::new("http_1_0_clients_are_served", http_1_0),
+        Case::new("listens_on_every_interface", every_interface),
     ]
 }
 
@@ -419,7 +421,7 @@ fn expect_continue(world: &World) {
 fn websocket_echo(world: &World) {
     assert_eq!(
         websocket::accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
-        "s3pPLMBiTxaGhWNjzY+xOo0=",
+        "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
         "RFC 6455 example"
     );
     let _origin = Origin::start(world, "a", ORIGIN_A);
@@ -522,6 +524,16 @@ fn malformed(world: &World) {
     // The server still serves.
     assert_eq!(get("/fine", &[]).status, 200);
     proxy.stop();
+    let lines = crate::logs::read_json_log(crate::logs::ACCESS_LOG);
+    let rejected = lines
+        .iter()
+        .filter(|l| l.get("status").map(String::as_str) == Some("400"))
+        .count();
+    assert_eq!(
+        rejected,
+        cases.len(),
+        "one access-log line per rejected request: {lines:?}"
+    );
 }
 
 fn header_too_large(world: &World) {
@@ -535,12 +547,14 @@ fn header_too_large(world: &World) {
         "a 40 KiB header section (limit 32 KiB) got: {:.200}",
         text
     );
+    assert_generated_raw(&text, 431);
     assert_eq!(origin.requests().len(), 0);
     // Just under the default limit passes.
     let fits = "v".repeat(30 * 1024);
     let got = get("/fits", &["-H", &format!("X-Big: {fits}")]);
     assert_eq!(got.status, 200);
     proxy.stop();
+    assert_logged_once(431);
 }
 
 fn connect_method(world: &World) {
@@ -551,6 +565,78 @@ fn connect_method(world: &World) {
     ))
     .into_owned();
     assert!(text.starts_with("HTTP/1.1 405"), "CONNECT got {text:?}");
+    assert_generated_raw(&text, 405);
     assert_eq!(origin.requests().len(), 0);
+    proxy.stop();
+    assert_logged_once(405);
+}
+
+/// A response the proxy generated: `text/plain` with a short, non-empty body.
+fn assert_generated_raw(text: &str, status: u16) {
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text, ""));
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/plain"),
+        "{status} should be text/plain:\n{head}"
+    );
+    assert!(
+        !body.is_empty() && body.len() < 1024,
+        "{status} should have a short body: {body:?}"
+    );
+}
+
+/// The access log holds exactly one line with this status.
+fn assert_logged_once(status: u16) {
+    let lines = crate::logs::read_json_log(crate::logs::ACCESS_LOG);
+    let n = lines
+        .iter()
+        .filter(|l| l.get("status").map(String::as_str) == Some(status.to_string().as_str()))
+        .count();
+    assert_eq!(n, 1, "one access-log line for the {status}: {lines:?}");
+}
+
+fn http_1_0(world: &World) {
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    let answer = String::from_utf8_lossy(&raw_exchange(
+        b"GET /old?x=1 HTTP/1.0\r\nHost: old.test\r\n\r\n",
+    ))
+    .into_owned();
+    assert!(
+        answer.starts_with("HTTP/1.") && answer[..12].ends_with(" 200"),
+        "HTTP/1.0 client: {answer:?}"
+    );
+    assert!(answer.ends_with("origin a GET /old?x=1\n"), "{answer:?}");
+    let seen = origin.requests().pop().expect("seen");
+    assert_eq!(seen.header("host"), Some("old.test"));
+    let got = get("/curl10", &["--http1.0"]);
+    assert_eq!(got.status, 200);
+    proxy.stop();
+}
+
+fn every_interface(world: &World) {
+    let _origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    // IPv6 loopback, where the host has IPv6.
+    let v6 = crate::client::curl(&["-g", "http://[::1]/v6"]);
+    assert_eq!(
+        v6.status, 200,
+        "[::]:80 should be served too: {}",
+        v6.stderr
+    );
+    // Another interface: the veth address, from the other namespace.
+    let addr = std::net::SocketAddr::from((crate::namespace::PROXY_SIDE_A, 80));
+    let mut stream =
+        crate::namespace::connect_from_origin(addr).expect("port 80 on the veth address");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    use std::io::{Read, Write};
+    stream
+        .write_all(b"GET /veth HTTP/1.1\r\nHost: veth.test\r\nConnection: close\r\n\r\n")
+        .expect("send");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
     proxy.stop();
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::Case;
 use crate::client::get;
-use crate::logs::{ACCESS_LOG, read_json_log};
+use crate::logs::{ACCESS_LOG, ERROR_LOG, read_json_log};
 use crate::namespace::ORIGIN_A;
 use crate::origin::Origin;
 use crate::proxy::Proxy;
@@ -20,6 +20,9 @@ pub fn cases() -> Vec<Case> {
             sigterm_in_flight,
         ),
         Case::new("sigint_exits_0", sigint_idle),
+        Case::new("sigterm_gives_up_after_shutdown_grace", shutdown_grace),
+        Case::new("sigusr1_reopens_both_logs", sigusr1_reopen),
+        Case::new("sighup_reloads_and_rejects_invalid_config", sighup_reload),
     ]
 }
 
@@ -87,4 +90,96 @@ fn sigint_idle(world: &World) {
         1,
         "the line was flushed at exit"
     );
+}
+
+fn shutdown_grace(world: &World) {
+    world.write_config("settings {\n    shutdown_grace 1s\n}\n");
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let mut proxy = Proxy::start();
+    let slow = std::thread::spawn(|| get("/slow/40000", &[]));
+    assert!(origin.wait_started(1, Duration::from_secs(10)));
+    proxy.signal("TERM");
+    match proxy.wait_exit(Duration::from_secs(20)) {
+        Some(status) => assert_eq!(status.code(), Some(0), "exit 0 after the grace period"),
+        None => panic!("still running 20 s after SIGTERM with shutdown_grace 1s"),
+    }
+    let got = slow.join().expect("slow client");
+    assert_ne!(got.status, 200, "the 40 s request cannot have completed");
+}
+
+/// Waits until `check` holds, at most `limit`.
+fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+fn sigusr1_reopen(world: &World) {
+    let _origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    assert_eq!(get("/before", &[]).status, 200);
+    let access_moved = format!("{ACCESS_LOG}.moved");
+    let error_moved = format!("{ERROR_LOG}.moved");
+    std::fs::rename(ACCESS_LOG, &access_moved).expect("move access.log");
+    std::fs::rename(ERROR_LOG, &error_moved).expect("move error.log");
+    proxy.signal("USR1");
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            std::path::Path::new(ACCESS_LOG).exists() && std::path::Path::new(ERROR_LOG).exists()
+        }),
+        "SIGUSR1 did not reopen access.log and error.log by name"
+    );
+    assert_eq!(get("/after", &[]).status, 200);
+    proxy.stop();
+    let old = std::fs::read_to_string(&access_moved).expect("old access log");
+    let new = std::fs::read_to_string(ACCESS_LOG).expect("new access log");
+    assert!(
+        old.contains("/before") && !old.contains("/after"),
+        "{old:?}"
+    );
+    assert!(
+        new.contains("/after") && !new.contains("/before"),
+        "{new:?}"
+    );
+}
+
+fn generation(got: &crate::client::Curl) -> Option<String> {
+    got.header("x-generation").map(str::to_owned)
+}
+
+fn sighup_reload(world: &World) {
+    world.write_config(&crate::scripts::generation_config(1));
+    let _origin = Origin::start(world, "a", ORIGIN_A);
+    let mut proxy = Proxy::start();
+    assert_eq!(generation(&get("/g", &[])).as_deref(), Some("1"));
+    world.write_config(crate::scripts::INVALID_CONFIG);
+    let error_before = std::fs::read_to_string(ERROR_LOG).unwrap_or_default().len();
+    proxy.signal("HUP");
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let log = std::fs::read_to_string(ERROR_LOG).unwrap_or_default();
+            log.len() > error_before && log[error_before..].contains("proxy.conf")
+        }),
+        "the rejected config's diagnostics should reach error.log"
+    );
+    assert!(proxy.alive());
+    assert_eq!(
+        generation(&get("/g", &[])).as_deref(),
+        Some("1"),
+        "an invalid config changes nothing"
+    );
+    world.write_config(&crate::scripts::generation_config(2));
+    proxy.signal("HUP");
+    assert!(
+        eventually(Duration::from_secs(10), || generation(&get("/g", &[]))
+            .as_deref()
+            == Some("2")),
+        "SIGHUP did not load the new config"
+    );
+    proxy.stop();
 }

@@ -18,6 +18,7 @@ mod pattern;
 mod proxy;
 mod rules;
 mod scripts;
+mod timeouts;
 mod websocket;
 mod world;
 
@@ -68,6 +69,7 @@ fn all_cases() -> Vec<Case> {
     cases.extend(failures::cases());
     cases.extend(logs::cases());
     cases.extend(lifecycle::cases());
+    cases.extend(timeouts::cases());
     cases.extend(scripts::cases());
     cases.extend(rules::cases());
     cases

@@ -237,3 +237,15 @@ fn enter_origin_netns() -> Result<(), String> {
         ))
     }
 }
+
+/// Connects to `addr` from inside the origin namespace (to reach the proxy
+/// through the veth, as another host on the network would).
+pub fn connect_from_origin(addr: SocketAddr) -> Result<std::net::TcpStream, String> {
+    std::thread::spawn(move || -> Result<std::net::TcpStream, String> {
+        enter_origin_netns()?;
+        std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(5))
+            .map_err(|e| format!("connect {addr} from the origin netns: {e}"))
+    })
+    .join()
+    .map_err(|_| "the origin-namespace thread panicked".to_owned())?
+}
