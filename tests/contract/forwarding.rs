@@ -41,6 +41,7 @@ pub fn cases() -> Vec<Case> {
         Case::new("oversized_header_section_gets_431", header_too_large),
         Case::new("connect_gets_405", connect_method),
         Case::new("http_1_0_clients_are_served", http_1_0),
+        Case::new("pipelined_requests_are_answered_in_order", pipelining),
         Case::new("listens_on_every_interface", every_interface),
     ]
 }
@@ -319,6 +320,13 @@ fn large_bodies(world: &World) {
     );
     assert_eq!(origin.requests().len(), 2);
     proxy.stop();
+    let lines = crate::logs::read_json_log(crate::logs::ACCESS_LOG);
+    let download = crate::logs::only(&lines, "uri", &format!("/download/{FIFTY_MIB}"));
+    assert_eq!(
+        download["bytes_sent"],
+        FIFTY_MIB.to_string(),
+        "bytes_sent of the download"
+    );
 }
 
 fn chunked(world: &World) {
@@ -638,5 +646,28 @@ fn every_interface(world: &World) {
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+    proxy.stop();
+}
+
+fn pipelining(world: &World) {
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    let mut conn = Conn::open().expect("connect");
+    let mut batch = String::new();
+    for i in 0..5 {
+        batch.push_str(&client::get_request(&format!("/pipe/{i}"), "pipe.test"));
+    }
+    conn.send(batch.as_bytes())
+        .expect("send five requests at once");
+    for i in 0..5 {
+        let got = conn.read_response(false).expect("pipelined response");
+        assert_eq!(got.status, 200);
+        assert_eq!(
+            got.body,
+            format!("origin a GET /pipe/{i}\n").as_bytes(),
+            "responses in request order"
+        );
+    }
+    assert_eq!(origin.requests().len(), 5);
     proxy.stop();
 }

@@ -22,6 +22,10 @@ pub fn cases() -> Vec<Case> {
         Case::new("sigint_exits_0", sigint_idle),
         Case::new("sigterm_gives_up_after_shutdown_grace", shutdown_grace),
         Case::new("sigusr1_reopens_both_logs", sigusr1_reopen),
+        Case::new(
+            "restart_after_a_crash_with_stale_run_dir",
+            restart_after_crash,
+        ),
         Case::new("sighup_reloads_and_rejects_invalid_config", sighup_reload),
     ]
 }
@@ -181,5 +185,40 @@ fn sighup_reload(world: &World) {
             == Some("2")),
         "SIGHUP did not load the new config"
     );
+    proxy.stop();
+}
+
+fn restart_after_crash(world: &World) {
+    world.write_config(&crate::scripts::generation_config(1));
+    let _origin = Origin::start(world, "a", ORIGIN_A);
+    let mut proxy = Proxy::start();
+    assert_eq!(get("/x", &[]).status, 200);
+    proxy.signal("KILL");
+    assert!(proxy.wait_exit(Duration::from_secs(10)).is_some());
+    // What the dead server left in /run/switchyard must not confuse anyone.
+    world.write_config(&crate::scripts::generation_config(2));
+    let out = crate::scripts::run_script("update.sh", &[]);
+    assert_eq!(
+        out.code,
+        Some(0),
+        "update.sh with no server running (stale run dir): {out:?}"
+    );
+    assert_eq!(out.stderr, "", "quietly");
+    let out = crate::scripts::run_script("logrotate.sh", &[]);
+    assert_eq!(
+        out.code,
+        Some(0),
+        "logrotate.sh with no server running (stale run dir): {out:?}"
+    );
+    let proxy = Proxy::start();
+    assert_eq!(generation(&get("/x", &[])).as_deref(), Some("2"));
+    world.write_config(&crate::scripts::generation_config(3));
+    let out = crate::scripts::run_script("update.sh", &[]);
+    assert_eq!(
+        out.code,
+        Some(0),
+        "update.sh reaches the new server: {out:?}"
+    );
+    assert_eq!(generation(&get("/x", &[])).as_deref(), Some("3"));
     proxy.stop();
 }

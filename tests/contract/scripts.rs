@@ -20,6 +20,10 @@ pub fn cases() -> Vec<Case> {
     vec![
         Case::new("validate_sh_exit_codes_and_output", validate_sh),
         Case::new("update_sh_without_a_server", update_without_server),
+        Case::new(
+            "logrotate_sh_without_a_server_keeps_24",
+            logrotate_without_server,
+        ),
         Case::new("update_sh_new_rules_serve_the_next_request", update_swaps),
         Case::new("update_sh_invalid_config_keeps_old_rules", update_invalid),
         Case::long(
@@ -421,4 +425,24 @@ fn message_unknown(world: &World) {
         "nor rotate"
     );
     proxy.stop();
+}
+
+fn logrotate_without_server(_world: &World) {
+    std::fs::create_dir_all("/var/log/switchyard").expect("log dir");
+    for i in 0..26 {
+        std::fs::write(ACCESS_LOG, format!("access {i}\n")).expect("write access.log");
+        std::fs::write(crate::logs::ERROR_LOG, format!("error {i}\n")).expect("write error.log");
+        let out = run_script("logrotate.sh", &[]);
+        assert_eq!(out.code, Some(0), "rotation {i} with no server: {out:?}");
+    }
+    let read = |p: String| std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"));
+    assert_eq!(read(format!("{ACCESS_LOG}.1")), "access 25\n");
+    assert_eq!(read(format!("{ACCESS_LOG}.2")), "access 24\n");
+    assert_eq!(read(format!("{ACCESS_LOG}.24")), "access 2\n");
+    assert_eq!(read(format!("{}.24", crate::logs::ERROR_LOG)), "error 2\n");
+    assert!(
+        !std::path::Path::new(&format!("{ACCESS_LOG}.25")).exists(),
+        "only 24 are kept"
+    );
+    assert!(!std::path::Path::new(&format!("{}.25", crate::logs::ERROR_LOG)).exists());
 }
