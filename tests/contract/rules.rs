@@ -30,6 +30,7 @@ pub fn cases() -> Vec<Case> {
         Case::new("rules_header_actions_both_ways", header_actions),
         Case::new("rules_crlf_in_expanded_header_is_skipped", crlf_skipped),
         Case::new("rules_string_operators", string_operators),
+        Case::new("rules_template_fields", template_fields),
     ]
 }
 
@@ -472,5 +473,33 @@ fn string_operators(world: &World) {
     assert_eq!(ops("/start/mid/x.png", &[]), "starts, ends, contains");
     assert_eq!(ops("/other.png", &["-X", "DELETE"]), "ends, ne, nomatch");
     assert_eq!(ops("/SMALL", &[]), "");
+    proxy.stop();
+}
+
+fn template_fields(world: &World) {
+    let (_origin, proxy) = serve(
+        world,
+        "rule show {\n    when path ^= \"/show\"\n    respond 200 \"{scheme}|{host}|{method}|{path}|{query}|{uri}|{client_ip}|{header.X-A}|{cookie.c}|{arg.a}|{{literal}}\"\n}\n",
+    );
+    let got = get(
+        "/show/%7Ex?a=%41b&z=1",
+        &[
+            "-H",
+            "Host: Tpl.Example:81",
+            "-H",
+            "X-A: hdr",
+            "-H",
+            "Cookie: c=ck",
+            "-H",
+            "X-Forwarded-Proto: https",
+            "-H",
+            "X-Forwarded-For: 192.0.2.1",
+        ],
+    );
+    assert_eq!(got.status, 200);
+    assert_eq!(
+        got.text(),
+        "https|tpl.example|GET|/show/~x|a=Ab&z=1|/show/~x?a=Ab&z=1|192.0.2.1|hdr|ck|Ab|{literal}"
+    );
     proxy.stop();
 }

@@ -30,6 +30,14 @@ pub fn cases() -> Vec<Case> {
             "update_sh_30_reloads_under_keepalive_load",
             reloads_under_load,
         ),
+        Case::new(
+            "update_sh_request_in_flight_keeps_its_rule_set",
+            in_flight_keeps_rule_set,
+        ),
+        Case::new(
+            "update_sh_fails_when_the_server_does_not_confirm",
+            update_unconfirmed,
+        ),
         Case::new("messagehandler_sh_reload", message_reload),
         Case::new("messagehandler_sh_reopen_logs", message_reopen_logs),
         Case::new("messagehandler_sh_log_level", message_log_level),
@@ -445,4 +453,50 @@ fn logrotate_without_server(_world: &World) {
         "only 24 are kept"
     );
     assert!(!std::path::Path::new(&format!("{}.25", crate::logs::ERROR_LOG)).exists());
+}
+
+fn in_flight_keeps_rule_set(world: &World) {
+    world.write_config(&generation_config(1));
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    let slow = std::thread::spawn(|| get("/slow/3000", &[]));
+    assert!(
+        origin.wait_started(1, Duration::from_secs(10)),
+        "the slow request never arrived"
+    );
+    world.write_config(&generation_config(2));
+    let out = run_script("update.sh", &[]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(generation_of(&get("/new", &[])).as_deref(), Some("2"));
+    let got = slow.join().expect("slow client");
+    assert_eq!(got.status, 200);
+    assert_eq!(
+        generation_of(&got).as_deref(),
+        Some("1"),
+        "a request in flight finishes under the rule set it started with"
+    );
+    proxy.stop();
+}
+
+fn update_unconfirmed(world: &World) {
+    world.write_config(&generation_config(1));
+    let _origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    world.write_config(&generation_config(2));
+    proxy.signal("STOP");
+    let started = std::time::Instant::now();
+    let out = run_script("update.sh", &[]);
+    let took = started.elapsed();
+    proxy.signal("CONT");
+    println!(
+        "    update.sh against a stopped server: exit {:?} after {took:?}",
+        out.code
+    );
+    assert_ne!(
+        out.code,
+        Some(0),
+        "update.sh must not claim success the server did not confirm: {out:?}"
+    );
+    assert!(!out.stderr.trim().is_empty(), "the reason goes to stderr");
+    proxy.stop();
 }
