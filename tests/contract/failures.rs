@@ -32,6 +32,10 @@ pub fn cases() -> Vec<Case> {
             re_resolution,
         ),
         Case::new("non_idempotent_request_is_never_replayed", no_replay),
+        Case::new(
+            "next_hop_unreachable_or_unresolvable_gives_502",
+            unreachable,
+        ),
         Case::new("origin_dying_mid_body_never_looks_complete", truncated_body),
     ]
 }
@@ -249,4 +253,26 @@ fn truncated_body(world: &World) {
         proxy.stop();
         origin.stop();
     }
+}
+
+fn unreachable(world: &World) {
+    world.write_config("settings {\n    upstream_connect_timeout 500ms\n}\n");
+    let proxy = Proxy::start();
+    point_next_hop(crate::namespace::BLACK_HOLE).expect("edit /etc/hosts");
+    let started = std::time::Instant::now();
+    let got = get("/blackhole", &[]);
+    println!(
+        "    connect to a black hole answered {} after {:?}",
+        got.status,
+        started.elapsed()
+    );
+    assert_generated(&got, 502);
+    // No hosts entry at all: next-hop does not resolve (no DNS reachable here).
+    std::fs::write("/etc/hosts", "127.0.0.1\tlocalhost\n").expect("edit /etc/hosts");
+    assert_generated(&get("/unresolvable", &[]), 502);
+    point_next_hop(ORIGIN_A).expect("edit /etc/hosts");
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    assert_eq!(get("/back", &[]).status, 200);
+    assert_eq!(origin.requests().len(), 1);
+    proxy.stop();
 }

@@ -39,6 +39,7 @@ pub fn cases() -> Vec<Case> {
             malformed,
         ),
         Case::new("oversized_header_section_gets_431", header_too_large),
+        Case::new("max_request_header_bytes_setting", header_limit_setting),
         Case::new("connect_gets_405", connect_method),
         Case::new("http_1_0_clients_are_served", http_1_0),
         Case::new("pipelined_requests_are_answered_in_order", pipelining),
@@ -669,5 +670,26 @@ fn pipelining(world: &World) {
         );
     }
     assert_eq!(origin.requests().len(), 5);
+    proxy.stop();
+}
+
+fn header_limit_setting(world: &World) {
+    world.write_config("settings {\n    max_request_header_bytes 2KiB\n}\n");
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    let request = format!(
+        "GET /big HTTP/1.1\r\nHost: big.test\r\nX-Big: {}\r\n\r\n",
+        "v".repeat(3 * 1024)
+    );
+    let text = String::from_utf8_lossy(&raw_exchange(request.as_bytes())).into_owned();
+    assert!(
+        text.starts_with("HTTP/1.1 431"),
+        "3 KiB of headers with a 2 KiB limit got: {text:.200}"
+    );
+    assert_eq!(
+        get("/small", &["-H", &format!("X-Small: {}", "v".repeat(512))]).status,
+        200
+    );
+    assert_eq!(origin.requests().len(), 1);
     proxy.stop();
 }

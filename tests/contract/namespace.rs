@@ -20,6 +20,9 @@ pub const PROXY_SIDE_B: Ipv4Addr = Ipv4Addr::new(10, 231, 0, 5);
 /// Origin address B: where `next-hop` moves in the re-resolution test.
 pub const ORIGIN_B: Ipv4Addr = Ipv4Addr::new(10, 231, 0, 6);
 
+/// An address nobody answers (for connect timeouts).
+pub const BLACK_HOLE: Ipv4Addr = Ipv4Addr::new(10, 231, 9, 9);
+
 /// Scratch space for the harness itself (config sources, hosts file, bins).
 pub const SCRATCH: &str = "/run/contract";
 
@@ -199,7 +202,19 @@ pub fn build_network() -> Result<(), String> {
         )?;
         sh("ip", &["-n", n, "link", "set", theirs, "up"])?;
     }
-    sh("ip", &["-n", n, "link", "set", "lo", "up"])
+    sh("ip", &["-n", n, "link", "set", "lo", "up"])?;
+    // A black hole: routed into the origin namespace, which does not forward,
+    // so a connection attempt there is never answered.
+    sh(
+        "ip",
+        &[
+            "route",
+            "add",
+            &format!("{BLACK_HOLE}/32"),
+            "via",
+            &ORIGIN_A.to_string(),
+        ],
+    )
 }
 
 /// Creates a listening socket on `ip:port` inside the origin namespace. The
