@@ -43,6 +43,7 @@ pub fn cases() -> Vec<Case> {
         Case::new("connect_gets_405", connect_method),
         Case::new("http_1_0_clients_are_served", http_1_0),
         Case::new("pipelined_requests_are_answered_in_order", pipelining),
+        Case::new("head_and_set_cookie_framing", head_and_set_cookie),
         Case::new("listens_on_every_interface", every_interface),
     ]
 }
@@ -124,6 +125,11 @@ fn pass_through(world: &World) {
         "X-Forwarded-Proto is passed as received, not invented"
     );
     assert_eq!(seen.header("host"), Some("127.0.0.1"));
+    assert_eq!(
+        seen.header("x-forwarded-for"),
+        None,
+        "X-Forwarded-For is not invented either"
+    );
     proxy.stop();
 }
 
@@ -691,5 +697,41 @@ fn header_limit_setting(world: &World) {
         200
     );
     assert_eq!(origin.requests().len(), 1);
+    proxy.stop();
+}
+
+fn head_and_set_cookie(world: &World) {
+    let _origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    let mut conn = Conn::open().expect("connect");
+    let head = conn
+        .roundtrip("HEAD /download/1000 HTTP/1.1\r\nHost: h.test\r\n\r\n")
+        .expect("HEAD response");
+    assert_eq!(head.status, 200);
+    assert_eq!(
+        head.header("content-length"),
+        Some("1000"),
+        "HEAD keeps the length of the GET:\n{}",
+        head.head
+    );
+    // Nothing but the head came back: the next response parses cleanly.
+    let next = conn
+        .roundtrip(&client::get_request("/cookies", "h.test"))
+        .expect("response after HEAD");
+    assert_eq!(next.status, 200, "{}", next.head);
+    let cookies: Vec<&str> = next
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "set-cookie")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(
+        cookies,
+        [
+            "a=1; Path=/; HttpOnly",
+            "b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT"
+        ],
+        "Set-Cookie lines must stay separate lines"
+    );
     proxy.stop();
 }

@@ -171,6 +171,7 @@ fn run_inside(cases: Vec<Case>) -> ExitCode {
         );
     }));
     println!("running {} contract tests", cases.len());
+    let started = std::time::Instant::now();
     let (mut passed, mut failed) = (0usize, Vec::new());
     for case in cases {
         world.reset();
@@ -214,6 +215,10 @@ fn run_inside(cases: Vec<Case>) -> ExitCode {
             println!("    {name}");
         }
     }
+    println!(
+        "\ncontract tests ran in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     println!("\n{} passed, {} failed", passed, failed.len());
     if failed.is_empty() {
         ExitCode::SUCCESS

@@ -40,7 +40,7 @@ pub fn check_prerequisites() -> Result<(), String> {
     if uid != "0" {
         return Err(format!("they need root (uid {uid}); run them as root"));
     }
-    for tool in ["unshare", "ip", "mount", "umount", "curl", "kill"] {
+    for tool in ["unshare", "ip", "mount", "umount", "curl"] {
         let found = Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
             .output()
@@ -48,7 +48,7 @@ pub fn check_prerequisites() -> Result<(), String> {
             .unwrap_or(false);
         if !found {
             return Err(format!(
-                "`{tool}` is not installed (util-linux, iproute2, mount, curl, procps)"
+                "`{tool}` is not installed (Debian packages: util-linux, iproute2, mount, curl)"
             ));
         }
     }

@@ -231,7 +231,7 @@ fn full(text: impl Into<Bytes>) -> Body {
 /// `/slow/MS` waits MS milliseconds before answering; `/download/N` sends N
 /// pattern bytes (seed N); `/chunked` streams five chunks with no length;
 /// `/hop` answers with hop-by-hop headers that must not reach the client;
-/// `/status/N` answers N; `/ws` is a websocket echo; anything else answers
+/// `/status/N` answers N; `/cookies` sets two cookies; `/ws` is a websocket echo; anything else answers
 /// `origin NAME METHOD URI`. Every answer carries `X-Origin`,
 /// `X-Body-Sha256` and `X-Body-Len` of the request body received.
 async fn respond(
@@ -309,6 +309,10 @@ async fn respond(
             .header("Upgrade", "example/1")
             .header("X-Resp-Keep", "end-to-end")
             .body(full("hop\n")),
+        "cookies" => builder
+            .header("Set-Cookie", "a=1; Path=/; HttpOnly")
+            .header("Set-Cookie", "b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT")
+            .body(full("cookies\n")),
         "status" => {
             let code = arg
                 .parse()

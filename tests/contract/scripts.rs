@@ -84,9 +84,7 @@ pub fn run_script(name: &str, args: &[&str]) -> ScriptOutput {
         },
         Ok(Err(e)) => panic!("{path}: {e}"),
         Err(_) => {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
+            crate::proxy::send_signal(pid, "KILL");
             panic!("{path} {args:?} did not finish within 30 s");
         }
     }

@@ -69,9 +69,7 @@ impl World {
             .unwrap_or_default();
         for pid in pids {
             if Path::new(&format!("/proc/{pid}")).exists() {
-                let _ = std::process::Command::new("kill")
-                    .args(["-KILL", &pid.to_string()])
-                    .status();
+                crate::proxy::send_signal(pid, "KILL");
             }
         }
     }
