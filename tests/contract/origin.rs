@@ -232,7 +232,7 @@ fn full(text: impl Into<Bytes>) -> Body {
 /// pattern bytes (seed N); `/chunked` streams five chunks with no length;
 /// `/hop` answers with hop-by-hop headers that must not reach the client;
 /// `/status/N` answers N; `/cookies` sets two cookies; `/ws` is a websocket echo; anything else answers
-/// `origin NAME METHOD URI`. Every answer carries `X-Origin`,
+/// `origin NAME METHOD URI`. Every answer carries `Server: contract-origin`, `X-Origin`,
 /// `X-Body-Sha256` and `X-Body-Len` of the request body received.
 async fn respond(
     mut req: Request<Incoming>,
@@ -279,6 +279,7 @@ async fn respond(
     }
     let mut builder = Response::builder()
         .header("X-Origin", name)
+        .header("Server", "contract-origin")
         .header("X-Body-Sha256", &seen.body_sha256)
         .header("X-Body-Len", seen.body_len.to_string());
     if options.close_each {

@@ -31,6 +31,8 @@ pub fn cases() -> Vec<Case> {
         Case::new("rules_crlf_in_expanded_header_is_skipped", crlf_skipped),
         Case::new("rules_string_operators", string_operators),
         Case::new("rules_template_fields", template_fields),
+        Case::new("rules_generated_statuses_and_bodies", generated_statuses),
+        Case::new("rules_spec_example_end_to_end", spec_example),
     ]
 }
 
@@ -501,5 +503,160 @@ fn template_fields(world: &World) {
         got.text(),
         "https|tpl.example|GET|/show/~x|a=Ab&z=1|/show/~x?a=Ab&z=1|192.0.2.1|hdr|ck|Ab|{literal}"
     );
+    proxy.stop();
+}
+
+fn generated_statuses(world: &World) {
+    let (origin, proxy) = serve(
+        world,
+        "rule see-other {\n    when path == \"/303\"\n    redirect 303 \"/done\"\n}\n\n\
+         rule temporary {\n    when path == \"/307\"\n    redirect 307 \"/again\"\n}\n\n\
+         rule unavailable {\n    when path == \"/503\"\n    respond 503 \"maintenance {method}\\n\"\n}\n\n\
+         rule empty {\n    when path == \"/empty\"\n    respond 200\n}\n",
+    );
+    let got = get("/303", &["-X", "POST", "--data", "x"]);
+    assert_eq!((got.status, got.header("location")), (303, Some("/done")));
+    let got = get("/307?k=v", &[]);
+    assert_eq!(
+        (got.status, got.header("location")),
+        (307, Some("/again?k=v"))
+    );
+    let got = get("/503", &["-X", "PUT", "--data", "x"]);
+    assert_eq!(
+        (got.status, got.text().as_str()),
+        (503, "maintenance PUT\n")
+    );
+    assert_eq!(
+        got.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(got.header("x-origin"), None);
+    let got = get("/empty", &[]);
+    assert_eq!((got.status, got.body.len()), (200, 0));
+    assert_eq!(
+        got.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(
+        origin.requests().len(),
+        0,
+        "generated responses never go upstream"
+    );
+    proxy.stop();
+    let lines = read_json_log(ACCESS_LOG);
+    assert_eq!(lines.len(), 4);
+    let unavailable = lines
+        .iter()
+        .find(|l| l["status"] == "503")
+        .expect("503 line");
+    assert_eq!(
+        (
+            unavailable["action"].as_str(),
+            unavailable["rules"].as_str()
+        ),
+        ("respond", "unavailable")
+    );
+    assert!(
+        unavailable.get("upstream_ms").is_none_or(|v| v == "-"),
+        "nothing went upstream: {unavailable:?}"
+    );
+}
+
+/// The complete example of `proxy-conf.md` §1, verbatim.
+const SPEC_EXAMPLE: &str = r#"# proxy.conf — everything in it is optional; an empty file forwards everything unchanged.
+
+settings {
+    access_log                json      # json | ltsv | off
+    upstream_connect_timeout  5s
+    upstream_response_timeout 60s
+}
+
+# TLS ends before this proxy: X-Forwarded-Proto says how the browser connected.
+rule force-https {
+    when scheme == "http"
+    redirect 301 "https://{host}{uri}"
+}
+
+rule hsts {
+    when scheme == "https"
+    response header set Strict-Transport-Security "max-age=63072000; includeSubDomains"
+}
+
+rule security-headers {
+    response header set X-Content-Type-Options "nosniff"
+    response header remove Server
+}
+
+rule old-blog {
+    when path ~ "^/blog/(?<year>[0-9]{4})/([^/]+)/?$"
+    redirect 308 "/articles/{year}/{2}"
+}
+
+rule api-v2 {
+    when path ^= "/api/" and method in ["GET", "HEAD"]
+    request header set X-Api-Version "2"
+    rewrite "/v2{path}"
+}
+
+rule admin-only-inside {
+    when path ^= "/admin" and not client_ip in ["10.0.0.0/8", "192.168.0.0/16"]
+    respond 403 "Forbidden\n"
+}
+"#;
+
+fn spec_example(world: &World) {
+    let (origin, proxy) = serve(world, SPEC_EXAMPLE);
+    let https = [
+        "-H",
+        "X-Forwarded-Proto: https",
+        "-H",
+        "Host: www.example.com",
+    ];
+    let got = get("/x?y=1", &["-H", "Host: www.example.com"]);
+    assert_eq!(
+        (got.status, got.header("location")),
+        (301, Some("https://www.example.com/x?y=1"))
+    );
+    assert_eq!(got.header("strict-transport-security"), None);
+    assert_eq!(
+        got.header("x-content-type-options"),
+        None,
+        "force-https stops before security-headers"
+    );
+    let got = get("/page", &https);
+    assert_eq!(got.status, 200);
+    assert_eq!(
+        got.header("strict-transport-security"),
+        Some("max-age=63072000; includeSubDomains")
+    );
+    assert_eq!(got.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(got.header("server"), None);
+    let got = get("/blog/2023/my-post", &https);
+    assert_eq!(
+        (got.status, got.header("location")),
+        (308, Some("/articles/2023/my-post"))
+    );
+    assert_eq!(
+        got.header("x-content-type-options"),
+        Some("nosniff"),
+        "accumulated headers on a redirect"
+    );
+    assert_eq!(get("/api/users?id=7", &https).status, 200);
+    let seen = origin.requests().pop().expect("seen");
+    assert_eq!(seen.uri, "/v2/api/users?id=7");
+    assert_eq!(seen.header("x-api-version"), Some("2"));
+    let mut post = https.to_vec();
+    post.extend(["-X", "POST", "--data", "x"]);
+    assert_eq!(get("/api/users", &post).status, 200);
+    assert_eq!(
+        origin.requests().pop().expect("seen").uri,
+        "/api/users",
+        "POST is not rewritten"
+    );
+    let got = get("/admin", &https);
+    assert_eq!((got.status, got.text().as_str()), (403, "Forbidden\n"));
+    let mut inside = https.to_vec();
+    inside.extend(["-H", "True-Client-IP: 192.168.1.20"]);
+    assert_eq!(get("/admin", &inside).status, 200);
     proxy.stop();
 }
