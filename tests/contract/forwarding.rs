@@ -144,6 +144,11 @@ fn status_back(world: &World) {
             Some("a"),
             "status {code} is the origin's, not generated"
         );
+        assert_eq!(
+            got.header("server"),
+            Some("contract-origin"),
+            "end-to-end response headers pass"
+        );
     }
     proxy.stop();
 }
