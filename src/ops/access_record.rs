@@ -140,6 +140,28 @@ impl AccessRecord {
     }
 }
 
+impl AccessRecord {
+    /// An empty record, left behind when a finished one is moved out.
+    pub fn placeholder() -> Self {
+        AccessRecord {
+            time: std::time::UNIX_EPOCH,
+            client_ip: String::new(),
+            method: String::new(),
+            host: String::new(),
+            uri: String::new(),
+            status: 0,
+            bytes_sent: 0,
+            duration_ms: 0,
+            upstream_ms: None,
+            scheme: String::new(),
+            user_agent: String::new(),
+            referer: String::new(),
+            action: LogAction::Error,
+            rules: Vec::new(),
+        }
+    }
+}
+
 impl LogAction {
     /// The field's text.
     pub fn as_str(self) -> &'static str {

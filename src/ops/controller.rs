@@ -95,9 +95,10 @@ impl Controller {
             Err(err) => {
                 let text = err.to_string();
                 tracing::error!(
-                    "reload rejected; still serving generation {}:\n{text}",
+                    "reload rejected; still serving generation {}",
                     self.plane.generation()
                 );
+                super::error_log::each_line(&text);
                 ControlReply {
                     generation: Some(self.plane.generation()),
                     ..ControlReply::failed(text)

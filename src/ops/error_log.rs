@@ -106,6 +106,15 @@ impl ErrorLog {
     }
 }
 
+/// Logs multi-line text (rendered diagnostics) as one error event per line,
+/// so every line of the error log and of stderr stands alone and carets stay
+/// aligned under the same prefix.
+pub fn each_line(text: &str) {
+    for line in text.lines() {
+        tracing::error!("{line}");
+    }
+}
+
 /// `error.log` behind a mutex so an event is written whole and the file can
 /// be swapped by name at any point between two events.
 #[derive(Clone)]

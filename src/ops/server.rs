@@ -66,7 +66,11 @@ pub fn run(options: ServerOptions) -> Result<(), ServeError> {
     let compiled = match config::load_dir(&options.config_dir) {
         Ok(compiled) => compiled,
         Err(err) => {
-            tracing::error!("cannot start: {}:\n{err}", options.config_dir.display());
+            tracing::error!(
+                "cannot start: the configuration in {} is invalid",
+                options.config_dir.display()
+            );
+            super::error_log::each_line(&err.to_string());
             return Err(ServeError::InvalidConfig);
         }
     };

@@ -24,19 +24,38 @@ pub struct PendingLog {
     pub format: AccessLogFormat,
     /// When the request started.
     pub started: Instant,
-    /// Where the line goes.
-    pub log: AccessLog,
+    /// Where the line goes; `None` once written.
+    pub log: Option<AccessLog>,
     /// The connection, told when the request is over.
     pub conn: Arc<ConnState>,
 }
 
+/// The status logged for a request whose client went away before a response
+/// was ready (nginx's convention).
+pub const CLIENT_CLOSED: u16 = 499;
+
 impl PendingLog {
-    fn finish(mut self, bytes_sent: u64) {
+    fn finish(&mut self, bytes_sent: u64) {
+        let Some(log) = self.log.take() else {
+            return;
+        };
         self.record.bytes_sent = bytes_sent;
         self.record.duration_ms =
             u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.log.record(self.record, self.format);
+        if self.record.status == 0 {
+            self.record.status = CLIENT_CLOSED;
+        }
+        let record = std::mem::replace(&mut self.record, AccessRecord::placeholder());
+        log.record(record, self.format);
         self.conn.request_finished();
+    }
+}
+
+impl Drop for PendingLog {
+    /// A request abandoned before its response existed (the client closed the
+    /// connection while the next hop was still answering) still gets its line.
+    fn drop(&mut self) {
+        self.finish(0);
     }
 }
 
@@ -80,7 +99,7 @@ impl ProxyBody {
     }
 
     fn finish(&mut self) {
-        if let Some(pending) = self.pending.take() {
+        if let Some(mut pending) = self.pending.take() {
             pending.finish(self.sent);
         }
     }

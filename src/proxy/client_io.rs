@@ -151,17 +151,17 @@ impl AsyncRead for ClientIo {
         let before = buf.filled().len();
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
-                if buf.filled().len() > before
-                    && this.state.active.load(Ordering::SeqCst) == 0
-                    && this.head_since.is_none()
-                {
-                    // A finished request since the last read resets the idle clock first.
+                if buf.filled().len() > before && this.state.active.load(Ordering::SeqCst) == 0 {
+                    // The first bytes after a finished request start a new head.
                     let finished = this.state.finished();
                     if finished != this.seen_finished {
                         this.seen_finished = finished;
+                        this.head_since = None;
                     }
-                    this.head_since = Some(Instant::now());
-                    this.state.head_started.store(true, Ordering::SeqCst);
+                    if this.head_since.is_none() {
+                        this.head_since = Some(Instant::now());
+                        this.state.head_started.store(true, Ordering::SeqCst);
+                    }
                 }
                 Poll::Ready(Ok(()))
             }

@@ -48,7 +48,7 @@ pub async fn handle(
         record: base_record(&request, ctx.peer),
         format: rule_set.settings.access_log,
         started,
-        log: ctx.plane.access_log.clone(),
+        log: Some(ctx.plane.access_log.clone()),
         conn: ctx.state.clone(),
     };
     let mut request = request;
@@ -317,5 +317,63 @@ mod tests {
             Err(ProxyError::HeaderTooLarge { limit: 1024, .. })
         ));
         assert!(check(&mut p, 4096).is_ok());
+    }
+
+    #[test]
+    fn generated_responses_carry_the_rules_response_headers_and_one_log_line() {
+        use crate::ops::access_log::AccessLog;
+        use http::HeaderName;
+        let dir = std::env::temp_dir().join(format!("switchyard-svc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("access.log");
+        let _ = std::fs::remove_file(&path);
+        let log = AccessLog::open(&path).expect("log");
+        let conn = Arc::new(ConnState::default());
+        conn.request_started();
+        let request = Request::get("/old").body(()).expect("request");
+        let mut record = crate::ops::access_record::AccessRecord::placeholder();
+        record.method = request.method().to_string();
+        record.uri = request.uri().to_string();
+        record.action = LogAction::Redirect;
+        let pending = PendingLog {
+            record,
+            format: crate::rules::AccessLogFormat::Json,
+            started: Instant::now(),
+            log: Some(log.clone()),
+            conn: conn.clone(),
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(LOCATION, HeaderValue::from_static("/new"));
+        let edits = [
+            rules::HeaderEdit::Set(
+                HeaderName::from_static("x-a"),
+                HeaderValue::from_static("1"),
+            ),
+            rules::HeaderEdit::Add(
+                HeaderName::from_static("x-a"),
+                HeaderValue::from_static("2"),
+            ),
+        ];
+        let response = generated(
+            StatusCode::PERMANENT_REDIRECT,
+            headers,
+            Bytes::new(),
+            &edits,
+            pending,
+        );
+        assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+        assert_eq!(response.headers()[LOCATION], "/new");
+        assert_eq!(response.headers()[CONTENT_TYPE], TEXT_PLAIN);
+        let values: Vec<_> = response.headers().get_all("x-a").iter().collect();
+        assert_eq!(values, ["1", "2"]);
+        drop(response);
+        log.flush_blocking().expect("flush");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(text.lines().count(), 1);
+        assert!(
+            text.contains("\"status\":308") && text.contains("\"action\":\"redirect\""),
+            "{text}"
+        );
+        assert_eq!(conn.finished(), 1);
     }
 }
