@@ -107,6 +107,10 @@ fn compile_rule(block: &RuleBlock, out: &mut Vec<Diagnostic>) -> Option<Rule> {
     }
     let slots = compiler.slots();
     let regexes = std::mem::take(&mut compiler.regexes);
+    let scope = template::Scope {
+        regexes: &regexes,
+        broken: compiler.broken,
+    };
     out.append(&mut compiler_out);
 
     let mut actions = Vec::new();
@@ -149,7 +153,7 @@ fn compile_rule(block: &RuleBlock, out: &mut Vec<Diagnostic>) -> Option<Rule> {
         } else if statement.kind.is_terminal() {
             terminal = Some(statement.keyword);
         }
-        if let Some(action) = action::compile(&statement.kind, &regexes, out) {
+        if let Some(action) = action::compile(&statement.kind, scope, out) {
             actions.push(action);
         }
     }
