@@ -56,7 +56,7 @@ fn tight(pair: &Pair<'_, Rule>) -> Span {
 fn word(pair: &Pair<'_, Rule>) -> Word {
     Word {
         text: pair.as_str().to_owned(),
-        span: tight(&pair),
+        span: tight(pair),
     }
 }
 
