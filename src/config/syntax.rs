@@ -34,6 +34,21 @@ pub fn convert(error: &Error<Rule>, text: &str, unclosed_braces: &[usize]) -> Di
         )
         .with_help("use `==` to compare");
     }
+    for (slip, word) in [("&&", "and"), ("||", "or")] {
+        if found.text.starts_with(&slip[..1])
+            && text.get(at..).is_some_and(|rest| rest.starts_with(slip))
+        {
+            return Diagnostic::error(
+                Code::Syntax,
+                format!("`{slip}` is not an operator"),
+                Span::new(at, at + 2),
+                format!("write `{word}`"),
+            )
+            .with_help(format!(
+                "conditions are joined with `and` and `or`; write `{word}`"
+            ));
+        }
+    }
     let expects_action = expects(Rule::kw_redirect) || expects(Rule::kw_rewrite);
     if expects_action
         && found.is_word
