@@ -43,15 +43,25 @@ pub fn parse(text: &str, unclosed_braces: &[usize]) -> Result<File, Diagnostic> 
     Ok(file)
 }
 
+/// The pair's span without the whitespace and comments pest skipped after
+/// its last token.
+fn tight(pair: &Pair<'_, Rule>) -> Span {
+    let start = pair.as_span().start();
+    match pair.clone().into_inner().last() {
+        Some(last) => Span::new(start, tight(&last).end),
+        None => Span::of(pair.as_span()),
+    }
+}
+
 fn word(pair: &Pair<'_, Rule>) -> Word {
     Word {
         text: pair.as_str().to_owned(),
-        span: Span::of(pair.as_span()),
+        span: tight(pair),
     }
 }
 
 fn string(pair: Pair<'_, Rule>) -> StringLiteral {
-    let span = Span::of(pair.as_span());
+    let span = tight(&pair);
     let body = pair
         .into_inner()
         .find(|inner| inner.as_rule() == Rule::string_body);
@@ -62,7 +72,7 @@ fn string(pair: Pair<'_, Rule>) -> StringLiteral {
 }
 
 fn settings_block(pair: Pair<'_, Rule>) -> SettingsBlock {
-    let mut keyword = Span::of(pair.as_span());
+    let mut keyword = tight(&pair);
     let mut entries = Vec::new();
     for inner in pair.into_inner() {
         match inner.as_rule() {
@@ -106,7 +116,7 @@ fn rule_block(pair: Pair<'_, Rule>) -> Result<RuleBlock, Diagnostic> {
 }
 
 fn statement(pair: Pair<'_, Rule>) -> Result<Statement, Diagnostic> {
-    let span = Span::of(pair.as_span());
+    let span = tight(&pair);
     let rule = pair.as_rule();
     let mut inner: Vec<Pair<'_, Rule>> = pair.into_inner().collect();
     let keyword = inner
@@ -176,7 +186,7 @@ fn header_action(inner: Vec<Pair<'_, Rule>>) -> StatementKind {
 
 /// Builds a condition node; `depth` counts the parentheses and `not` around it.
 fn expr(pair: Pair<'_, Rule>, depth: usize) -> Result<Expr, Diagnostic> {
-    let span = Span::of(pair.as_span());
+    let span = tight(&pair);
     match pair.as_rule() {
         Rule::condition | Rule::and_expr => {
             let is_or = pair.as_rule() == Rule::condition;
@@ -197,7 +207,7 @@ fn expr(pair: Pair<'_, Rule>, depth: usize) -> Result<Expr, Diagnostic> {
             let mut primary = None;
             for inner in pair.into_inner() {
                 if inner.as_rule() == Rule::not_prefix {
-                    nots.push(Span::of(inner.as_span()));
+                    nots.push(tight(&inner));
                 } else {
                     primary = Some(inner);
                 }
@@ -241,7 +251,7 @@ fn expr(pair: Pair<'_, Rule>, depth: usize) -> Result<Expr, Diagnostic> {
 }
 
 fn test(pair: Pair<'_, Rule>) -> TestExpr {
-    let span = Span::of(pair.as_span());
+    let span = tight(&pair);
     let mut field = None;
     let mut op = (Operator::Eq, span);
     let mut value = Value::List(Vec::new(), span);
@@ -273,7 +283,7 @@ fn empty_field(span: Span) -> FieldRef {
 }
 
 fn field_ref(pair: Pair<'_, Rule>) -> FieldRef {
-    let span = Span::of(pair.as_span());
+    let span = tight(&pair);
     let mut name = Word {
         text: String::new(),
         span,
@@ -295,7 +305,7 @@ fn field_ref(pair: Pair<'_, Rule>) -> FieldRef {
 }
 
 fn operator(pair: Pair<'_, Rule>) -> (Operator, Span) {
-    let span = Span::of(pair.as_span());
+    let span = tight(&pair);
     let kind = match pair.into_inner().next().map(|p| p.as_rule()) {
         Some(Rule::op_ne) => Operator::Ne,
         Some(Rule::op_match) => Operator::Match,
@@ -311,7 +321,7 @@ fn operator(pair: Pair<'_, Rule>) -> (Operator, Span) {
 }
 
 fn value_of(pair: Pair<'_, Rule>) -> Value {
-    let span = Span::of(pair.as_span());
+    let span = tight(&pair);
     match pair.into_inner().next() {
         Some(inner) if inner.as_rule() == Rule::string => Value::Single(string(inner)),
         Some(list) => Value::List(

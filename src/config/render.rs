@@ -68,7 +68,9 @@ impl Report {
         })
         .with_links(false)
         .with_urls(false)
-        .with_width(RENDER_WIDTH);
+        .with_width(RENDER_WIDTH)
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
+        .with_word_separator(textwrap::WordSeparator::AsciiSpace);
         let named = NamedSource::new(&self.source.name, self.source.text.clone());
         let mut text = String::new();
         for diagnostic in &self.diagnostics {

@@ -34,6 +34,21 @@ pub fn convert(error: &Error<Rule>, text: &str, unclosed_braces: &[usize]) -> Di
         )
         .with_help("use `==` to compare");
     }
+    for (slip, word) in [("&&", "and"), ("||", "or")] {
+        if found.text.starts_with(&slip[..1])
+            && text.get(at..).is_some_and(|rest| rest.starts_with(slip))
+        {
+            return Diagnostic::error(
+                Code::Syntax,
+                format!("`{slip}` is not an operator"),
+                Span::new(at, at + 2),
+                format!("write `{word}`"),
+            )
+            .with_help(format!(
+                "conditions are joined with `and` and `or`; write `{word}`"
+            ));
+        }
+    }
     let expects_action = expects(Rule::kw_redirect) || expects(Rule::kw_rewrite);
     if expects_action
         && found.is_word
@@ -54,18 +69,33 @@ pub fn convert(error: &Error<Rule>, text: &str, unclosed_braces: &[usize]) -> Di
         } else {
             format!("missing `}}` before `{}`", found.text)
         };
-        let mut diagnostic = Diagnostic::error(
-            Code::MissingBrace,
-            message,
-            found.span,
-            format!("expected {expected}"),
-        )
-        .with_help("close the block with `}`");
+        let (span, label) = if found.is_end {
+            (last_token(text), "the file ends here")
+        } else {
+            (found.span, "expected `}` before this")
+        };
+        let mut diagnostic = Diagnostic::error(Code::MissingBrace, message, span, label)
+            .with_help("close the block with `}`");
         if let Some(&open) = unclosed_braces.last() {
             diagnostic =
                 diagnostic.with_related(Span::new(open, open + 1), "this `{` is never closed");
         }
         return diagnostic;
+    }
+    let expects_block = positives
+        .iter()
+        .any(|r| describe(*r).is_some_and(|(rank, _)| rank == 10));
+    if expects_block
+        && found.is_word
+        && let Some(suggestion) = did_you_mean(found.text, ["rule", "settings"])
+    {
+        return Diagnostic::error(
+            Code::Syntax,
+            format!("expected {expected}, found {}", found.describe()),
+            found.span,
+            "not a block keyword",
+        )
+        .with_help(suggestion);
     }
     if expects(Rule::lbrace) && !expects(Rule::kw_rule) {
         return Diagnostic::error(
@@ -82,6 +112,13 @@ pub fn convert(error: &Error<Rule>, text: &str, unclosed_braces: &[usize]) -> Di
         found.span,
         format!("expected {}", short_expected(&positives)),
     )
+}
+
+/// The last non-blank character of the file, where "it ends here" points.
+fn last_token(text: &str) -> Span {
+    let trimmed = text.trim_end();
+    let start = trimmed.char_indices().last().map_or(0, |(i, _)| i);
+    Span::new(start, trimmed.len().max(start))
 }
 
 /// The token the parser stopped at.
@@ -107,8 +144,11 @@ impl<'a> Found<'a> {
                 is_end: true,
             };
         }
+        let line = rest.find('\n').map_or(rest.len(), |end| end);
         let len = if word_len > 0 {
             word_len
+        } else if rest.starts_with('"') {
+            rest[1..line].find('"').map_or(line, |close| close + 2)
         } else {
             rest.chars().next().map_or(1, char::len_utf8)
         };
@@ -123,6 +163,8 @@ impl<'a> Found<'a> {
     fn describe(&self) -> String {
         if self.is_end {
             "the end of the file".to_owned()
+        } else if self.text.starts_with('"') {
+            "a string".to_owned()
         } else if self.text.trim().is_empty() {
             "a line break".to_owned()
         } else {
@@ -133,14 +175,16 @@ impl<'a> Found<'a> {
 
 /// Every expected thing, in words, joined "a, b or c".
 fn expected_words(positives: &[Rule]) -> String {
-    let mut words: Vec<&str> = Vec::new();
+    let mut words: Vec<(u8, &str)> = Vec::new();
     for rule in positives {
         if let Some(word) = describe(*rule)
-            && !words.contains(&word)
+            && !words.iter().any(|(_, w)| *w == word.1)
         {
             words.push(word);
         }
     }
+    words.sort_by_key(|(rank, _)| *rank);
+    let words: Vec<&str> = words.into_iter().map(|(_, w)| w).collect();
     match words.as_slice() {
         [] => "something else".to_owned(),
         [one] => (*one).to_owned(),
@@ -152,20 +196,19 @@ fn expected_words(positives: &[Rule]) -> String {
 fn short_expected(positives: &[Rule]) -> &'static str {
     positives
         .iter()
-        .find_map(|rule| describe(*rule))
+        .filter_map(|rule| describe(*rule))
+        // `and`/`or` can always continue a condition: name what else would do.
+        .min_by_key(|(rank, _)| if matches!(rank, 6 | 7) { 20 } else { *rank })
+        .map(|(_, word)| word)
         .map_or("something else", |word| {
             word.split(" such as").next().unwrap_or(word)
         })
 }
 
-/// Human words for a grammar rule, or `None` for rules that never surface.
-fn describe(rule: Rule) -> Option<&'static str> {
+/// Human words for a grammar rule, with a rank that orders them in a
+/// message (most helpful first), or `None` for rules that never surface.
+fn describe(rule: Rule) -> Option<(u8, &'static str)> {
     Some(match rule {
-        Rule::kw_rule | Rule::kw_settings | Rule::EOI => "`rule NAME {` or `settings {`",
-        Rule::rule_name => "a rule name",
-        Rule::lbrace => "`{`",
-        Rule::rbrace => "`}`",
-        Rule::kw_when => "`when`",
         Rule::kw_redirect
         | Rule::kw_respond
         | Rule::kw_rewrite
@@ -174,14 +217,20 @@ fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::header_action
         | Rule::redirect
         | Rule::respond
-        | Rule::rewrite => "an action such as `redirect` or `response header set`",
-        Rule::kw_and | Rule::kw_or => "`and` or `or`",
+        | Rule::rewrite => (0, "an action such as `redirect` or `response header set`"),
+        Rule::kw_when | Rule::when_line => (1, "`when`"),
         Rule::kw_not
         | Rule::not_prefix
         | Rule::kw_exists
+        | Rule::exists_test
         | Rule::lparen
+        | Rule::group
         | Rule::field_name
-        | Rule::field => "a condition such as `path == \"/\"`",
+        | Rule::field
+        | Rule::test
+        | Rule::unary
+        | Rule::condition
+        | Rule::and_expr => (2, "a condition such as `path == \"/\"`"),
         Rule::op
         | Rule::op_eq
         | Rule::op_ne
@@ -191,19 +240,33 @@ fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::op_suffix
         | Rule::op_contains
         | Rule::op_in
-        | Rule::op_not_in => "an operator such as `==`, `~` or `in`",
-        Rule::value | Rule::list | Rule::lbracket => "a string or a list such as `[\"a\", \"b\"]`",
-        Rule::string | Rule::quote => "a double-quoted string",
-        Rule::comma | Rule::rbracket => "`,` or `]`",
-        Rule::rparen => "`)`",
-        Rule::status => "a status code such as `301`",
-        Rule::kw_header => "`header`",
-        Rule::header_op | Rule::kw_set | Rule::kw_add | Rule::kw_remove => {
-            "`set`, `add` or `remove`"
+        | Rule::op_not_in => (3, "an operator such as `==`, `~` or `in`"),
+        Rule::value | Rule::list | Rule::lbracket => {
+            (4, "a string or a list such as `[\"a\", \"b\"]`")
         }
-        Rule::header_name => "a header name such as `X-Frame-Options`",
-        Rule::setting_name | Rule::setting => "a setting such as `access_log json`",
-        Rule::setting_value => "a value",
+        Rule::string | Rule::quote => (5, "a double-quoted string"),
+        Rule::status => (5, "a status code such as `301`"),
+        Rule::kw_header => (5, "`header`"),
+        Rule::header_op | Rule::kw_set | Rule::kw_add | Rule::kw_remove => {
+            (5, "`set`, `add` or `remove`")
+        }
+        Rule::header_name => (5, "a header name such as `X-Frame-Options`"),
+        Rule::rule_name => (5, "a rule name"),
+        Rule::setting_name | Rule::setting => (5, "a setting such as `access_log json`"),
+        Rule::setting_value => (5, "a value"),
+        Rule::lbrace => (5, "`{`"),
+        Rule::kw_and => (6, "`and`"),
+        Rule::kw_or => (7, "`or`"),
+        Rule::comma => (8, "`,`"),
+        Rule::rbracket => (8, "`]`"),
+        Rule::rparen => (8, "`)`"),
+        Rule::rbrace => (9, "`}`"),
+        Rule::kw_rule
+        | Rule::kw_settings
+        | Rule::rule_block
+        | Rule::settings_block
+        | Rule::file
+        | Rule::EOI => (10, "`rule NAME {` or `settings {`"),
         _ => return None,
     })
 }

@@ -6,8 +6,7 @@ use http::{HeaderName, StatusCode};
 use super::super::ast::{HeaderOp, HeaderSide, StatementKind, Word};
 use super::super::diagnostic::{Code, Diagnostic};
 use super::super::string_literal::StringLiteral;
-use super::condition::RegexInfo;
-use super::template;
+use super::template::{self, Scope};
 use crate::rules::{Action, HeaderAction, Template, TemplatePart};
 
 /// Headers the proxy manages itself (§6); no action may name them.
@@ -28,7 +27,7 @@ const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
 /// Compiles one action statement; faults go into `out`.
 pub fn compile(
     kind: &StatementKind,
-    regexes: &[RegexInfo],
+    scope: Scope<'_>,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Action> {
     match kind {
@@ -36,7 +35,7 @@ pub fn compile(
         StatementKind::Redirect { status, target } => {
             let status = redirect_status(status).map_err(|d| out.push(d)).ok();
             let clean = no_line_break(target, "a redirect target", out);
-            let target = template::compile(target, regexes, out);
+            let target = template::compile(target, scope, out);
             Some(Action::Redirect {
                 status: status?,
                 target: target.filter(|_| clean)?,
@@ -45,7 +44,7 @@ pub fn compile(
         StatementKind::Respond { status, body } => {
             let status = respond_status(status).map_err(|d| out.push(d)).ok();
             let body = match body {
-                Some(body) => template::compile(body, regexes, out),
+                Some(body) => template::compile(body, scope, out),
                 None => Some(Template { parts: Vec::new() }),
             };
             Some(Action::Respond {
@@ -55,7 +54,7 @@ pub fn compile(
         }
         StatementKind::Rewrite { target } => {
             let clean = no_line_break(target, "a rewrite target", out);
-            let compiled = template::compile(target, regexes, out)?;
+            let compiled = template::compile(target, scope, out)?;
             if !starts_with_slash(&compiled) {
                 out.push(
                     Diagnostic::error(
@@ -106,7 +105,7 @@ pub fn compile(
                 }
                 (HeaderOp::Set | HeaderOp::Add, Some(value)) => {
                     let clean = header_value_clean(value, out);
-                    let compiled = template::compile(value, regexes, out);
+                    let compiled = template::compile(value, scope, out);
                     let (header, compiled) = (header?, compiled?);
                     if !clean {
                         return None;

@@ -56,6 +56,9 @@ pub struct ConditionCompiler<'a> {
     /// The regexes seen so far, in source order.
     pub regexes: Vec<RegexInfo>,
     slots: usize,
+    /// Whether a regex failed to compile, so its groups are unknown and
+    /// templates must not report them as missing.
+    pub broken: bool,
 }
 
 impl<'a> ConditionCompiler<'a> {
@@ -65,6 +68,7 @@ impl<'a> ConditionCompiler<'a> {
             out,
             regexes: Vec::new(),
             slots: 0,
+            broken: false,
         }
     }
 
@@ -348,7 +352,17 @@ impl<'a> ConditionCompiler<'a> {
         literal: &StringLiteral,
         context: Option<Uncertainty>,
     ) -> Option<TestOp> {
-        let compiled = regex::compile(literal).map_err(|d| self.report(d)).ok()?;
+        let compiled = match regex::compile(literal) {
+            Ok(compiled) => compiled,
+            Err(diagnostic) => {
+                self.report(diagnostic);
+                self.broken = true;
+                if operator == Operator::Match {
+                    self.slots += 1;
+                }
+                return None;
+            }
+        };
         let names: Vec<(String, usize)> = compiled
             .capture_names()
             .enumerate()

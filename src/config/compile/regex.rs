@@ -69,8 +69,9 @@ fn syntax_fault(literal: &StringLiteral, error: &regex_syntax::Error) -> Diagnos
             .end;
     }
     let mut diagnostic =
-        Diagnostic::error(Code::InvalidRegex, "invalid regular expression", at, kind)
-            .with_help("the syntax is that of Rust's `regex` crate: https://docs.rs/regex/#syntax");
+        Diagnostic::error(Code::InvalidRegex, "invalid regular expression", at, kind).with_help(
+            "the syntax is that of Rust's regex crate, see https://docs.rs/regex/#syntax",
+        );
     if let Some(first) = auxiliary {
         diagnostic = diagnostic.with_related(
             literal.inner_span(first.start.offset, first.end.offset),

@@ -8,10 +8,19 @@ use super::condition::RegexInfo;
 use super::field;
 use crate::rules::{CaptureRef, Template, TemplatePart};
 
+/// The regexes of the rule's condition, as templates see them.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    /// Every regex that compiled, in source order.
+    pub regexes: &'a [RegexInfo],
+    /// A regex failed to compile: group references cannot be checked.
+    pub broken: bool,
+}
+
 /// Splits and resolves a template; every fault goes into `out`.
 pub fn compile(
     literal: &StringLiteral,
-    regexes: &[RegexInfo],
+    scope: Scope<'_>,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Template> {
     let text = literal.value.as_str();
@@ -31,7 +40,8 @@ pub fn compile(
                 i += 2;
             }
             b'{' => {
-                let Some(close) = text[i + 1..].find('}').map(|at| i + 1 + at) else {
+                let close = text[i + 1..].find(['{', '}']).map(|at| i + 1 + at);
+                let Some(close) = close.filter(|&at| bytes[at] == b'}') else {
                     out.push(
                         Diagnostic::error(
                             Code::TemplateBrace,
@@ -44,8 +54,20 @@ pub fn compile(
                     return None;
                 };
                 let name = &text[i + 1..close];
+                if !name.starts_with("header.") && !name.bytes().all(is_name_byte) {
+                    out.push(
+                        Diagnostic::error(
+                            Code::TemplateBrace,
+                            "braces in a template enclose a name",
+                            literal.inner_span(i, close + 1),
+                            "not a name",
+                        )
+                        .with_help("write `{{` and `}}` for literal braces"),
+                    );
+                    return None;
+                }
                 let span = literal.inner_span(i, close + 1);
-                match resolve(name, span, regexes) {
+                match resolve(name, span, scope) {
                     Ok(part) => {
                         if !pending.is_empty() {
                             parts.push(TemplatePart::Literal(std::mem::take(&mut pending)));
@@ -85,7 +107,14 @@ pub fn compile(
     ok.then_some(Template { parts })
 }
 
-fn resolve(name: &str, span: Span, regexes: &[RegexInfo]) -> Result<TemplatePart, Diagnostic> {
+/// Bytes a template name may hold: field and group names, header names
+/// (`{header.X-Id}`), cookie and query parameter names.
+fn is_name_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-')
+}
+
+fn resolve(name: &str, span: Span, scope: Scope<'_>) -> Result<TemplatePart, Diagnostic> {
+    let regexes = scope.regexes;
     if let Some(plain) = field::plain(name) {
         return Ok(TemplatePart::Field(plain));
     }
@@ -94,10 +123,16 @@ fn resolve(name: &str, span: Span, regexes: &[RegexInfo]) -> Result<TemplatePart
     {
         return field::named(kind, arg, span).map(TemplatePart::Field);
     }
-    if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
-        return numbered(name, span, regexes);
+    let result = if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
+        numbered(name, span, regexes)
+    } else {
+        named_group(name, span, regexes)
+    };
+    match result {
+        // The broken regex is already reported; its groups are unknown.
+        Err(_) if scope.broken => Ok(TemplatePart::Literal(String::new())),
+        other => other,
     }
-    named_group(name, span, regexes)
 }
 
 fn numbered(name: &str, span: Span, regexes: &[RegexInfo]) -> Result<TemplatePart, Diagnostic> {
@@ -214,16 +249,27 @@ mod tests {
         }
     }
 
+    fn scope(regexes: &[RegexInfo]) -> Scope<'_> {
+        Scope {
+            regexes,
+            broken: false,
+        }
+    }
+
     fn codes(value: &str, regexes: &[RegexInfo]) -> Vec<Code> {
         let mut out = Vec::new();
-        compile(&literal(value), regexes, &mut out);
+        compile(&literal(value), scope(regexes), &mut out);
         out.into_iter().map(|d| d.code).collect()
     }
 
     #[test]
     fn splits_literals_fields_and_braces() {
         let mut out = Vec::new();
-        let template = compile(&literal("https://{host}{{x}}{header.X-Id}"), &[], &mut out);
+        let template = compile(
+            &literal("https://{host}{{x}}{header.X-Id}"),
+            scope(&[]),
+            &mut out,
+        );
         assert!(out.is_empty());
         let parts = template.map(|t| t.parts).unwrap_or_default();
         assert_eq!(parts.len(), 4);
@@ -236,7 +282,7 @@ mod tests {
     fn resolves_named_and_numbered_groups() {
         let regexes = [info(Some(0), None, &[("year", 1)], 3)];
         let mut out = Vec::new();
-        let template = compile(&literal("/a/{year}/{2}"), &regexes, &mut out);
+        let template = compile(&literal("/a/{year}/{2}"), scope(&regexes), &mut out);
         let parts = template.map(|t| t.parts).unwrap_or_default();
         assert_eq!(
             parts[1],
@@ -255,7 +301,7 @@ mod tests {
             info(Some(1), None, &[("b", 1)], 2),
         ];
         let mut out = Vec::new();
-        let template = compile(&literal("{b}"), &regexes, &mut out);
+        let template = compile(&literal("{b}"), scope(&regexes), &mut out);
         let parts = template.map(|t| t.parts).unwrap_or_default();
         assert_eq!(
             parts[0],
