@@ -32,6 +32,10 @@ pub struct RuleIndex {
     pub path_set: Option<RegexSet>,
     /// One plan per rule, by index.
     pub plans: Vec<RulePlan>,
+    /// The rules without a gate, in order: always evaluated.
+    pub ungated: Vec<usize>,
+    /// For each pattern of `path_set`, the rule it gates (ascending).
+    pub gated: Vec<usize>,
 }
 
 /// What is prepared for one rule.
@@ -130,7 +134,65 @@ impl RuleIndex {
                 plan.path_gate = None;
             }
         }
-        RuleIndex { path_set, plans }
+        let (gated, ungated) = (0..plans.len()).partition(|&at| plans[at].path_gate.is_some());
+        RuleIndex {
+            path_set,
+            plans,
+            ungated,
+            gated,
+        }
+    }
+
+    /// The rules that can fire for this path, in file order: every ungated
+    /// rule, and the gated ones whose regex matches. The path is run through
+    /// the set once (`is_match` first: usually nothing matches, and that
+    /// answer is cheaper than the list of matches).
+    pub fn candidates(&self, path: &str) -> Candidates<'_> {
+        let matched = match &self.path_set {
+            Some(set) if set.is_match(path) => set.matches(path).into_iter().collect(),
+            _ => Vec::new(),
+        };
+        Candidates {
+            index: self,
+            ungated: 0,
+            matched,
+            next_matched: 0,
+        }
+    }
+}
+
+/// The candidate rules of one request, ascending; see `RuleIndex::candidates`.
+pub struct Candidates<'i> {
+    index: &'i RuleIndex,
+    ungated: usize,
+    matched: Vec<usize>,
+    next_matched: usize,
+}
+
+impl Iterator for Candidates<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        let ungated = self.index.ungated.get(self.ungated).copied();
+        let gated = self
+            .matched
+            .get(self.next_matched)
+            .and_then(|&pattern| self.index.gated.get(pattern).copied());
+        match (ungated, gated) {
+            (Some(a), Some(b)) if a < b => {
+                self.ungated += 1;
+                Some(a)
+            }
+            (_, Some(b)) => {
+                self.next_matched += 1;
+                Some(b)
+            }
+            (Some(a), None) => {
+                self.ungated += 1;
+                Some(a)
+            }
+            (None, None) => None,
+        }
     }
 }
 
