@@ -33,6 +33,9 @@ pub fn compile(file: &File, source_hash: String) -> Result<RuleSet, Vec<Diagnost
             settings,
             rules,
             source_hash,
+            // Built on first use (`RuleSet::index`), so `validate` never pays
+            // for the evaluation index.
+            index: Default::default(),
         })
     } else {
         Err(out)
