@@ -44,7 +44,12 @@ fn run<O: Observer>(rule_set: &RuleSet, facts: &RequestFacts<'_>, observer: &mut
         &rebuilt
     };
     let reader = FieldReader::new(facts);
-    let mut decision = Decision::forward_unchanged();
+    let mut decision = Decision {
+        fired: Vec::with_capacity(index.capacity.fired),
+        outcome: Outcome::Forward { target: None },
+        request_headers: Vec::with_capacity(index.capacity.request_headers),
+        response_headers: Vec::with_capacity(index.capacity.response_headers),
+    };
     let mut rewrite: Option<String> = None;
     let mut unvisited = 0;
 

@@ -36,7 +36,25 @@ pub struct RuleIndex {
     pub ungated: Vec<usize>,
     /// For each pattern of `path_set`, the rule it gates (ascending).
     pub gated: Vec<usize>,
+    /// Capacities that let a typical decision be built without growing its
+    /// vectors: fired rules, request and response header edits.
+    pub capacity: DecisionCapacity,
 }
+
+/// How large the vectors of a `Decision` start (the counts of the ungated
+/// rules and of their header actions, capped).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DecisionCapacity {
+    /// For `Decision::fired`.
+    pub fired: usize,
+    /// For `Decision::request_headers`.
+    pub request_headers: usize,
+    /// For `Decision::response_headers`.
+    pub response_headers: usize,
+}
+
+/// No decision starts with room for more than this many entries per vector.
+const CAPACITY_CAP: usize = 32;
 
 /// What is prepared for one rule.
 #[derive(Debug, Clone)]
@@ -134,12 +152,31 @@ impl RuleIndex {
                 plan.path_gate = None;
             }
         }
-        let (gated, ungated) = (0..plans.len()).partition(|&at| plans[at].path_gate.is_some());
+        let (gated, ungated): (Vec<usize>, Vec<usize>) =
+            (0..plans.len()).partition(|&at| plans[at].path_gate.is_some());
+        let mut capacity = DecisionCapacity {
+            fired: ungated.len().min(CAPACITY_CAP),
+            ..DecisionCapacity::default()
+        };
+        for action in ungated
+            .iter()
+            .filter_map(|&at| rules.get(at))
+            .flat_map(|rule| &rule.actions)
+        {
+            match action {
+                Action::RequestHeader(_) => capacity.request_headers += 1,
+                Action::ResponseHeader(_) => capacity.response_headers += 1,
+                _ => {}
+            }
+        }
+        capacity.request_headers = capacity.request_headers.min(CAPACITY_CAP);
+        capacity.response_headers = capacity.response_headers.min(CAPACITY_CAP);
         RuleIndex {
             path_set,
             plans,
             ungated,
             gated,
+            capacity,
         }
     }
 
