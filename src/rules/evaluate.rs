@@ -7,7 +7,6 @@
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
-use regex::SetMatches;
 
 use super::action::{Action, HeaderAction};
 use super::decision::{Decision, HeaderEdit, Outcome};
@@ -45,24 +44,24 @@ fn run<O: Observer>(rule_set: &RuleSet, facts: &RequestFacts<'_>, observer: &mut
         &rebuilt
     };
     let reader = FieldReader::new(facts);
-    let mut path_matches: Option<SetMatches> = None;
-    let mut decision = Decision::forward_unchanged();
+    let mut decision = Decision {
+        fired: Vec::with_capacity(index.capacity.fired),
+        outcome: Outcome::Forward { target: None },
+        request_headers: Vec::with_capacity(index.capacity.request_headers),
+        response_headers: Vec::with_capacity(index.capacity.response_headers),
+    };
     let mut rewrite: Option<String> = None;
+    let mut unvisited = 0;
 
-    for (at, (rule, plan)) in rule_set.rules.iter().zip(&index.plans).enumerate() {
-        observer.rule_start(at);
-        if let (Some(gate), Some(set), Some(condition)) =
-            (plan.path_gate, &index.path_set, &rule.condition)
-        {
-            let matches = path_matches.get_or_insert_with(|| set.matches(&facts.path));
-            if !matches.matched(gate.pattern) {
-                if let Some(test) = gate.test(condition) {
-                    observer.leaf(Leaf::Test(test), &facts.path, false, false, true);
-                }
-                observer.rule_end(at, false);
-                continue;
-            }
+    for at in index.candidates(&facts.path) {
+        if O::CAPTURE_ALL {
+            report_gated(rule_set, index, unvisited..at, facts, observer);
         }
+        unvisited = at + 1;
+        let (Some(rule), Some(plan)) = (rule_set.rules.get(at), index.plans.get(at)) else {
+            break;
+        };
+        observer.rule_start(at);
         let mut matcher = Matcher {
             reader: &reader,
             wanted: &plan.capture_slots,
@@ -123,8 +122,43 @@ fn run<O: Observer>(rule_set: &RuleSet, facts: &RequestFacts<'_>, observer: &mut
             }
         }
     }
+    if O::CAPTURE_ALL {
+        report_gated(
+            rule_set,
+            index,
+            unvisited..rule_set.rules.len(),
+            facts,
+            observer,
+        );
+    }
     decision.outcome = Outcome::Forward { target: rewrite };
     decision
+}
+
+/// For the trace: the rules the index ruled out (their path regex did not
+/// match) between two candidates.
+fn report_gated<O: Observer>(
+    rule_set: &RuleSet,
+    index: &RuleIndex,
+    skipped: std::ops::Range<usize>,
+    facts: &RequestFacts<'_>,
+    observer: &mut O,
+) {
+    for at in skipped {
+        let gate = index.plans.get(at).and_then(|plan| plan.path_gate);
+        let condition = rule_set
+            .rules
+            .get(at)
+            .and_then(|rule| rule.condition.as_ref());
+        observer.rule_start(at);
+        if let Some(test) = gate
+            .zip(condition)
+            .and_then(|(gate, condition)| gate.test(condition))
+        {
+            observer.leaf(Leaf::Test(test), &facts.path, false, false, true);
+        }
+        observer.rule_end(at, false);
+    }
 }
 
 /// Applies the actions of one fired rule.

@@ -32,7 +32,29 @@ pub struct RuleIndex {
     pub path_set: Option<RegexSet>,
     /// One plan per rule, by index.
     pub plans: Vec<RulePlan>,
+    /// The rules without a gate, in order: always evaluated.
+    pub ungated: Vec<usize>,
+    /// For each pattern of `path_set`, the rule it gates (ascending).
+    pub gated: Vec<usize>,
+    /// Capacities that let a typical decision be built without growing its
+    /// vectors: fired rules, request and response header edits.
+    pub capacity: DecisionCapacity,
 }
+
+/// How large the vectors of a `Decision` start (the counts of the ungated
+/// rules and of their header actions, capped).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DecisionCapacity {
+    /// For `Decision::fired`.
+    pub fired: usize,
+    /// For `Decision::request_headers`.
+    pub request_headers: usize,
+    /// For `Decision::response_headers`.
+    pub response_headers: usize,
+}
+
+/// No decision starts with room for more than this many entries per vector.
+const CAPACITY_CAP: usize = 32;
 
 /// What is prepared for one rule.
 #[derive(Debug, Clone)]
@@ -130,7 +152,84 @@ impl RuleIndex {
                 plan.path_gate = None;
             }
         }
-        RuleIndex { path_set, plans }
+        let (gated, ungated): (Vec<usize>, Vec<usize>) =
+            (0..plans.len()).partition(|&at| plans[at].path_gate.is_some());
+        let mut capacity = DecisionCapacity {
+            fired: ungated.len().min(CAPACITY_CAP),
+            ..DecisionCapacity::default()
+        };
+        for action in ungated
+            .iter()
+            .filter_map(|&at| rules.get(at))
+            .flat_map(|rule| &rule.actions)
+        {
+            match action {
+                Action::RequestHeader(_) => capacity.request_headers += 1,
+                Action::ResponseHeader(_) => capacity.response_headers += 1,
+                _ => {}
+            }
+        }
+        capacity.request_headers = capacity.request_headers.min(CAPACITY_CAP);
+        capacity.response_headers = capacity.response_headers.min(CAPACITY_CAP);
+        RuleIndex {
+            path_set,
+            plans,
+            ungated,
+            gated,
+            capacity,
+        }
+    }
+
+    /// The rules that can fire for this path, in file order: every ungated
+    /// rule, and the gated ones whose regex matches. The path is run through
+    /// the set once (`is_match` first: usually nothing matches, and that
+    /// answer is cheaper than the list of matches).
+    pub fn candidates(&self, path: &str) -> Candidates<'_> {
+        let matched = match &self.path_set {
+            Some(set) if set.is_match(path) => set.matches(path).into_iter().collect(),
+            _ => Vec::new(),
+        };
+        Candidates {
+            index: self,
+            ungated: 0,
+            matched,
+            next_matched: 0,
+        }
+    }
+}
+
+/// The candidate rules of one request, ascending; see `RuleIndex::candidates`.
+pub struct Candidates<'i> {
+    index: &'i RuleIndex,
+    ungated: usize,
+    matched: Vec<usize>,
+    next_matched: usize,
+}
+
+impl Iterator for Candidates<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        let ungated = self.index.ungated.get(self.ungated).copied();
+        let gated = self
+            .matched
+            .get(self.next_matched)
+            .and_then(|&pattern| self.index.gated.get(pattern).copied());
+        match (ungated, gated) {
+            (Some(a), Some(b)) if a < b => {
+                self.ungated += 1;
+                Some(a)
+            }
+            (_, Some(b)) => {
+                self.next_matched += 1;
+                Some(b)
+            }
+            (Some(a), None) => {
+                self.ungated += 1;
+                Some(a)
+            }
+            (None, None) => None,
+        }
     }
 }
 

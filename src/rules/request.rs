@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use http::{HeaderMap, HeaderValue, header};
+use http::{HeaderMap, HeaderName, HeaderValue, header};
 
 use super::normalize::{InvalidEscape, normalize_path, normalize_query};
 
@@ -116,11 +116,15 @@ impl<'a> RequestFacts<'a> {
     }
 }
 
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const TRUE_CLIENT_IP: HeaderName = HeaderName::from_static("true-client-ip");
+
 /// The first element of the first `X-Forwarded-Proto` line decides, as nginx's
 /// and Cloudflare's readers of a comma list do: the client-side hop is first.
 fn scheme_of(headers: &HeaderMap) -> Scheme {
     let first = headers
-        .get("x-forwarded-proto")
+        .get(X_FORWARDED_PROTO)
         .map(|value| value.as_bytes())
         .and_then(|bytes| bytes.split(|&b| b == b',').next())
         .map(<[u8]>::trim_ascii);
@@ -151,12 +155,12 @@ fn host_of(value: &HeaderValue) -> String {
 /// addresses become IPv4 so that `10.0.0.0/8` matches them.
 fn client_ip_of(headers: &HeaderMap, peer: IpAddr) -> IpAddr {
     let true_client = headers
-        .get("true-client-ip")
+        .get(TRUE_CLIENT_IP)
         .and_then(|value| value.to_str().ok())
         .and_then(parse_address);
     let forwarded = || {
         headers
-            .get_all("x-forwarded-for")
+            .get_all(X_FORWARDED_FOR)
             .iter()
             .filter_map(|value| value.to_str().ok())
             .flat_map(|line| line.split(','))
