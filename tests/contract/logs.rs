@@ -24,6 +24,7 @@ pub fn cases() -> Vec<Case> {
             access_log_fields,
         ),
         Case::new("access_log_ltsv", access_log_ltsv),
+        Case::new("access_log_off", access_log_off),
         Case::new("start_up_creates_log_and_run_dirs", start_up_dirs),
         Case::long(
             "logrotate_under_load_loses_and_duplicates_nothing",
@@ -390,4 +391,15 @@ fn rotation_under_load(world: &World) {
         "ids logged more than once: {duplicated:?}"
     );
     assert_eq!(counts.len(), sent.len());
+}
+
+fn access_log_off(world: &World) {
+    world.write_config("settings {\n    access_log off\n}\n");
+    let _origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    assert_eq!(get("/quiet", &[]).status, 200);
+    assert_eq!(get("/status/404", &[]).status, 404);
+    proxy.stop();
+    let text = std::fs::read_to_string(ACCESS_LOG).unwrap_or_default();
+    assert_eq!(text, "", "access_log off writes no lines");
 }

@@ -38,6 +38,7 @@ pub fn cases() -> Vec<Case> {
             "update_sh_fails_when_the_server_does_not_confirm",
             update_unconfirmed,
         ),
+        Case::new("settings_take_effect_on_reload", settings_on_reload),
         Case::new("messagehandler_sh_reload", message_reload),
         Case::new("messagehandler_sh_reopen_logs", message_reopen_logs),
         Case::new("messagehandler_sh_log_level", message_log_level),
@@ -397,7 +398,56 @@ fn message_log_level(world: &World) {
     }
     assert!(proxy.alive());
     assert_eq!(get("/still", &[]).status, 200);
+
+    // The level really changes: debug lines appear only while it is debug.
+    let debug_lines = || {
+        std::fs::read_to_string(crate::logs::ERROR_LOG)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("DEBUG"))
+            .count()
+    };
+    activity();
+    let at_info = debug_lines();
+    assert_eq!(at_info, 0, "no DEBUG lines at level info");
+    assert_eq!(
+        run_script("messagehandler.sh", &["log-level", "debug"]).code,
+        Some(0)
+    );
+    activity();
+    let at_debug = debug_lines();
+    assert!(
+        at_debug > 0,
+        "log-level debug did not make the server log at debug"
+    );
+    assert_eq!(
+        run_script("messagehandler.sh", &["log-level", "info"]).code,
+        Some(0)
+    );
+    activity();
+    assert_eq!(debug_lines(), at_debug, "back at info, no new DEBUG lines");
     proxy.stop();
+}
+
+/// Things the server notes at debug level: a connection that ends in an
+/// error, a websocket tunnel that closes.
+fn activity() {
+    let _ =
+        crate::client::raw_exchange(b"GET /x HTTP/1.1\r\nHost: d.test\r\nbroken header\r\n\r\n");
+    let mut conn = Conn::open().expect("connect");
+    let handshake = "GET /ws HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        Sec-WebSocket-Key: Y29udHJhY3QtdGVzdHMtMDE=\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    conn.send(handshake.as_bytes()).expect("handshake");
+    let response = conn.read_response(false).expect("101");
+    assert_eq!(response.status, 101);
+    let close = crate::websocket::Frame {
+        opcode: 8,
+        payload: vec![3, 232],
+    };
+    crate::websocket::send(conn.stream().get_mut(), &close, [1, 2, 3, 4]).expect("close");
+    let _ = crate::websocket::receive(conn.stream());
+    drop(conn);
+    std::thread::sleep(Duration::from_millis(300));
 }
 
 fn message_unknown(world: &World) {
@@ -497,4 +547,39 @@ fn update_unconfirmed(world: &World) {
     );
     assert!(!out.stderr.trim().is_empty(), "the reason goes to stderr");
     proxy.stop();
+}
+
+fn settings_on_reload(world: &World) {
+    world.write_config("rule tag {\n    response header set X-Tag \"json\"\n}\n");
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    assert_eq!(get("/before", &[]).status, 200);
+    world.write_config(
+        "settings {\n    access_log ltsv\n    upstream_response_timeout 1s\n}\n\nrule tag {\n    response header set X-Tag \"ltsv\"\n}\n",
+    );
+    let out = run_script("update.sh", &[]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let got = get("/after", &[]);
+    assert_eq!(got.header("x-tag"), Some("ltsv"));
+    let slow = get("/slow/4000", &[]);
+    assert_eq!(
+        slow.status, 504,
+        "upstream_response_timeout from the reloaded config"
+    );
+    assert!(origin.wait_started(3, Duration::from_secs(5)));
+    proxy.stop();
+    let text = std::fs::read_to_string(ACCESS_LOG).expect("access.log");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].starts_with('{') && lines[0].contains("/before"),
+        "JSON before the reload: {}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("uri:/after") && lines[1].contains('\t') && !lines[1].starts_with('{'),
+        "LTSV after the reload, without a restart: {}",
+        lines[1]
+    );
+    assert!(lines[2].contains("status:504"), "{}", lines[2]);
 }
