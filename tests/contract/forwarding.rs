@@ -31,6 +31,8 @@ pub fn cases() -> Vec<Case> {
             "forward_streams_50mib_both_ways_in_bounded_memory",
             large_bodies,
         ),
+        Case::long("forward_backpressure_keeps_memory_bounded", backpressure),
+        Case::new("forward_many_concurrent_clients", concurrent_clients),
         Case::new("forward_chunked_request_and_response", chunked),
         Case::new("forward_expect_100_continue", expect_continue),
         Case::new("forward_tunnels_websocket", websocket_echo),
@@ -738,5 +740,89 @@ fn head_and_set_cookie(world: &World) {
         ],
         "Set-Cookie lines must stay separate lines"
     );
+    proxy.stop();
+}
+
+fn backpressure(world: &World) {
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    // Download to a client that stops reading for a while.
+    let mut conn = Conn::open().expect("connect");
+    conn.send(client::get_request(&format!("/download/{FIFTY_MIB}"), "bp.test").as_bytes())
+        .expect("send");
+    std::thread::sleep(Duration::from_secs(3));
+    let stalled_down = proxy.status_kib("VmHWM");
+    let got = conn.read_response(false).expect("the download, read late");
+    assert_eq!(got.body.len() as u64, FIFTY_MIB);
+    let sha = {
+        use sha2::{Digest, Sha256};
+        crate::pattern::hex(&Sha256::digest(&got.body))
+    };
+    assert_eq!(sha, Pattern::sha256(FIFTY_MIB, FIFTY_MIB));
+    drop(got);
+
+    // Upload to an origin that waits before reading.
+    let upload = scratch_file("stalled-upload");
+    {
+        use std::io::Write;
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&upload).expect("create"));
+        let mut pattern = Pattern::new(7);
+        let mut buf = vec![0u8; 64 * 1024];
+        for _ in 0..(FIFTY_MIB / buf.len() as u64) {
+            pattern.fill(&mut buf);
+            file.write_all(&buf).expect("write");
+        }
+    }
+    let data = format!("@{}", upload.display());
+    let up = get("/stall-upload/3000", &["--data-binary", &data]);
+    let _ = std::fs::remove_file(&upload);
+    assert_eq!(up.status, 200, "{}", up.stderr);
+    assert_eq!(
+        up.header("x-body-sha256"),
+        Some(Pattern::sha256(7, FIFTY_MIB).as_str())
+    );
+    let peak = proxy.status_kib("VmHWM");
+    println!(
+        "    proxy peak RSS with a stalled reader: {stalled_down} KiB (client not reading), {peak} KiB (origin not reading)"
+    );
+    assert!(
+        peak < 64 * 1024,
+        "peak RSS {peak} KiB: a stalled side makes the proxy buffer"
+    );
+    assert_eq!(origin.requests().len(), 2);
+    proxy.stop();
+}
+
+fn concurrent_clients(world: &World) {
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    let threads: Vec<_> = (0..64)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut conn = Conn::open().expect("connect");
+                let mut ok = 0;
+                for i in 0..10 {
+                    let path = format!("/c/{t}/{i}");
+                    match conn.roundtrip(&client::get_request(&path, "cc.test")) {
+                        Ok(r)
+                            if r.status == 200
+                                && r.body == format!("origin a GET {path}\n").as_bytes() =>
+                        {
+                            ok += 1
+                        }
+                        Ok(r) => eprintln!("{path}: {}", r.head),
+                        Err(e) => eprintln!("{path}: {e}"),
+                    }
+                }
+                ok
+            })
+        })
+        .collect();
+    let ok: usize = threads.into_iter().map(|t| t.join().unwrap_or(0)).sum();
+    println!(
+        "    64 concurrent keep-alive clients x 10 requests: {ok} ok, {} upstream connections",
+        origin.connections()
+    );
+    assert_eq!(ok, 640);
     proxy.stop();
 }

@@ -231,7 +231,7 @@ fn full(text: impl Into<Bytes>) -> Body {
 /// `/slow/MS` waits MS milliseconds before answering; `/download/N` sends N
 /// pattern bytes (seed N); `/chunked` streams five chunks with no length;
 /// `/hop` answers with hop-by-hop headers that must not reach the client;
-/// `/status/N` answers N; `/cookies` sets two cookies; `/ws` is a websocket echo; anything else answers
+/// `/status/N` answers N; `/cookies` sets two cookies; `/stall-upload/MS` waits MS milliseconds before reading the body; `/ws` is a websocket echo; anything else answers
 /// `origin NAME METHOD URI`. Every answer carries `Server: contract-origin`, `X-Origin`,
 /// `X-Body-Sha256` and `X-Body-Len` of the request body received.
 async fn respond(
@@ -244,6 +244,13 @@ async fn respond(
     let path = req.uri().path().to_owned();
     let upgrade = (path == "/ws").then(|| hyper::upgrade::on(&mut req));
     let (parts, mut body) = req.into_parts();
+    if let Some(ms) = path
+        .strip_prefix("/stall-upload/")
+        .and_then(|ms| ms.parse().ok())
+    {
+        // Let the upload pile up in front of us before reading a byte of it.
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
     let mut hasher = Sha256::new();
     let mut body_len = 0u64;
     let mut body_start = Vec::new();
