@@ -36,13 +36,24 @@ fn run<O: Observer>(rule_set: &RuleSet, facts: &RequestFacts<'_>, observer: &mut
     let cached = rule_set.index();
     // A rule set whose rules were changed after its index was built is run
     // with a fresh index rather than a stale one.
-    let rebuilt;
-    let index = if cached.plans.len() == rule_set.rules.len() {
-        cached
+    if cached.plans.len() == rule_set.rules.len() {
+        run_with(rule_set, cached, facts, observer)
     } else {
-        rebuilt = RuleIndex::build(&rule_set.rules);
-        &rebuilt
-    };
+        run_with(
+            rule_set,
+            &RuleIndex::build(&rule_set.rules),
+            facts,
+            observer,
+        )
+    }
+}
+
+fn run_with<O: Observer>(
+    rule_set: &RuleSet,
+    index: &RuleIndex,
+    facts: &RequestFacts<'_>,
+    observer: &mut O,
+) -> Decision {
     let reader = FieldReader::new(facts);
     let mut decision = Decision {
         fired: Vec::with_capacity(index.capacity.fired),

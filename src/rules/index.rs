@@ -180,30 +180,57 @@ impl RuleIndex {
         }
     }
 
+    /// The same preparation without the path set, so every rule is visited
+    /// (the reference that tests compare the index against).
+    #[cfg(test)]
+    pub fn build_unindexed(rules: &[Rule]) -> Self {
+        let mut index = RuleIndex::build(rules);
+        index.path_set = None;
+        for plan in &mut index.plans {
+            plan.path_gate = None;
+        }
+        index.gated.clear();
+        index.ungated = (0..rules.len()).collect();
+        index
+    }
+
     /// The rules that can fire for this path, in file order: every ungated
-    /// rule, and the gated ones whose regex matches. The path is run through
-    /// the set once (`is_match` first: usually nothing matches, and that
-    /// answer is cheaper than the list of matches).
-    pub fn candidates(&self, path: &str) -> Candidates<'_> {
-        let matched = match &self.path_set {
-            Some(set) if set.is_match(path) => set.matches(path).into_iter().collect(),
-            _ => Vec::new(),
-        };
+    /// rule, and the gated ones whose regex matches. The path runs through
+    /// the set once, when the first gated rule is reached (`is_match` first:
+    /// usually nothing matches, and that answer is cheaper than the list).
+    pub fn candidates<'p>(&'p self, path: &'p str) -> Candidates<'p> {
         Candidates {
             index: self,
+            path,
             ungated: 0,
-            matched,
+            matched: None,
             next_matched: 0,
+        }
+    }
+
+    fn matching_patterns(&self, path: &str) -> Vec<usize> {
+        match &self.path_set {
+            Some(set) if set.is_match(path) => set.matches(path).into_iter().collect(),
+            _ => Vec::new(),
         }
     }
 }
 
 /// The candidate rules of one request, ascending; see `RuleIndex::candidates`.
-pub struct Candidates<'i> {
-    index: &'i RuleIndex,
+pub struct Candidates<'p> {
+    index: &'p RuleIndex,
+    path: &'p str,
     ungated: usize,
-    matched: Vec<usize>,
+    matched: Option<Vec<usize>>,
     next_matched: usize,
+}
+
+impl Candidates<'_> {
+    /// Whether the path set has not run yet (for tests).
+    #[cfg(test)]
+    pub fn is_set_pending(&self) -> bool {
+        self.matched.is_none()
+    }
 }
 
 impl Iterator for Candidates<'_> {
@@ -211,8 +238,21 @@ impl Iterator for Candidates<'_> {
 
     fn next(&mut self) -> Option<usize> {
         let ungated = self.index.ungated.get(self.ungated).copied();
-        let gated = self
+        let first_gated = self.index.gated.first().copied();
+        let gated_reached = match (first_gated, ungated) {
+            (Some(gated), Some(ungated)) => gated < ungated,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if ungated.is_some() && !gated_reached && self.matched.is_none() {
+            self.ungated += 1;
+            return ungated;
+        }
+        let (index, path) = (self.index, self.path);
+        let matched = self
             .matched
+            .get_or_insert_with(|| index.matching_patterns(path));
+        let gated = matched
             .get(self.next_matched)
             .and_then(|&pattern| self.index.gated.get(pattern).copied());
         match (ungated, gated) {

@@ -51,3 +51,96 @@ fn a_clone_whose_rules_change_gets_a_fresh_index() {
     let d = run_on(&changed, "/", &[("x-forwarded-proto", "https")]);
     assert_eq!(d.fired, vec![1, 2]);
 }
+
+/// A mixed rule set: gated leaves, gated `and`s, ungated regexes (`or`, `not`,
+/// other fields), plain rules, terminal and non-terminal, interleaved.
+fn mixed_rules() -> RuleSet {
+    let mut list = Vec::new();
+    for n in 0..12 {
+        let gated = regex(Field::Path, &format!("^/s{}/(?<rest>.*)$", n % 4), 0);
+        let (name, condition) = match n % 6 {
+            0 => ("leaf", gated),
+            1 => (
+                "and",
+                Condition::All(vec![
+                    test(Field::Method, TestOp::Equals("GET".into())),
+                    gated,
+                ]),
+            ),
+            2 => (
+                "or",
+                Condition::Any(vec![
+                    gated,
+                    test(Field::Query, TestOp::Contains("x".into())),
+                ]),
+            ),
+            3 => ("not", Condition::Not(Box::new(gated))),
+            4 => ("uri", regex(Field::Uri, &format!("s{}", n % 3), 0)),
+            _ => ("plain", test(Field::Path, TestOp::EndsWith(format!("{n}")))),
+        };
+        let action = if n % 5 == 4 {
+            respond(200 + n as u16, "stop")
+        } else {
+            resp_set(&format!("X-R{n}"), "1")
+        };
+        list.push(rule(&format!("{name}-{n}"), Some(condition), vec![action]));
+    }
+    rules(list)
+}
+
+#[test]
+fn indexed_and_unindexed_evaluation_agree() {
+    let set = mixed_rules();
+    assert!(set.index().path_set.is_some());
+    let reference = RuleIndex::build_unindexed(&set.rules);
+    let paths = [
+        "/",
+        "/s0/a",
+        "/s1/b?x=1",
+        "/s2/",
+        "/s3/zz",
+        "/s4/no",
+        "/t/s1",
+        "/s0/5",
+        "/a11",
+        "/s2/x?y",
+    ];
+    for path in paths {
+        let parts = request(path, &[]);
+        let facts = RequestFacts::from_parts(&parts, IpAddr::from([127, 0, 0, 1])).unwrap();
+        let indexed = evaluate(&set, &facts);
+        let unindexed = run_with(&set, &reference, &facts, &mut NoTrace);
+        assert_eq!(format!("{indexed:?}"), format!("{unindexed:?}"), "{path}");
+    }
+}
+
+#[test]
+fn candidates_are_in_file_order_and_the_set_runs_late() {
+    let set = mixed_rules();
+    let index = set.index();
+    let mut candidates = index.candidates("/s1/x");
+    // Rule 0 is gated: the set runs at once.
+    assert_eq!(candidates.next(), Some(1));
+    let all: Vec<usize> = index.candidates("/s1/x").collect();
+    let mut expected: Vec<usize> = index.ungated.clone();
+    expected.push(1); // rule 1 gates on `^/s1/`; rules 0, 6, 7 on s0, s2, s3
+    expected.sort_unstable();
+    assert_eq!(all, expected);
+
+    let late = rules(vec![
+        rule("first", None, vec![respond(200, "")]),
+        rule(
+            "gated",
+            Some(regex(Field::Path, "^/a", 0)),
+            vec![respond(201, "")],
+        ),
+    ]);
+    let mut candidates = late.index().candidates("/a");
+    assert_eq!(candidates.next(), Some(0));
+    assert!(
+        candidates.is_set_pending(),
+        "the set has not run before a gated rule is reached"
+    );
+    assert_eq!(candidates.next(), Some(1));
+    assert!(!candidates.is_set_pending());
+}
