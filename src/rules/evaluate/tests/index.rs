@@ -25,7 +25,7 @@ fn path_index_skips_only_rules_that_cannot_fire() {
         ),
     );
     let set = rules(list);
-    assert!(set.index().path_set.is_some());
+    assert_eq!(set.index().sets.len(), 1);
     let d = run_on(&set, "/old-31/page", &[]);
     assert_eq!(d.fired, vec![10, 32]);
     assert_eq!(location(&d), Some((301, "/new-31/page")));
@@ -85,13 +85,24 @@ fn mixed_rules() -> RuleSet {
         };
         list.push(rule(&format!("{name}-{n}"), Some(condition), vec![action]));
     }
+    list.insert(
+        3,
+        rule(
+            "host-and-path",
+            Some(Condition::All(vec![
+                regex(Field::Host, "^shop\\.", 0),
+                regex(Field::Path, "^/s1/", 1),
+            ])),
+            vec![resp_set("X-Shop", "1")],
+        ),
+    );
     rules(list)
 }
 
 #[test]
 fn indexed_and_unindexed_evaluation_agree() {
     let set = mixed_rules();
-    assert!(set.index().path_set.is_some());
+    assert_eq!(set.index().sets.len(), 3, "path, uri and host");
     let reference = RuleIndex::build_unindexed(&set.rules);
     let paths = [
         "/",
@@ -105,25 +116,42 @@ fn indexed_and_unindexed_evaluation_agree() {
         "/a11",
         "/s2/x?y",
     ];
+    let mut fired_somewhere = std::collections::BTreeSet::new();
     for path in paths {
-        let parts = request(path, &[]);
-        let facts = RequestFacts::from_parts(&parts, IpAddr::from([127, 0, 0, 1])).unwrap();
-        let indexed = evaluate(&set, &facts);
-        let unindexed = run_with(&set, &reference, &facts, &mut NoTrace);
-        assert_eq!(format!("{indexed:?}"), format!("{unindexed:?}"), "{path}");
+        for host in ["shop.example", "other.example"] {
+            let parts = request(path, &[("host", host)]);
+            let facts = RequestFacts::from_parts(&parts, IpAddr::from([127, 0, 0, 1])).unwrap();
+            let indexed = evaluate(&set, &facts);
+            let unindexed = run_with(&set, &reference, &facts, &mut NoTrace);
+            assert_eq!(
+                format!("{indexed:?}"),
+                format!("{unindexed:?}"),
+                "{host}{path}"
+            );
+            fired_somewhere.extend(indexed.fired);
+        }
     }
+    assert!(
+        fired_somewhere.len() >= 10,
+        "the cases exercise most rules: {fired_somewhere:?}"
+    );
 }
 
 #[test]
 fn candidates_are_in_file_order_and_the_set_runs_late() {
     let set = mixed_rules();
     let index = set.index();
-    let mut candidates = index.candidates("/s1/x");
+    let parts = request("/s1/x", &[]);
+    let facts = RequestFacts::from_parts(&parts, IpAddr::from([127, 0, 0, 1])).unwrap();
+    let reader = FieldReader::new(&facts);
+    let mut candidates = index.candidates(&reader);
     // Rule 0 is gated: the set runs at once.
     assert_eq!(candidates.next(), Some(1));
-    let all: Vec<usize> = index.candidates("/s1/x").collect();
+    let all: Vec<usize> = index.candidates(&reader).collect();
     let mut expected: Vec<usize> = index.ungated.clone();
-    expected.push(1); // rule 1 gates on `^/s1/`; rules 0, 6, 7 on s0, s2, s3
+    // Rule 1 gates on `^/s1/` (0, 7, 8 on s0, s2, s3); 5 and 11 on `uri ~ "s1"`.
+    // Rule 3 is gated on host (no host here), so it is not a candidate.
+    expected.extend([1, 5, 11]);
     expected.sort_unstable();
     assert_eq!(all, expected);
 
@@ -135,7 +163,10 @@ fn candidates_are_in_file_order_and_the_set_runs_late() {
             vec![respond(201, "")],
         ),
     ]);
-    let mut candidates = late.index().candidates("/a");
+    let parts = request("/a", &[]);
+    let facts = RequestFacts::from_parts(&parts, IpAddr::from([127, 0, 0, 1])).unwrap();
+    let reader = FieldReader::new(&facts);
+    let mut candidates = late.index().candidates(&reader);
     assert_eq!(candidates.next(), Some(0));
     assert!(
         candidates.is_set_pending(),
