@@ -122,9 +122,13 @@ fn bench(c: &mut Criterion) {
     let cases = [
         ("27_rules", workload(20, Field::Path)),
         ("1006_rules_1000_regex", workload(1000, Field::Path)),
+        ("1006_rules_1000_regex_on_uri", workload(1000, Field::Uri)),
         (
-            "1006_rules_1000_regex_ungated_uri",
-            workload(1000, Field::Uri),
+            "1006_rules_1000_regex_unindexed_header",
+            workload(
+                1000,
+                Field::Header(HeaderName::from_static("x-original-path")),
+            ),
         ),
     ];
     let mut group = c.benchmark_group("evaluate");
