@@ -2,8 +2,8 @@
 //! HTTP→HTTPS redirect that does not fire, five response-header rules, twenty
 //! regex-path redirects that do not match, one request header), the same with
 //! 1,000 regex redirects on `path` and on `uri` (both indexed), and 1,000
-//! regexes on a header, which the index does not cover, to show what it saves. Facts are built per iteration too, as
-//! the data plane does.
+//! regexes on a header, which the index does not cover, to show what it
+//! saves. Facts are built per iteration too, as the data plane does.
 
 use std::hint::black_box;
 use std::net::IpAddr;
