@@ -36,13 +36,24 @@ fn run<O: Observer>(rule_set: &RuleSet, facts: &RequestFacts<'_>, observer: &mut
     let cached = rule_set.index();
     // A rule set whose rules were changed after its index was built is run
     // with a fresh index rather than a stale one.
-    let rebuilt;
-    let index = if cached.plans.len() == rule_set.rules.len() {
-        cached
+    if cached.plans.len() == rule_set.rules.len() {
+        run_with(rule_set, cached, facts, observer)
     } else {
-        rebuilt = RuleIndex::build(&rule_set.rules);
-        &rebuilt
-    };
+        run_with(
+            rule_set,
+            &RuleIndex::build(&rule_set.rules),
+            facts,
+            observer,
+        )
+    }
+}
+
+fn run_with<O: Observer>(
+    rule_set: &RuleSet,
+    index: &RuleIndex,
+    facts: &RequestFacts<'_>,
+    observer: &mut O,
+) -> Decision {
     let reader = FieldReader::new(facts);
     let mut decision = Decision {
         fired: Vec::with_capacity(index.capacity.fired),
@@ -53,9 +64,9 @@ fn run<O: Observer>(rule_set: &RuleSet, facts: &RequestFacts<'_>, observer: &mut
     let mut rewrite: Option<String> = None;
     let mut unvisited = 0;
 
-    for at in index.candidates(&facts.path) {
+    for at in index.candidates(&reader) {
         if O::CAPTURE_ALL {
-            report_gated(rule_set, index, unvisited..at, facts, observer);
+            report_gated(rule_set, index, unvisited..at, &reader, observer);
         }
         unvisited = at + 1;
         let (Some(rule), Some(plan)) = (rule_set.rules.get(at), index.plans.get(at)) else {
@@ -127,7 +138,7 @@ fn run<O: Observer>(rule_set: &RuleSet, facts: &RequestFacts<'_>, observer: &mut
             rule_set,
             index,
             unvisited..rule_set.rules.len(),
-            facts,
+            &reader,
             observer,
         );
     }
@@ -135,17 +146,17 @@ fn run<O: Observer>(rule_set: &RuleSet, facts: &RequestFacts<'_>, observer: &mut
     decision
 }
 
-/// For the trace: the rules the index ruled out (their path regex did not
+/// For the trace: the rules the index ruled out (their gating regex did not
 /// match) between two candidates.
 fn report_gated<O: Observer>(
     rule_set: &RuleSet,
     index: &RuleIndex,
     skipped: std::ops::Range<usize>,
-    facts: &RequestFacts<'_>,
+    reader: &FieldReader<'_>,
     observer: &mut O,
 ) {
     for at in skipped {
-        let gate = index.plans.get(at).and_then(|plan| plan.path_gate);
+        let gate = index.plans.get(at).and_then(|plan| plan.gate);
         let condition = rule_set
             .rules
             .get(at)
@@ -155,12 +166,17 @@ fn report_gated<O: Observer>(
             .zip(condition)
             .and_then(|(gate, condition)| gate.test(condition))
         {
-            observer.leaf(Leaf::Test(test), &facts.path, false, false, true);
+            observer.leaf(
+                Leaf::Test(test),
+                &reader.value(&test.field),
+                false,
+                false,
+                true,
+            );
         }
         observer.rule_end(at, false);
     }
 }
-
 /// Applies the actions of one fired rule.
 struct Actions<'a, 'v, O: Observer> {
     reader: &'a FieldReader<'v>,

@@ -1,11 +1,12 @@
 //! The rule index: what evaluation needs to know about each rule that can be
-//! worked out once per rule set instead of once per request — which path regex
-//! gates a rule (all such regexes are run together as one `RegexSet`), which
-//! capture slots its templates read, and its literal header values pre-built.
+//! worked out once per rule set instead of once per request — which regex
+//! gates a rule (the gating regexes of one field run together as one
+//! `RegexSet`), which capture slots its templates read, and its literal header
+//! values pre-built.
 //!
 //! The index never changes the result: a rule is skipped only when a regex its
-//! condition requires (`path ~ re`, alone or as a member of the top-level
-//! `and`) does not match the path, and then that rule could not have fired.
+//! condition requires (`field ~ re`, alone or as a member of the top-level
+//! `and`) does not match, and then that rule could not have fired.
 
 use std::sync::OnceLock;
 
@@ -13,32 +14,46 @@ use http::HeaderValue;
 use regex::{RegexSet, RegexSetBuilder};
 
 use super::action::{Action, HeaderAction};
+use super::candidates::Candidates;
 use super::condition::{Condition, Field, Test, TestOp};
+use super::field::FieldReader;
 use super::rule_set::{Rule, RuleSet};
 use super::template::{Template, TemplatePart};
 
-/// Compiled-program size limit of the combined path `RegexSet` (its regexes
-/// each compiled alone already; together they need more room than one).
+/// Compiled-program size limit of one combined `RegexSet` (its regexes each
+/// compiled alone already; together they need more room than one).
 const SET_SIZE_LIMIT: usize = 256 * 1024 * 1024;
-/// Per-thread lazy-DFA cache of the path `RegexSet`: large enough that a
-/// thousand patterns do not keep clearing it.
+/// Per-thread lazy-DFA cache of one `RegexSet`: large enough that a thousand
+/// patterns do not keep clearing it.
 const SET_DFA_LIMIT: usize = 32 * 1024 * 1024;
+/// No decision starts with room for more than this many entries per vector.
+const CAPACITY_CAP: usize = 32;
 
 /// Everything about a rule set that evaluation prepares once.
 #[derive(Debug, Clone)]
 pub struct RuleIndex {
-    /// All gating path regexes, in rule order; `None` when no rule has one,
-    /// or when the set could not be built (then every rule is evaluated).
-    pub path_set: Option<RegexSet>,
+    /// One set per field that gates rules (`path`, `uri`, `host`, `query`).
+    pub sets: Vec<GateSet>,
     /// One plan per rule, by index.
     pub plans: Vec<RulePlan>,
-    /// The rules without a gate, in order: always evaluated.
+    /// The rules without a gate, in order: always visited.
     pub ungated: Vec<usize>,
-    /// For each pattern of `path_set`, the rule it gates (ascending).
-    pub gated: Vec<usize>,
+    /// The first gated rule: the sets run when evaluation gets there.
+    pub first_gated: Option<usize>,
     /// Capacities that let a typical decision be built without growing its
-    /// vectors: fired rules, request and response header edits.
+    /// vectors.
     pub capacity: DecisionCapacity,
+}
+
+/// The gating regexes on one field.
+#[derive(Debug, Clone)]
+pub struct GateSet {
+    /// The field the regexes read.
+    pub field: Field,
+    /// The regexes, in rule order.
+    pub set: RegexSet,
+    /// For each pattern, the rule it gates (ascending).
+    pub rules: Vec<usize>,
 }
 
 /// How large the vectors of a `Decision` start (the counts of the ungated
@@ -53,14 +68,11 @@ pub struct DecisionCapacity {
     pub response_headers: usize,
 }
 
-/// No decision starts with room for more than this many entries per vector.
-const CAPACITY_CAP: usize = 32;
-
 /// What is prepared for one rule.
 #[derive(Debug, Clone)]
 pub struct RulePlan {
-    /// The path regex that must match for the rule to fire.
-    pub path_gate: Option<PathGate>,
+    /// The regex that must match for the rule to fire, if it is indexed.
+    pub gate: Option<Gate>,
     /// For each capture slot of the rule, whether a template reads it (only
     /// those regexes run with capture positions; the rest use `is_match`).
     pub capture_slots: Vec<bool>,
@@ -68,18 +80,20 @@ pub struct RulePlan {
     pub literal_values: Vec<Option<HeaderValue>>,
 }
 
-/// A rule's gating regex: its pattern number in `RuleIndex::path_set`, and
-/// where the test sits in the condition (for `explain`).
+/// A rule's gating regex: where it is in the index, and where the test sits
+/// in the condition (for `explain`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PathGate {
-    /// The pattern's number in the set.
+pub struct Gate {
+    /// The set's number in `RuleIndex::sets`.
+    pub set: usize,
+    /// The pattern's number in that set.
     pub pattern: usize,
     /// `None` when the whole condition is the test, else its position in the
     /// top-level `All`.
     pub member: Option<usize>,
 }
 
-impl PathGate {
+impl Gate {
     /// The gating test inside the rule's condition.
     pub fn test<'r>(&self, condition: &'r Condition) -> Option<&'r Test> {
         let leaf = match (self.member, condition) {
@@ -113,126 +127,6 @@ impl IndexCell {
     }
 }
 
-impl RuleIndex {
-    /// Prepares a rule list.
-    pub fn build(rules: &[Rule]) -> Self {
-        let mut patterns: Vec<&str> = Vec::new();
-        let mut plans: Vec<RulePlan> = rules
-            .iter()
-            .map(|rule| {
-                let path_gate = rule
-                    .condition
-                    .as_ref()
-                    .and_then(gate_of)
-                    .map(|(regex, member)| {
-                        patterns.push(regex);
-                        PathGate {
-                            pattern: patterns.len() - 1,
-                            member,
-                        }
-                    });
-                RulePlan {
-                    path_gate,
-                    capture_slots: capture_slots(rule),
-                    literal_values: rule.actions.iter().map(literal_value).collect(),
-                }
-            })
-            .collect();
-        let path_set = if patterns.is_empty() {
-            None
-        } else {
-            RegexSetBuilder::new(&patterns)
-                .size_limit(SET_SIZE_LIMIT)
-                .dfa_size_limit(SET_DFA_LIMIT)
-                .build()
-                .ok()
-        };
-        if path_set.is_none() {
-            for plan in &mut plans {
-                plan.path_gate = None;
-            }
-        }
-        let (gated, ungated): (Vec<usize>, Vec<usize>) =
-            (0..plans.len()).partition(|&at| plans[at].path_gate.is_some());
-        let mut capacity = DecisionCapacity {
-            fired: ungated.len().min(CAPACITY_CAP),
-            ..DecisionCapacity::default()
-        };
-        for action in ungated
-            .iter()
-            .filter_map(|&at| rules.get(at))
-            .flat_map(|rule| &rule.actions)
-        {
-            match action {
-                Action::RequestHeader(_) => capacity.request_headers += 1,
-                Action::ResponseHeader(_) => capacity.response_headers += 1,
-                _ => {}
-            }
-        }
-        capacity.request_headers = capacity.request_headers.min(CAPACITY_CAP);
-        capacity.response_headers = capacity.response_headers.min(CAPACITY_CAP);
-        RuleIndex {
-            path_set,
-            plans,
-            ungated,
-            gated,
-            capacity,
-        }
-    }
-
-    /// The rules that can fire for this path, in file order: every ungated
-    /// rule, and the gated ones whose regex matches. The path is run through
-    /// the set once (`is_match` first: usually nothing matches, and that
-    /// answer is cheaper than the list of matches).
-    pub fn candidates(&self, path: &str) -> Candidates<'_> {
-        let matched = match &self.path_set {
-            Some(set) if set.is_match(path) => set.matches(path).into_iter().collect(),
-            _ => Vec::new(),
-        };
-        Candidates {
-            index: self,
-            ungated: 0,
-            matched,
-            next_matched: 0,
-        }
-    }
-}
-
-/// The candidate rules of one request, ascending; see `RuleIndex::candidates`.
-pub struct Candidates<'i> {
-    index: &'i RuleIndex,
-    ungated: usize,
-    matched: Vec<usize>,
-    next_matched: usize,
-}
-
-impl Iterator for Candidates<'_> {
-    type Item = usize;
-
-    fn next(&mut self) -> Option<usize> {
-        let ungated = self.index.ungated.get(self.ungated).copied();
-        let gated = self
-            .matched
-            .get(self.next_matched)
-            .and_then(|&pattern| self.index.gated.get(pattern).copied());
-        match (ungated, gated) {
-            (Some(a), Some(b)) if a < b => {
-                self.ungated += 1;
-                Some(a)
-            }
-            (_, Some(b)) => {
-                self.next_matched += 1;
-                Some(b)
-            }
-            (Some(a), None) => {
-                self.ungated += 1;
-                Some(a)
-            }
-            (None, None) => None,
-        }
-    }
-}
-
 impl RuleSet {
     /// The rule set's index, built on the first call. The server should call
     /// it once after compiling and before swapping the rule set in, so that no
@@ -242,24 +136,133 @@ impl RuleSet {
     }
 }
 
-/// The `path ~ re` test that the whole condition requires, if any.
-fn gate_of(condition: &Condition) -> Option<(&str, Option<usize>)> {
-    fn path_regex(leaf: &Condition) -> Option<&str> {
-        match leaf {
-            Condition::Test(Test {
-                field: Field::Path,
-                op: TestOp::Matches { regex, .. },
-            }) => Some(regex.as_str()),
-            _ => None,
+/// The fields whose regexes are indexed: read without parsing, and the
+/// ones rules test with regexes in practice.
+const GATE_FIELDS: [Field; 4] = [Field::Path, Field::Uri, Field::Host, Field::Query];
+
+impl RuleIndex {
+    /// Prepares a rule list.
+    pub fn build(rules: &[Rule]) -> Self {
+        let mut plans: Vec<RulePlan> = rules
+            .iter()
+            .map(|rule| RulePlan {
+                gate: None,
+                capture_slots: capture_slots(rule),
+                literal_values: rule.actions.iter().map(literal_value).collect(),
+            })
+            .collect();
+        let mut sets = Vec::new();
+        for field in GATE_FIELDS {
+            let gated: Vec<(usize, &str, Option<usize>)> = rules
+                .iter()
+                .enumerate()
+                .filter_map(|(at, rule)| {
+                    let (regex, member) = gate_of(rule.condition.as_ref()?, &field)?;
+                    Some((at, regex, member))
+                })
+                .collect();
+            if gated.is_empty() {
+                continue;
+            }
+            let built = RegexSetBuilder::new(gated.iter().map(|(_, regex, _)| *regex))
+                .size_limit(SET_SIZE_LIMIT)
+                .dfa_size_limit(SET_DFA_LIMIT)
+                .build();
+            // A set too large to build leaves its rules ungated: correct, slower.
+            let Ok(set) = built else { continue };
+            for (pattern, &(at, _, member)) in gated.iter().enumerate() {
+                plans[at].gate = Some(Gate {
+                    set: sets.len(),
+                    pattern,
+                    member,
+                });
+            }
+            sets.push(GateSet {
+                field,
+                set,
+                rules: gated.iter().map(|(at, _, _)| *at).collect(),
+            });
+        }
+        let ungated: Vec<usize> = (0..plans.len())
+            .filter(|&at| plans[at].gate.is_none())
+            .collect();
+        let first_gated = (0..plans.len()).find(|&at| plans[at].gate.is_some());
+        let capacity = capacity_of(rules, &ungated);
+        RuleIndex {
+            sets,
+            plans,
+            ungated,
+            first_gated,
+            capacity,
         }
     }
-    match condition {
-        Condition::All(members) => members
-            .iter()
-            .enumerate()
-            .find_map(|(at, member)| path_regex(member).map(|regex| (regex, Some(at)))),
-        leaf => path_regex(leaf).map(|regex| (regex, None)),
+
+    /// The same preparation without the sets, so every rule is visited (the
+    /// reference that tests compare the index against).
+    #[cfg(test)]
+    pub fn build_unindexed(rules: &[Rule]) -> Self {
+        let mut index = RuleIndex::build(rules);
+        index.sets.clear();
+        for plan in &mut index.plans {
+            plan.gate = None;
+        }
+        index.first_gated = None;
+        index.ungated = (0..rules.len()).collect();
+        index
     }
+
+    /// The rules that can fire for this request, in file order: every
+    /// ungated rule, and the gated ones whose regex matches.
+    pub fn candidates<'p>(&'p self, reader: &'p FieldReader<'p>) -> Candidates<'p> {
+        Candidates::new(self, reader)
+    }
+}
+
+/// The indexed `field ~ re` test that the whole condition requires, if any.
+fn gate_of<'c>(condition: &'c Condition, field: &Field) -> Option<(&'c str, Option<usize>)> {
+    let regex_on = |leaf: &'c Condition| match leaf {
+        Condition::Test(Test {
+            field: tested,
+            op: TestOp::Matches { regex, .. },
+        }) if tested == field => Some(regex.as_str()),
+        _ => None,
+    };
+    let indexed = |leaf: &Condition| {
+        matches!(leaf, Condition::Test(Test { field: tested, op: TestOp::Matches { .. } })
+            if GATE_FIELDS.contains(tested))
+    };
+    match condition {
+        // The first indexed regex of an `and` gates it, whatever its field.
+        Condition::All(members) => {
+            let (at, member) = members
+                .iter()
+                .enumerate()
+                .find(|(_, member)| indexed(member))?;
+            regex_on(member).map(|regex| (regex, Some(at)))
+        }
+        leaf => regex_on(leaf).map(|regex| (regex, None)),
+    }
+}
+
+fn capacity_of(rules: &[Rule], ungated: &[usize]) -> DecisionCapacity {
+    let mut capacity = DecisionCapacity {
+        fired: ungated.len().min(CAPACITY_CAP),
+        ..DecisionCapacity::default()
+    };
+    for action in ungated
+        .iter()
+        .filter_map(|&at| rules.get(at))
+        .flat_map(|rule| &rule.actions)
+    {
+        match action {
+            Action::RequestHeader(_) => capacity.request_headers += 1,
+            Action::ResponseHeader(_) => capacity.response_headers += 1,
+            _ => {}
+        }
+    }
+    capacity.request_headers = capacity.request_headers.min(CAPACITY_CAP);
+    capacity.response_headers = capacity.response_headers.min(CAPACITY_CAP);
+    capacity
 }
 
 fn capture_slots(rule: &Rule) -> Vec<bool> {

@@ -2,6 +2,7 @@
 //! checked, typed form that `config` produces.
 
 pub mod action;
+pub mod candidates;
 pub mod condition;
 pub mod decision;
 pub mod evaluate;
