@@ -251,30 +251,47 @@ fn reloads_under_load(world: &World) {
     let _origin = Origin::start(world, "a", ORIGIN_A);
     let proxy = Proxy::start();
     let stop = Arc::new(AtomicBool::new(false));
-    let (ok, failed, conn_errors) = (
+    let (ok, failed, conn_errors, stale) = (
+        Arc::new(AtomicUsize::new(0)),
         Arc::new(AtomicUsize::new(0)),
         Arc::new(AtomicUsize::new(0)),
         Arc::new(AtomicUsize::new(0)),
     );
+    // The generation the last update.sh confirmed: a request sent after that
+    // must be answered by that generation or a newer one.
+    let confirmed = Arc::new(AtomicUsize::new(0));
     let mut threads = Vec::new();
     for t in 0..4 {
-        let (stop, ok, failed, conn_errors) = (
+        let (stop, ok, failed, conn_errors, stale, confirmed) = (
             stop.clone(),
             ok.clone(),
             failed.clone(),
             conn_errors.clone(),
+            stale.clone(),
+            confirmed.clone(),
         );
         threads.push(std::thread::spawn(move || {
             let mut conn = Conn::open().expect("connect");
             let mut n = 0;
             while !stop.load(Ordering::SeqCst) && n < 50_000 {
                 n += 1;
+                let at_least = confirmed.load(Ordering::SeqCst);
                 match conn.roundtrip(&client::get_request(
                     &format!("/load?t={t}&n={n}"),
                     "load.test",
                 )) {
                     Ok(r) if r.status == 200 && r.header("x-generation").is_some() => {
                         ok.fetch_add(1, Ordering::SeqCst);
+                        let served: usize = r
+                            .header("x-generation")
+                            .and_then(|g| g.parse().ok())
+                            .unwrap_or(0);
+                        if served < at_least {
+                            eprintln!(
+                                "t{t} n{n}: generation {served} after {at_least} was confirmed"
+                            );
+                            stale.fetch_add(1, Ordering::SeqCst);
+                        }
                         if r.closes() {
                             conn_errors.fetch_add(1, Ordering::SeqCst);
                             conn = Conn::open().expect("reconnect");
@@ -297,7 +314,9 @@ fn reloads_under_load(world: &World) {
     for generation in 1..=30 {
         world.write_config(&generation_config(generation));
         let out = run_script("update.sh", &[]);
-        if out.code != Some(0) {
+        if out.code == Some(0) {
+            confirmed.store(generation, Ordering::SeqCst);
+        } else {
             reload_failures.push((generation, out));
         }
     }
@@ -307,11 +326,12 @@ fn reloads_under_load(world: &World) {
     }
     let last = get("/after", &[]);
     println!(
-        "    30 reloads ({} failed) under 4 keep-alive clients: {} requests ok, {} failed, {} connection errors",
+        "    30 reloads ({} failed) under 4 keep-alive clients: {} requests ok, {} failed, {} connection errors, {} served by an older rule set after update.sh returned",
         reload_failures.len(),
         ok.load(Ordering::SeqCst),
         failed.load(Ordering::SeqCst),
-        conn_errors.load(Ordering::SeqCst)
+        conn_errors.load(Ordering::SeqCst),
+        stale.load(Ordering::SeqCst)
     );
     assert!(
         reload_failures.is_empty(),
@@ -326,6 +346,11 @@ fn reloads_under_load(world: &World) {
         conn_errors.load(Ordering::SeqCst),
         0,
         "connections dropped during reloads"
+    );
+    assert_eq!(
+        stale.load(Ordering::SeqCst),
+        0,
+        "requests started after update.sh returned were served by an older rule set"
     );
     assert!(ok.load(Ordering::SeqCst) > 30, "the load did not run");
     assert_eq!(generation_of(&last).as_deref(), Some("30"));
