@@ -43,6 +43,7 @@ pub fn cases() -> Vec<Case> {
         Case::new("oversized_header_section_gets_431", header_too_large),
         Case::new("max_request_header_bytes_setting", header_limit_setting),
         Case::new("connect_gets_405", connect_method),
+        Case::new("asterisk_and_authority_form_get_400", other_target_forms),
         Case::new("http_1_0_clients_are_served", http_1_0),
         Case::new("pipelined_requests_are_answered_in_order", pipelining),
         Case::new("head_and_set_cookie_framing", head_and_set_cookie),
@@ -824,5 +825,23 @@ fn concurrent_clients(world: &World) {
         origin.connections()
     );
     assert_eq!(ok, 640);
+    proxy.stop();
+}
+
+fn other_target_forms(world: &World) {
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    for raw in [
+        &b"OPTIONS * HTTP/1.1\r\nHost: t.test\r\n\r\n"[..],
+        &b"GET t.test:80 HTTP/1.1\r\nHost: t.test\r\n\r\n"[..],
+    ] {
+        let text = String::from_utf8_lossy(&raw_exchange(raw)).into_owned();
+        assert!(
+            text.starts_with("HTTP/1.1 400"),
+            "proxy-conf.md §8: only origin- and absolute-form (and CONNECT, 405); {:?} got {text:?}",
+            String::from_utf8_lossy(raw)
+        );
+    }
+    assert_eq!(origin.requests().len(), 0);
     proxy.stop();
 }
