@@ -42,6 +42,14 @@ pub fn cases() -> Vec<Case> {
         ),
         Case::new("oversized_header_section_gets_431", header_too_large),
         Case::new("max_request_header_bytes_setting", header_limit_setting),
+        Case::new(
+            "header_limits_are_the_settings_bytes",
+            header_limits_in_bytes,
+        ),
+        Case::new(
+            "huge_header_section_gets_a_generated_431",
+            huge_header_section,
+        ),
         Case::new("connect_gets_405", connect_method),
         Case::new("asterisk_and_authority_form_get_400", other_target_forms),
         Case::new("http_1_0_clients_are_served", http_1_0),
@@ -844,4 +852,79 @@ fn other_target_forms(world: &World) {
     }
     assert_eq!(origin.requests().len(), 0);
     proxy.stop();
+}
+
+fn header_limits_in_bytes(world: &World) {
+    // Many small headers, well under 32 KiB: served, all of them forwarded.
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    let mut request = String::from("GET /many HTTP/1.1\r\nHost: many.test\r\n");
+    for i in 0..150 {
+        request.push_str(&format!("X-Many-{i}: v{i}\r\n"));
+    }
+    request.push_str("\r\n");
+    let mut conn = Conn::open().expect("connect");
+    let got = conn.roundtrip(&request).expect("response");
+    assert_eq!(
+        got.status, 200,
+        "150 headers in 3 KiB are within max_request_header_bytes:\n{}",
+        got.head
+    );
+    let seen = origin.requests().pop().expect("seen");
+    assert_eq!(
+        seen.headers
+            .iter()
+            .filter(|(n, _)| n.starts_with("x-many-"))
+            .count(),
+        150
+    );
+    proxy.stop();
+    drop(origin);
+
+    // The largest setting admits what it says.
+    crate::world::World::reset(world);
+    world.write_config("settings {\n    max_request_header_bytes 1MiB\n}\n");
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    let big = format!(
+        "GET /big HTTP/1.1\r\nHost: b.test\r\nX-Big: {}\r\n\r\n",
+        "v".repeat(600 * 1024)
+    );
+    let mut conn = Conn::open().expect("connect");
+    let got = conn.roundtrip(&big).expect("response");
+    assert_eq!(
+        got.status, 200,
+        "600 KiB of headers under max_request_header_bytes 1MiB:\n{}",
+        got.head
+    );
+    assert_eq!(
+        origin
+            .requests()
+            .pop()
+            .expect("seen")
+            .header("x-big")
+            .map(str::len),
+        Some(600 * 1024)
+    );
+    proxy.stop();
+}
+
+fn huge_header_section(world: &World) {
+    let origin = Origin::start(world, "a", ORIGIN_A);
+    let proxy = Proxy::start();
+    // Far over the default limit (and over hyper's own read buffer).
+    let huge = format!(
+        "GET /huge HTTP/1.1\r\nHost: h.test\r\nX-Huge: {}\r\n\r\n",
+        "v".repeat(500 * 1024)
+    );
+    let text = String::from_utf8_lossy(&raw_exchange(huge.as_bytes())).into_owned();
+    assert!(
+        text.starts_with("HTTP/1.1 431"),
+        "500 KiB of headers got {:.200}",
+        text
+    );
+    assert_eq!(origin.requests().len(), 0);
+    proxy.stop();
+    assert_logged_once(431);
+    assert_generated_raw(&text, 431);
 }

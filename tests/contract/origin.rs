@@ -214,8 +214,11 @@ async fn serve_http(
     options: Options,
 ) {
     let service = service_fn(move |req| respond(req, state.clone(), name, options));
+    // Generous limits: the proxy's, not the origin's, are under test.
     let _ = http1::Builder::new()
         .keep_alive(true)
+        .max_buf_size(4 << 20)
+        .max_headers(1000)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades()
         .await;
