@@ -10,6 +10,7 @@ rules="${1:-10000}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+[ -n "${KEEP_CONF:-}" ] && trap - EXIT && echo "config kept in $work"
 
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bin switchyard
 bin="$root/target/release/switchyard"

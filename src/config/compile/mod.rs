@@ -22,9 +22,10 @@ pub fn compile(file: &File, source_hash: String) -> Result<RuleSet, Vec<Diagnost
     let settings = settings::compile(&file.settings, &mut out);
     let mut names: HashMap<&str, Span> = HashMap::new();
     let mut rules = Vec::with_capacity(file.rules.len());
+    let mut cache = regex::RegexCache::default();
     for block in &file.rules {
         check_name(block, &mut names, &mut out);
-        if let Some(rule) = compile_rule(block, &mut out) {
+        if let Some(rule) = compile_rule(block, &mut cache, &mut out) {
             rules.push(rule);
         }
     }
@@ -80,14 +81,18 @@ fn check_name<'a>(
     }
 }
 
-fn compile_rule(block: &RuleBlock, out: &mut Vec<Diagnostic>) -> Option<Rule> {
+fn compile_rule(
+    block: &RuleBlock,
+    cache: &mut regex::RegexCache,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Rule> {
     let errors_before = out.len();
     let mut when: Option<Span> = None;
     let mut terminal: Option<Span> = None;
     let mut first_action: Option<Span> = None;
     let mut condition = None;
     let mut compiler_out = Vec::new();
-    let mut compiler = ConditionCompiler::new(&mut compiler_out);
+    let mut compiler = ConditionCompiler::new(&mut compiler_out, cache);
     for statement in &block.statements {
         let StatementKind::When(expr) = &statement.kind else {
             continue;
