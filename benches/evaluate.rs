@@ -13,8 +13,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use http::{HeaderName, StatusCode};
 use regex::Regex;
 use switchyard::rules::{
-    Action, CaptureRef, Condition, Field, HeaderAction, RequestFacts, Rule, RuleSet, Settings,
-    Template, TemplatePart, Test, TestOp, evaluate,
+    Action, CaptureRef, Condition, Field, HeaderAction, RequestFacts, Rule, RuleIndex, RuleSet,
+    Settings, Template, TemplatePart, Test, TestOp, evaluate,
 };
 
 fn rule(name: String, condition: Option<Condition>, action: Action, regex_slots: usize) -> Rule {
@@ -153,6 +153,13 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+    let mut build = c.benchmark_group("index_build");
+    build.sample_size(10);
+    let thousand = workload(1000, Field::Path);
+    build.bench_function("1006_rules", |b| {
+        b.iter(|| black_box(RuleIndex::build(black_box(&thousand.rules))))
+    });
+    build.finish();
 }
 
 criterion_group! {

@@ -18,16 +18,17 @@ use report::Report;
 /// Arguments of `switchyard explain`.
 #[derive(Debug, Args)]
 #[command(
-    long_about = "Show which rules of DIR/proxy.conf fire for one request and what the proxy \
-would do: the redirect or response the client gets, or the request that goes upstream with \
-every header change, plus the response-header changes.\n\n\
-URL is absolute (`https://example.com/a?b=1`) or origin-form (`/a?b=1`). An absolute URL's \
-scheme sets X-Forwarded-Proto and its authority sets Host, unless -H gives those headers.\n\
-DIR defaults to $SWITCHYARD_CONFIG_DIR, else /opt/proxy_config.\n\n\
-Exit 0 after explaining; 1 when the configuration is invalid (diagnostics on stderr); \
-2 for bad arguments or an unreadable file.",
     override_usage = "switchyard explain [DIR] [-H 'Name: value']... [--json] [--peer ADDR] METHOD URL",
-    after_help = "Example: switchyard explain ./conf -H 'Cookie: beta=1' GET https://example.com/blog/2024/hello"
+    after_help = "Shows which rules of DIR/proxy.conf fire for one request and what the proxy would do: \
+the redirect or response the client gets, or the request that goes upstream with every header \
+change, plus the response-header changes. For a rule that did not fire, the first comparison \
+that was false; for one that fired, its captures.\n\n\
+URL is absolute (https://example.com/a?b=1) or origin-form (/a?b=1). An absolute URL's scheme \
+sets X-Forwarded-Proto and its authority sets Host, unless -H gives those headers.\n\
+DIR defaults to $SWITCHYARD_CONFIG_DIR, else /opt/proxy_config.\n\n\
+Exit 0 after explaining; 1 when the configuration is invalid (diagnostics on stderr); 2 for bad \
+arguments or an unreadable file.\n\n\
+Example: switchyard explain ./conf -H 'Cookie: beta=1' GET https://example.com/blog/2024/hello"
 )]
 pub struct ExplainArgs {
     /// `[DIR] METHOD URL`: the config directory (optional), the method and the URL.

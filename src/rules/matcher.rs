@@ -48,8 +48,16 @@ impl<'v, O: Observer> Matcher<'v, '_, O> {
     /// `not`s (for the trace only).
     pub fn holds(&mut self, condition: &Condition, negated: bool) -> bool {
         match condition {
-            Condition::All(members) => members.iter().all(|member| self.holds(member, negated)),
-            Condition::Any(members) => members.iter().any(|member| self.holds(member, negated)),
+            Condition::All(members) => {
+                let mark = self.observer.mark();
+                let held = members.iter().all(|member| self.holds(member, negated));
+                self.settle(mark, held, negated)
+            }
+            Condition::Any(members) => {
+                let mark = self.observer.mark();
+                let held = members.iter().any(|member| self.holds(member, negated));
+                self.settle(mark, held, negated)
+            }
             Condition::Not(inner) => !self.holds(inner, !negated),
             Condition::Exists(field) => {
                 let held = self.reader.exists(field);
@@ -60,6 +68,15 @@ impl<'v, O: Observer> Matcher<'v, '_, O> {
             }
             Condition::Test(test) => self.test(test, negated),
         }
+    }
+
+    /// A group that did not make the condition false keeps none of the
+    /// failures inside it in the trace.
+    fn settle(&mut self, mark: usize, held: bool, negated: bool) -> bool {
+        if held != negated {
+            self.observer.rollback(mark);
+        }
+        held
     }
 
     fn test(&mut self, test: &Test, negated: bool) -> bool {

@@ -30,6 +30,12 @@ pub trait Observer {
     /// A leaf was evaluated on `value`; `negated` when it sits under an odd
     /// number of `not`s. `by_index` when the rule index decided it.
     fn leaf(&mut self, leaf: Leaf<'_>, value: &str, held: bool, negated: bool, by_index: bool);
+    /// A position in the failures recorded so far, taken before an `and` or
+    /// `or` is decided.
+    fn mark(&mut self) -> usize;
+    /// Forgets the failures recorded since `mark`: the group they were in
+    /// did not make the condition false (an `or` that held, say).
+    fn rollback(&mut self, mark: usize);
     /// A `~` matched: its groups.
     fn captured(
         &mut self,
@@ -54,6 +60,12 @@ impl Observer for NoTrace {
     #[inline(always)]
     fn leaf(&mut self, _: Leaf<'_>, _: &str, _: bool, _: bool, _: bool) {}
     #[inline(always)]
+    fn mark(&mut self) -> usize {
+        0
+    }
+    #[inline(always)]
+    fn rollback(&mut self, _: usize) {}
+    #[inline(always)]
     fn captured(&mut self, _: usize, _: &Regex, _: &str, _: &CaptureLocations) {}
     #[inline(always)]
     fn rule_end(&mut self, _: usize, _: bool) {}
@@ -76,7 +88,7 @@ pub struct RuleTrace {
     /// Fired, not fired, or not reached.
     pub status: RuleStatus,
     /// For a rule whose condition was decided false: the first comparison
-    /// that made it so.
+    /// that made it so (one inside an `or` that held does not count).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failed: Option<FailedComparison>,
     /// The groups of each `~` that matched, in order.
@@ -131,6 +143,8 @@ pub struct CaptureTrace {
 pub struct Recorder {
     trace: Trace,
     current: Option<usize>,
+    /// The false comparisons of the current rule that still count.
+    failures: Vec<FailedComparison>,
 }
 
 impl Recorder {
@@ -149,6 +163,7 @@ impl Recorder {
         Recorder {
             trace: Trace { rules },
             current: None,
+            failures: Vec::new(),
         }
     }
 
@@ -167,23 +182,31 @@ impl Observer for Recorder {
 
     fn rule_start(&mut self, rule: usize) {
         self.current = Some(rule);
+        self.failures.clear();
     }
 
     fn leaf(&mut self, leaf: Leaf<'_>, value: &str, held: bool, negated: bool, by_index: bool) {
-        let Some(rule) = self.rule() else { return };
-        if held != negated || rule.failed.is_some() {
+        if held != negated {
             return;
         }
         let (field, text) = match leaf {
             Leaf::Test(test) => (&test.field, TestText(test).to_string()),
             Leaf::Exists(field) => (field, format!("exists {}", FieldText(field))),
         };
-        rule.failed = Some(FailedComparison {
+        self.failures.push(FailedComparison {
             comparison: if negated { format!("not {text}") } else { text },
             field: FieldText(field).to_string(),
             value: value.to_owned(),
             by_index,
         });
+    }
+
+    fn mark(&mut self) -> usize {
+        self.failures.len()
+    }
+
+    fn rollback(&mut self, mark: usize) {
+        self.failures.truncate(mark);
     }
 
     fn captured(
@@ -208,11 +231,13 @@ impl Observer for Recorder {
     }
 
     fn rule_end(&mut self, rule: usize, fired: bool) {
+        let first_failure = std::mem::take(&mut self.failures).into_iter().next();
         if let Some(entry) = self.trace.rules.get_mut(rule) {
             entry.status = if fired {
                 entry.failed = None;
                 RuleStatus::Fired
             } else {
+                entry.failed = first_failure;
                 entry.captures.clear();
                 RuleStatus::NotFired
             };

@@ -115,3 +115,30 @@ rule host-literal {
     assert_eq!(response["x-host"], "acme.example.com");
     assert!(run_on(&set, "/u/42", &[("host", "acme.example.com")]).fired == vec![1]);
 }
+
+#[test]
+fn host_override_and_empty_respond_body() {
+    let set = compiled(
+        r#"
+rule backend-host {
+    request header set Host "backend.internal"
+}
+rule ping {
+    when path == "/ping"
+    respond 204
+}
+"#,
+    );
+    let d = run_on(&set, "/x", &[("host", "example.com")]);
+    let headers = edited(&d.request_headers, &[("host", "example.com")]);
+    assert_eq!(headers["host"], "backend.internal");
+    let d = run_on(&set, "/ping", &[]);
+    match &d.outcome {
+        Outcome::Respond { status, body } => {
+            assert_eq!(status.as_u16(), 204);
+            assert!(body.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(d.request_headers.is_empty());
+}

@@ -69,3 +69,32 @@ fn trace_lists_captures_with_names() {
         ]
     );
 }
+
+#[test]
+fn a_false_comparison_inside_an_or_that_held_is_not_the_reason() {
+    // (method == "POST" or method == "GET") and path == "/x"
+    let set = rules(vec![rule(
+        "r",
+        Some(Condition::All(vec![
+            Condition::Any(vec![
+                test(Field::Method, TestOp::Equals("POST".into())),
+                test(Field::Method, TestOp::Equals("GET".into())),
+            ]),
+            test(Field::Path, TestOp::Equals("/x".into())),
+        ])),
+        vec![resp_set("X", "1")],
+    )]);
+    let parts = request("/y", &[]);
+    let facts = RequestFacts::from_parts(&parts, IpAddr::from([127, 0, 0, 1])).unwrap();
+    let (_, trace) = evaluate_traced(&set, &facts);
+    let failed = trace.rules[0].failed.as_ref().unwrap();
+    assert_eq!(failed.comparison, "path == \"/x\"");
+
+    // Both members of an `or` false: the first one is named.
+    let parts = http::Request::put("/x").body(()).unwrap().into_parts().0;
+    let facts = RequestFacts::from_parts(&parts, IpAddr::from([127, 0, 0, 1])).unwrap();
+    let (_, trace) = evaluate_traced(&set, &facts);
+    let failed = trace.rules[0].failed.as_ref().unwrap();
+    assert_eq!(failed.comparison, "method == \"POST\"");
+    assert_eq!(failed.value, "PUT");
+}
