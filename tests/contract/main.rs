@@ -16,6 +16,7 @@ mod namespace;
 mod origin;
 mod pattern;
 mod proxy;
+mod rejects;
 mod rules;
 mod scripts;
 mod timeouts;
@@ -66,6 +67,7 @@ const INSIDE_MARKER: &str = "CONTRACT_TESTS_INSIDE_NAMESPACE";
 fn all_cases() -> Vec<Case> {
     let mut cases = Vec::new();
     cases.extend(forwarding::cases());
+    cases.extend(rejects::cases());
     cases.extend(failures::cases());
     cases.extend(logs::cases());
     cases.extend(lifecycle::cases());
