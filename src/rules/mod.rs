@@ -2,19 +2,28 @@
 //! checked, typed form that `config` produces.
 
 pub mod action;
+pub mod candidates;
 pub mod condition;
 pub mod decision;
 pub mod evaluate;
+pub mod expand;
+pub mod field;
+pub mod index;
+pub mod matcher;
+pub mod normalize;
 pub mod request;
 pub mod rule_set;
 pub mod settings;
 pub mod template;
+pub mod trace;
 
 pub use action::{Action, HeaderAction};
 pub use condition::{Condition, Field, Test, TestOp, ValueSet};
 pub use decision::{Decision, HeaderEdit, Outcome, apply_edits};
-pub use evaluate::evaluate;
+pub use evaluate::{evaluate, evaluate_traced};
+pub use index::RuleIndex;
 pub use request::{RequestFacts, Scheme, TargetError};
 pub use rule_set::{Rule, RuleSet};
 pub use settings::{AccessLogFormat, Settings};
 pub use template::{CaptureRef, Template, TemplatePart};
+pub use trace::{RuleStatus, RuleTrace, Trace};

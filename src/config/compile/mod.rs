@@ -1,0 +1,190 @@
+//! The analyzer and compiler: the AST checked as a whole (every fault
+//! collected, not just the first) and turned into the `rules` types.
+
+pub mod action;
+pub mod condition;
+pub mod field;
+pub mod regex;
+pub mod settings;
+pub mod template;
+
+use std::collections::HashMap;
+
+use super::ast::{File, RuleBlock, StatementKind};
+use super::diagnostic::{Code, Diagnostic};
+use super::span::Span;
+use crate::rules::{Rule, RuleSet};
+use condition::ConditionCompiler;
+
+/// Compiles the file; `Err` carries every fault found.
+pub fn compile(file: &File, source_hash: String) -> Result<RuleSet, Vec<Diagnostic>> {
+    let mut out = Vec::new();
+    let settings = settings::compile(&file.settings, &mut out);
+    let mut names: HashMap<&str, Span> = HashMap::new();
+    let mut rules = Vec::with_capacity(file.rules.len());
+    let mut cache = regex::RegexCache::default();
+    for block in &file.rules {
+        check_name(block, &mut names, &mut out);
+        if let Some(rule) = compile_rule(block, &mut cache, &mut out) {
+            rules.push(rule);
+        }
+    }
+    if out.is_empty() {
+        Ok(RuleSet {
+            settings,
+            rules,
+            source_hash,
+            // Built on first use (`RuleSet::index`), so `validate` never pays
+            // for the evaluation index.
+            index: Default::default(),
+        })
+    } else {
+        Err(out)
+    }
+}
+
+fn check_name<'a>(
+    block: &'a RuleBlock,
+    names: &mut HashMap<&'a str, Span>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let name = block.name.text.as_str();
+    let valid = name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid {
+        out.push(
+            Diagnostic::error(
+                Code::InvalidRuleName,
+                format!("`{name}` is not a valid rule name"),
+                block.name.span,
+                "invalid name",
+            )
+            .with_help("a rule name starts with a letter and holds letters, digits, `-` and `_`, such as `force-https`"),
+        );
+        return;
+    }
+    if let Some(&first) = names.get(name) {
+        out.push(
+            Diagnostic::error(
+                Code::DuplicateRule,
+                format!("two rules are named `{name}`"),
+                block.name.span,
+                "defined again here",
+            )
+            .with_related(first, "first defined here")
+            .with_help("rule names are unique in the file; rename one of them"),
+        );
+    } else {
+        names.insert(name, block.name.span);
+    }
+}
+
+fn compile_rule(
+    block: &RuleBlock,
+    cache: &mut regex::RegexCache,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Rule> {
+    let errors_before = out.len();
+    let mut when: Option<Span> = None;
+    let mut terminal: Option<Span> = None;
+    let mut first_action: Option<Span> = None;
+    let mut condition = None;
+    let mut compiler_out = Vec::new();
+    let mut compiler = ConditionCompiler::new(&mut compiler_out, cache);
+    for statement in &block.statements {
+        let StatementKind::When(expr) = &statement.kind else {
+            continue;
+        };
+        if let Some(first) = when {
+            out.push(
+                Diagnostic::error(
+                    Code::DuplicateWhen,
+                    "a rule has at most one `when`",
+                    statement.keyword,
+                    "second `when`",
+                )
+                .with_related(first, "first `when`")
+                .with_help("combine the conditions with `and` or `or` in one `when`"),
+            );
+            continue;
+        }
+        when = Some(statement.keyword);
+        condition = compiler.compile(expr);
+    }
+    let slots = compiler.slots();
+    let regexes = std::mem::take(&mut compiler.regexes);
+    let scope = template::Scope {
+        regexes: &regexes,
+        broken: compiler.broken,
+    };
+    out.append(&mut compiler_out);
+
+    let mut actions = Vec::new();
+    for statement in &block.statements {
+        if let StatementKind::When(_) = statement.kind {
+            if let (Some(action), Some(first_when)) = (first_action, when)
+                && first_when == statement.keyword
+            {
+                out.push(
+                    Diagnostic::error(
+                        Code::WhenNotFirst,
+                        "`when` must come before the actions",
+                        statement.keyword,
+                        "`when` after an action",
+                    )
+                    .with_related(action, "first action")
+                    .with_help("move the `when` line to the top of the rule"),
+                );
+            }
+            continue;
+        }
+        first_action.get_or_insert(statement.keyword);
+        if let Some(end) = terminal {
+            let (code, message) = if statement.kind.is_terminal() {
+                (
+                    Code::DuplicateTerminal,
+                    "a rule has at most one `redirect` or `respond`",
+                )
+            } else {
+                (
+                    Code::ActionAfterTerminal,
+                    "an action after `redirect` or `respond` never runs",
+                )
+            };
+            out.push(
+                Diagnostic::error(code, message, statement.keyword, "after the terminal action")
+                    .with_related(end, "evaluation ends here")
+                    .with_help("`redirect` and `respond` end the rule: put other actions before them, or move this one to a rule of its own"),
+            );
+        } else if statement.kind.is_terminal() {
+            terminal = Some(statement.keyword);
+        }
+        if let Some(action) = action::compile(&statement.kind, scope, out) {
+            actions.push(action);
+        }
+    }
+    if first_action.is_none() {
+        out.push(
+            Diagnostic::error(
+                Code::NoAction,
+                format!("rule `{}` has no action", block.name.text),
+                block.name.span,
+                "does nothing",
+            )
+            .with_help(
+                "add an action such as `redirect`, `respond`, `rewrite` or `response header set`",
+            ),
+        );
+    }
+    if out.len() > errors_before {
+        return None;
+    }
+    Some(Rule {
+        name: block.name.text.clone(),
+        condition,
+        actions,
+        regex_slots: slots,
+    })
+}

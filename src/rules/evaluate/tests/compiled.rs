@@ -1,0 +1,144 @@
+//! The same behaviour on rule sets compiled from real `proxy.conf` text.
+
+use super::*;
+
+fn compiled(text: &str) -> RuleSet {
+    match crate::config::compile_source("proxy.conf", text.as_bytes()) {
+        Ok(compiled) => compiled.rule_set,
+        Err(invalid) => panic!("{}", invalid.render(false)),
+    }
+}
+
+const SPEC_EXAMPLE: &str = r#"
+settings { access_log json }
+rule force-https {
+    when scheme == "http"
+    redirect 301 "https://{host}{uri}"
+}
+rule hsts {
+    when scheme == "https"
+    response header set Strict-Transport-Security "max-age=63072000; includeSubDomains"
+}
+rule security-headers {
+    response header set X-Content-Type-Options "nosniff"
+    response header remove Server
+}
+rule old-blog {
+    when path ~ "^/blog/(?<year>[0-9]{4})/([^/]+)/?$"
+    redirect 308 "/articles/{year}/{2}"
+}
+rule api-v2 {
+    when path ^= "/api/" and method in ["GET", "HEAD"]
+    request header set X-Api-Version "2"
+    rewrite "/v2{path}"
+}
+rule admin-only-inside {
+    when path ^= "/admin" and not client_ip in ["10.0.0.0/8", "192.168.0.0/16"]
+    respond 403 "Forbidden\n"
+}
+"#;
+
+#[test]
+fn spec_example_behaves_as_described() {
+    let set = compiled(SPEC_EXAMPLE);
+    let https = ("x-forwarded-proto", "https");
+    let host = ("host", "Shop.Example.com");
+
+    let d = run_on(&set, "/blog/2024/x?y=1", &[host]);
+    assert_eq!(
+        location(&d),
+        Some((301, "https://shop.example.com/blog/2024/x?y=1"))
+    );
+    assert_eq!(d.fired, vec![0]);
+
+    let d = run_on(&set, "/blog/2024/hello/", &[host, https]);
+    assert_eq!(location(&d), Some((308, "/articles/2024/hello")));
+    let headers = edited(&d.response_headers, &[("server", "origin")]);
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert!(headers.contains_key("strict-transport-security"));
+    assert!(!headers.contains_key("server"));
+
+    let d = run_on(&set, "/api/users?page=2", &[host, https]);
+    assert_eq!(d.fired, vec![1, 2, 4]);
+    assert_eq!(forwarded_target(&d), Some(Some("/v2/api/users?page=2")));
+    assert_eq!(edited(&d.request_headers, &[])["x-api-version"], "2");
+
+    let d = run_on(
+        &set,
+        "/%61dmin/x",
+        &[host, https, ("x-forwarded-for", "192.168.1.1")],
+    );
+    assert_eq!(d.fired, vec![1, 2]);
+    let d = run_on(
+        &set,
+        "/%61dmin/x",
+        &[host, https, ("x-forwarded-for", "203.0.113.1")],
+    );
+    assert_eq!(d.fired, vec![1, 2, 5]);
+    assert!(matches!(d.outcome, Outcome::Respond { status, .. } if status == 403));
+}
+
+#[test]
+fn compiled_templates_read_headers_cookies_args_and_named_groups() {
+    let set = compiled(
+        r#"
+rule tag {
+    when host ~ "^(?<tenant>[a-z]+)\." and path ~ "^/u/(?<user>[0-9]+)$" and exists cookie("sid")
+    request header set X-Route "{tenant}/{user}/{cookie.sid}/{arg.lang}/{header.X-Id}/{{literal}}"
+    response header add X-Seen "{method} {client_ip}"
+}
+rule host-literal {
+    when host == "ACME.example.com"
+    response header set X-Host "{host}"
+}
+"#,
+    );
+    let d = run_on(
+        &set,
+        "/u/42?lang=d%C3%A9",
+        &[
+            ("host", "acme.example.com"),
+            ("cookie", "sid=s1"),
+            ("x-id", "a"),
+            ("x-id", "b"),
+            ("true-client-ip", "2001:db8::1"),
+        ],
+    );
+    assert_eq!(d.fired, vec![0, 1]);
+    let request = edited(&d.request_headers, &[]);
+    assert_eq!(
+        request["x-route"].as_bytes(),
+        "acme/42/s1/dé/a, b/{literal}".as_bytes()
+    );
+    let response = edited(&d.response_headers, &[]);
+    assert_eq!(response["x-seen"], "GET 2001:db8::1");
+    assert_eq!(response["x-host"], "acme.example.com");
+    assert!(run_on(&set, "/u/42", &[("host", "acme.example.com")]).fired == vec![1]);
+}
+
+#[test]
+fn host_override_and_empty_respond_body() {
+    let set = compiled(
+        r#"
+rule backend-host {
+    request header set Host "backend.internal"
+}
+rule ping {
+    when path == "/ping"
+    respond 204
+}
+"#,
+    );
+    let d = run_on(&set, "/x", &[("host", "example.com")]);
+    let headers = edited(&d.request_headers, &[("host", "example.com")]);
+    assert_eq!(headers["host"], "backend.internal");
+    let d = run_on(&set, "/ping", &[]);
+    match &d.outcome {
+        Outcome::Respond { status, body } => {
+            assert_eq!(status.as_u16(), 204);
+            assert!(body.is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(d.request_headers.is_empty());
+}

@@ -1,0 +1,301 @@
+//! The rule index: what evaluation needs to know about each rule that can be
+//! worked out once per rule set instead of once per request — which regex
+//! gates a rule (the gating regexes of one field run together as one
+//! `RegexSet`), which capture slots its templates read, and its literal header
+//! values pre-built.
+//!
+//! The index never changes the result: a rule is skipped only when a regex its
+//! condition requires (`field ~ re`, alone or as a member of the top-level
+//! `and`) does not match, and then that rule could not have fired.
+
+use std::sync::OnceLock;
+
+use http::HeaderValue;
+use regex::{RegexSet, RegexSetBuilder};
+
+use super::action::{Action, HeaderAction};
+use super::candidates::Candidates;
+use super::condition::{Condition, Field, Test, TestOp};
+use super::field::FieldReader;
+use super::rule_set::{Rule, RuleSet};
+use super::template::{Template, TemplatePart};
+
+/// Compiled-program size limit of one combined `RegexSet` (its regexes each
+/// compiled alone already; together they need more room than one).
+const SET_SIZE_LIMIT: usize = 256 * 1024 * 1024;
+/// Per-thread lazy-DFA cache of one `RegexSet`: large enough that a thousand
+/// patterns do not keep clearing it.
+const SET_DFA_LIMIT: usize = 32 * 1024 * 1024;
+/// No decision starts with room for more than this many entries per vector.
+const CAPACITY_CAP: usize = 32;
+
+/// Everything about a rule set that evaluation prepares once.
+#[derive(Debug, Clone)]
+pub struct RuleIndex {
+    /// One set per field that gates rules (`path`, `uri`, `host`, `query`).
+    pub sets: Vec<GateSet>,
+    /// One plan per rule, by index.
+    pub plans: Vec<RulePlan>,
+    /// The rules without a gate, in order: always visited.
+    pub ungated: Vec<usize>,
+    /// The first gated rule: the sets run when evaluation gets there.
+    pub first_gated: Option<usize>,
+    /// Capacities that let a typical decision be built without growing its
+    /// vectors.
+    pub capacity: DecisionCapacity,
+}
+
+/// The gating regexes on one field.
+#[derive(Debug, Clone)]
+pub struct GateSet {
+    /// The field the regexes read.
+    pub field: Field,
+    /// The regexes, in rule order.
+    pub set: RegexSet,
+    /// For each pattern, the rule it gates (ascending).
+    pub rules: Vec<usize>,
+}
+
+/// How large the vectors of a `Decision` start (the counts of the ungated
+/// rules and of their header actions, capped).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DecisionCapacity {
+    /// For `Decision::fired`.
+    pub fired: usize,
+    /// For `Decision::request_headers`.
+    pub request_headers: usize,
+    /// For `Decision::response_headers`.
+    pub response_headers: usize,
+}
+
+/// What is prepared for one rule.
+#[derive(Debug, Clone)]
+pub struct RulePlan {
+    /// The regex that must match for the rule to fire, if it is indexed.
+    pub gate: Option<Gate>,
+    /// For each capture slot of the rule, whether a template reads it (only
+    /// those regexes run with capture positions; the rest use `is_match`).
+    pub capture_slots: Vec<bool>,
+    /// Per action: the header value when the action's template is literal.
+    pub literal_values: Vec<Option<HeaderValue>>,
+}
+
+/// A rule's gating regex: where it is in the index, and where the test sits
+/// in the condition (for `explain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gate {
+    /// The set's number in `RuleIndex::sets`.
+    pub set: usize,
+    /// The pattern's number in that set.
+    pub pattern: usize,
+    /// `None` when the whole condition is the test, else its position in the
+    /// top-level `All`.
+    pub member: Option<usize>,
+}
+
+impl Gate {
+    /// The gating test inside the rule's condition.
+    pub fn test<'r>(&self, condition: &'r Condition) -> Option<&'r Test> {
+        let leaf = match (self.member, condition) {
+            (None, leaf) => leaf,
+            (Some(member), Condition::All(members)) => members.get(member)?,
+            _ => return None,
+        };
+        match leaf {
+            Condition::Test(test) => Some(test),
+            _ => None,
+        }
+    }
+}
+
+/// A cell for the index inside `RuleSet`, filled on first use. Cloning a rule
+/// set gives an empty cell, so a clone whose rules are then changed never
+/// runs with a stale index.
+#[derive(Debug, Default)]
+pub struct IndexCell(OnceLock<RuleIndex>);
+
+impl Clone for IndexCell {
+    fn clone(&self) -> Self {
+        IndexCell::default()
+    }
+}
+
+impl IndexCell {
+    /// The index, built from `rules` on the first call.
+    pub fn get_or_build(&self, rules: &[Rule]) -> &RuleIndex {
+        self.0.get_or_init(|| RuleIndex::build(rules))
+    }
+}
+
+impl RuleSet {
+    /// The rule set's index, built on the first call. The server should call
+    /// it once after compiling and before swapping the rule set in, so that no
+    /// request pays for building it.
+    pub fn index(&self) -> &RuleIndex {
+        self.index.get_or_build(&self.rules)
+    }
+}
+
+/// The fields whose regexes are indexed: read without parsing, and the
+/// ones rules test with regexes in practice.
+const GATE_FIELDS: [Field; 4] = [Field::Path, Field::Uri, Field::Host, Field::Query];
+
+impl RuleIndex {
+    /// Prepares a rule list.
+    pub fn build(rules: &[Rule]) -> Self {
+        let mut plans: Vec<RulePlan> = rules
+            .iter()
+            .map(|rule| RulePlan {
+                gate: None,
+                capture_slots: capture_slots(rule),
+                literal_values: rule.actions.iter().map(literal_value).collect(),
+            })
+            .collect();
+        let mut sets = Vec::new();
+        for field in GATE_FIELDS {
+            let gated: Vec<(usize, &str, Option<usize>)> = rules
+                .iter()
+                .enumerate()
+                .filter_map(|(at, rule)| {
+                    let (regex, member) = gate_of(rule.condition.as_ref()?, &field)?;
+                    Some((at, regex, member))
+                })
+                .collect();
+            if gated.is_empty() {
+                continue;
+            }
+            let built = RegexSetBuilder::new(gated.iter().map(|(_, regex, _)| *regex))
+                .size_limit(SET_SIZE_LIMIT)
+                .dfa_size_limit(SET_DFA_LIMIT)
+                .build();
+            // A set too large to build leaves its rules ungated: correct, slower.
+            let Ok(set) = built else { continue };
+            for (pattern, &(at, _, member)) in gated.iter().enumerate() {
+                plans[at].gate = Some(Gate {
+                    set: sets.len(),
+                    pattern,
+                    member,
+                });
+            }
+            sets.push(GateSet {
+                field,
+                set,
+                rules: gated.iter().map(|(at, _, _)| *at).collect(),
+            });
+        }
+        let ungated: Vec<usize> = (0..plans.len())
+            .filter(|&at| plans[at].gate.is_none())
+            .collect();
+        let first_gated = (0..plans.len()).find(|&at| plans[at].gate.is_some());
+        let capacity = capacity_of(rules, &ungated);
+        RuleIndex {
+            sets,
+            plans,
+            ungated,
+            first_gated,
+            capacity,
+        }
+    }
+
+    /// The same preparation without the sets, so every rule is visited (the
+    /// reference that tests compare the index against).
+    #[cfg(test)]
+    pub fn build_unindexed(rules: &[Rule]) -> Self {
+        let mut index = RuleIndex::build(rules);
+        index.sets.clear();
+        for plan in &mut index.plans {
+            plan.gate = None;
+        }
+        index.first_gated = None;
+        index.ungated = (0..rules.len()).collect();
+        index
+    }
+
+    /// The rules that can fire for this request, in file order: every
+    /// ungated rule, and the gated ones whose regex matches.
+    pub fn candidates<'p>(&'p self, reader: &'p FieldReader<'p>) -> Candidates<'p> {
+        Candidates::new(self, reader)
+    }
+}
+
+/// The indexed `field ~ re` test that the whole condition requires, if any.
+fn gate_of<'c>(condition: &'c Condition, field: &Field) -> Option<(&'c str, Option<usize>)> {
+    let regex_on = |leaf: &'c Condition| match leaf {
+        Condition::Test(Test {
+            field: tested,
+            op: TestOp::Matches { regex, .. },
+        }) if tested == field => Some(regex.as_str()),
+        _ => None,
+    };
+    let indexed = |leaf: &Condition| {
+        matches!(leaf, Condition::Test(Test { field: tested, op: TestOp::Matches { .. } })
+            if GATE_FIELDS.contains(tested))
+    };
+    match condition {
+        // The first indexed regex of an `and` gates it, whatever its field.
+        Condition::All(members) => {
+            let (at, member) = members
+                .iter()
+                .enumerate()
+                .find(|(_, member)| indexed(member))?;
+            regex_on(member).map(|regex| (regex, Some(at)))
+        }
+        leaf => regex_on(leaf).map(|regex| (regex, None)),
+    }
+}
+
+fn capacity_of(rules: &[Rule], ungated: &[usize]) -> DecisionCapacity {
+    let mut capacity = DecisionCapacity {
+        fired: ungated.len().min(CAPACITY_CAP),
+        ..DecisionCapacity::default()
+    };
+    for action in ungated
+        .iter()
+        .filter_map(|&at| rules.get(at))
+        .flat_map(|rule| &rule.actions)
+    {
+        match action {
+            Action::RequestHeader(_) => capacity.request_headers += 1,
+            Action::ResponseHeader(_) => capacity.response_headers += 1,
+            _ => {}
+        }
+    }
+    capacity.request_headers = capacity.request_headers.min(CAPACITY_CAP);
+    capacity.response_headers = capacity.response_headers.min(CAPACITY_CAP);
+    capacity
+}
+
+fn capture_slots(rule: &Rule) -> Vec<bool> {
+    let mut slots = vec![false; rule.regex_slots];
+    for template in rule.actions.iter().filter_map(template_of) {
+        for part in &template.parts {
+            if let TemplatePart::Capture(capture) = part
+                && let Some(slot) = slots.get_mut(capture.slot)
+            {
+                *slot = true;
+            }
+        }
+    }
+    slots
+}
+
+fn template_of(action: &Action) -> Option<&Template> {
+    match action {
+        Action::Redirect { target, .. } | Action::Rewrite { target } => Some(target),
+        Action::Respond { body, .. } => Some(body),
+        Action::RequestHeader(header) | Action::ResponseHeader(header) => match header {
+            HeaderAction::Set(_, value) | HeaderAction::Add(_, value) => Some(value),
+            HeaderAction::Remove(_) => None,
+        },
+    }
+}
+
+fn literal_value(action: &Action) -> Option<HeaderValue> {
+    match action {
+        Action::RequestHeader(HeaderAction::Set(_, value) | HeaderAction::Add(_, value))
+        | Action::ResponseHeader(HeaderAction::Set(_, value) | HeaderAction::Add(_, value)) => {
+            HeaderValue::from_bytes(value.as_literal()?.as_bytes()).ok()
+        }
+        _ => None,
+    }
+}
