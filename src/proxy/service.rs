@@ -161,6 +161,15 @@ fn check(parts: &mut http::request::Parts, limit: usize) -> Result<(), ProxyErro
         }
     }
     if let Some(authority) = parts.uri.authority().cloned() {
+        // Absolute-form (RFC 9112 §3.2.2) has a scheme; authority-form
+        // (`host:port`) is only for CONNECT, answered above: 400.
+        let absolute = matches!(parts.uri.scheme_str(), Some(s)
+            if s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"));
+        if !absolute {
+            return Err(ProxyError::Malformed(Malformed::Target(
+                rules::TargetError::UnsupportedForm,
+            )));
+        }
         let value = HeaderValue::from_str(authority.as_str()).map_err(|_| {
             ProxyError::Malformed(Malformed::Target(rules::TargetError::UnsupportedForm))
         })?;
