@@ -62,13 +62,13 @@ fn word(pair: &Pair<'_, Rule>) -> Word {
 
 fn string(pair: Pair<'_, Rule>) -> StringLiteral {
     let span = Span::of(pair.as_span());
-    let body = pair
-        .into_inner()
-        .find(|inner| inner.as_rule() == Rule::string_body);
-    match body {
-        Some(body) => StringLiteral::unescape(body.as_str(), body.as_span().start(), span),
-        None => StringLiteral::unescape("", span.start + 1, span),
-    }
+    // The grammar guarantees the quotes; the body is what lies between them.
+    let text = pair.as_str();
+    let body = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or("");
+    StringLiteral::unescape(body, span.start + 1, span)
 }
 
 fn settings_block(pair: Pair<'_, Rule>) -> SettingsBlock {
@@ -311,16 +311,18 @@ fn field_ref(pair: Pair<'_, Rule>) -> FieldRef {
 
 fn operator(pair: Pair<'_, Rule>) -> (Operator, Span) {
     let span = Span::of(pair.as_span());
-    let kind = match pair.into_inner().next().map(|p| p.as_rule()) {
-        Some(Rule::op_ne) => Operator::Ne,
-        Some(Rule::op_match) => Operator::Match,
-        Some(Rule::op_not_match) => Operator::NotMatch,
-        Some(Rule::op_prefix) => Operator::Prefix,
-        Some(Rule::op_suffix) => Operator::Suffix,
-        Some(Rule::op_contains) => Operator::Contains,
-        Some(Rule::op_in) => Operator::In,
-        Some(Rule::op_not_in) => Operator::NotIn,
-        _ => Operator::Eq,
+    let text = pair.as_str();
+    let kind = match text {
+        "==" => Operator::Eq,
+        "!=" => Operator::Ne,
+        "~" => Operator::Match,
+        "!~" => Operator::NotMatch,
+        "^=" => Operator::Prefix,
+        "$=" => Operator::Suffix,
+        "*=" => Operator::Contains,
+        "in" => Operator::In,
+        // `not` and `in` with anything (blanks, comments) between them.
+        _ => Operator::NotIn,
     };
     (kind, span)
 }
