@@ -11,7 +11,7 @@ use crate::config::{self, LoadError};
 /// Arguments of `switchyard check`.
 #[derive(Debug, Args)]
 #[command(
-    long_about = "Check DIR/proxy.conf like `validate`, and also show warnings: a rule that can \
+    after_help = "Check DIR/proxy.conf like `validate`, and also show warnings: a rule that can \
 never fire because an unconditional `redirect`/`respond` stands above it, and a redirect whose \
 target satisfies its own rule's condition (a loop).\n\n\
 Diagnostics and warnings go to stderr; when the file is valid a one-line summary \

@@ -102,6 +102,55 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, for documentation and its tests.
+    pub const ALL: [Code; 45] = [
+        Code::Syntax,
+        Code::SingleEquals,
+        Code::SingleQuotes,
+        Code::UnterminatedString,
+        Code::MissingBrace,
+        Code::UnknownAction,
+        Code::NotUtf8,
+        Code::FileTooLarge,
+        Code::TooDeep,
+        Code::InvalidRuleName,
+        Code::DuplicateRule,
+        Code::NoAction,
+        Code::DuplicateWhen,
+        Code::WhenNotFirst,
+        Code::DuplicateTerminal,
+        Code::ActionAfterTerminal,
+        Code::UnknownField,
+        Code::FieldArgument,
+        Code::ExistsOnPlainField,
+        Code::EmptyList,
+        Code::ValueShape,
+        Code::InvalidRegex,
+        Code::RegexTooBig,
+        Code::GroupShadowsField,
+        Code::DuplicateGroup,
+        Code::InvalidCidr,
+        Code::InvalidStatus,
+        Code::InvalidHeaderName,
+        Code::ManagedHeader,
+        Code::HeaderValueLineBreak,
+        Code::InvalidHeaderValue,
+        Code::HeaderValueArity,
+        Code::RewriteNotAbsolute,
+        Code::UnknownTemplateName,
+        Code::AmbiguousGroupNumber,
+        Code::NoSuchGroup,
+        Code::UncertainGroup,
+        Code::TemplateBrace,
+        Code::UnknownSetting,
+        Code::DuplicateSetting,
+        Code::DuplicateSettingsBlock,
+        Code::InvalidSettingValue,
+        Code::SettingOutOfRange,
+        Code::UnreachableRule,
+        Code::RedirectLoop,
+    ];
+
     /// The text users see and search for, `switchyard::…`.
     pub fn as_str(self) -> &'static str {
         match self {

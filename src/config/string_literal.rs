@@ -11,15 +11,26 @@ pub struct StringLiteral {
     pub value: String,
     /// The literal with its quotes.
     pub span: Span,
+    /// Where the value's first byte comes from in the file.
+    body_start: usize,
     /// For each byte of `value`, the file offset of the character that
-    /// produced it; one extra entry for the end (the closing quote).
-    offsets: Vec<usize>,
+    /// produced it, plus one entry for the end (the closing quote); `None`
+    /// when no escape was resolved, so value byte `i` is at `body_start + i`.
+    offsets: Option<Vec<usize>>,
 }
 
 impl StringLiteral {
     /// Resolves the escapes of `body`, the text between the quotes, which
     /// starts at file offset `body_start`; `span` covers the quotes too.
     pub fn unescape(body: &str, body_start: usize, span: Span) -> Self {
+        if !body.contains('\\') {
+            return StringLiteral {
+                value: body.to_owned(),
+                span,
+                body_start,
+                offsets: None,
+            };
+        }
         let mut value = String::with_capacity(body.len());
         let mut offsets = Vec::with_capacity(body.len() + 1);
         let mut chars = body.char_indices().peekable();
@@ -48,9 +59,11 @@ impl StringLiteral {
             }
         }
         offsets.push(body_start + body.len());
+        let offsets = (value.len() != body.len()).then_some(offsets);
         StringLiteral {
             value,
             span,
+            body_start,
             offsets,
         }
     }
@@ -58,17 +71,23 @@ impl StringLiteral {
     /// The file span of the value's bytes `start..end` (a regex or template
     /// position), widened to whole source characters.
     pub fn inner_span(&self, start: usize, end: usize) -> Span {
-        let last = self.offsets.len() - 1;
-        let from = self.offsets[start.min(last)];
-        let to = if end > start {
-            // The end of the last byte's source character: the start of the
-            // next value byte's source, or the closing quote.
-            let next = self.offsets[end.min(last)];
-            next.max(from + 1)
-        } else {
-            from
+        let last = self.value.len();
+        let at = |i: usize| match &self.offsets {
+            Some(offsets) => offsets[i],
+            None => self.body_start + i,
         };
-        Span::new(from, to)
+        // Snap to whole characters of the value, so the span never splits one.
+        let mut start = start.min(last);
+        while !self.value.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = end.clamp(start, last);
+        while !self.value.is_char_boundary(end) {
+            end += 1;
+        }
+        // The end of the last character's source: where the next value
+        // character comes from, or the closing quote.
+        Span::new(at(start), at(end))
     }
 
     /// The span of the text between the quotes.
@@ -116,5 +135,11 @@ mod tests {
         let lit = literal("\"é(\"");
         assert_eq!(lit.inner_span(2, 3), Span::new(3, 4));
         assert_eq!(lit.inner_span(0, 2), Span::new(1, 3));
+        // A span that would split `é` is widened to the whole character.
+        assert_eq!(lit.inner_span(0, 1), Span::new(1, 3));
+        assert_eq!(lit.inner_span(1, 1), Span::new(1, 3));
+        let escaped = literal("\"\\té\"");
+        assert_eq!(escaped.value, "\té");
+        assert_eq!(escaped.inner_span(1, 2), Span::new(3, 5));
     }
 }

@@ -53,6 +53,7 @@ pub struct RegexInfo {
 /// Compiles one condition, collecting every fault into `out`.
 pub struct ConditionCompiler<'a> {
     out: &'a mut Vec<Diagnostic>,
+    cache: &'a mut regex::RegexCache,
     /// The regexes seen so far, in source order.
     pub regexes: Vec<RegexInfo>,
     slots: usize,
@@ -63,9 +64,10 @@ pub struct ConditionCompiler<'a> {
 
 impl<'a> ConditionCompiler<'a> {
     /// A compiler that reports into `out`.
-    pub fn new(out: &'a mut Vec<Diagnostic>) -> Self {
+    pub fn new(out: &'a mut Vec<Diagnostic>, cache: &'a mut regex::RegexCache) -> Self {
         ConditionCompiler {
             out,
+            cache,
             regexes: Vec::new(),
             slots: 0,
             broken: false,
@@ -352,7 +354,7 @@ impl<'a> ConditionCompiler<'a> {
         literal: &StringLiteral,
         context: Option<Uncertainty>,
     ) -> Option<TestOp> {
-        let compiled = match regex::compile(literal) {
+        let compiled = match self.cache.compile(literal) {
             Ok(compiled) => compiled,
             Err(diagnostic) => {
                 self.report(diagnostic);

@@ -22,9 +22,10 @@ pub fn compile(file: &File, source_hash: String) -> Result<RuleSet, Vec<Diagnost
     let settings = settings::compile(&file.settings, &mut out);
     let mut names: HashMap<&str, Span> = HashMap::new();
     let mut rules = Vec::with_capacity(file.rules.len());
+    let mut cache = regex::RegexCache::default();
     for block in &file.rules {
         check_name(block, &mut names, &mut out);
-        if let Some(rule) = compile_rule(block, &mut out) {
+        if let Some(rule) = compile_rule(block, &mut cache, &mut out) {
             rules.push(rule);
         }
     }
@@ -80,14 +81,18 @@ fn check_name<'a>(
     }
 }
 
-fn compile_rule(block: &RuleBlock, out: &mut Vec<Diagnostic>) -> Option<Rule> {
+fn compile_rule(
+    block: &RuleBlock,
+    cache: &mut regex::RegexCache,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Rule> {
     let errors_before = out.len();
     let mut when: Option<Span> = None;
     let mut terminal: Option<Span> = None;
     let mut first_action: Option<Span> = None;
     let mut condition = None;
     let mut compiler_out = Vec::new();
-    let mut compiler = ConditionCompiler::new(&mut compiler_out);
+    let mut compiler = ConditionCompiler::new(&mut compiler_out, cache);
     for statement in &block.statements {
         let StatementKind::When(expr) = &statement.kind else {
             continue;
@@ -182,4 +187,154 @@ fn compile_rule(block: &RuleBlock, out: &mut Vec<Diagnostic>) -> Option<Rule> {
         actions,
         regex_slots: slots,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::super::{CONFIG_FILE, compile_source};
+    use crate::rules::{
+        AccessLogFormat, Action, CaptureRef, Condition, Field, HeaderAction, RuleSet, TemplatePart,
+        TestOp,
+    };
+
+    fn compiled(text: &str) -> RuleSet {
+        match compile_source(CONFIG_FILE, text.as_bytes()) {
+            Ok(compiled) => compiled.rule_set,
+            Err(invalid) => panic!("{}", invalid.render(false)),
+        }
+    }
+
+    fn tests_of(condition: &Condition) -> Vec<&TestOp> {
+        match condition {
+            Condition::All(members) | Condition::Any(members) => {
+                members.iter().flat_map(tests_of).collect()
+            }
+            Condition::Not(inner) => tests_of(inner),
+            Condition::Exists(_) => Vec::new(),
+            Condition::Test(test) => vec![&test.op],
+        }
+    }
+
+    #[test]
+    fn captures_resolve_to_slots_and_groups() {
+        let set = compiled(
+            r#"rule r {
+                when host ~ "^(?<sub>[a-z]+)\." and path ~ "^/blog/(?<year>[0-9]{4})/([^/]+)$"
+                redirect 308 "/{sub}/{year}"
+            }
+            rule s {
+                when path ~ "^/blog/(?<year>[0-9]{4})/([^/]+)$"
+                redirect 308 "/articles/{year}/{2}/{0}"
+            }"#,
+        );
+        assert_eq!(set.rules[0].regex_slots, 2);
+        let Action::Redirect { target, .. } = &set.rules[0].actions[0] else {
+            panic!("expected a redirect");
+        };
+        assert_eq!(
+            target.parts[1],
+            TemplatePart::Capture(CaptureRef { slot: 0, group: 1 })
+        );
+        assert_eq!(
+            target.parts[3],
+            TemplatePart::Capture(CaptureRef { slot: 1, group: 1 })
+        );
+        let Action::Redirect { target, .. } = &set.rules[1].actions[0] else {
+            panic!("expected a redirect");
+        };
+        let captures: Vec<&TemplatePart> = target
+            .parts
+            .iter()
+            .filter(|p| matches!(p, TemplatePart::Capture(_)))
+            .collect();
+        assert_eq!(
+            captures,
+            vec![
+                &TemplatePart::Capture(CaptureRef { slot: 0, group: 1 }),
+                &TemplatePart::Capture(CaptureRef { slot: 0, group: 2 }),
+                &TemplatePart::Capture(CaptureRef { slot: 0, group: 0 }),
+            ]
+        );
+    }
+
+    #[test]
+    fn not_match_takes_no_slot() {
+        let set =
+            compiled(r#"rule r { when path !~ "^/a" and path ~ "^/(b)" redirect 302 "/{1}" }"#);
+        assert_eq!(set.rules[0].regex_slots, 1);
+        let Some(condition) = &set.rules[0].condition else {
+            panic!("expected a condition");
+        };
+        let ops = tests_of(condition);
+        assert!(matches!(ops[0], TestOp::NotMatches(_)));
+        assert!(matches!(ops[1], TestOp::Matches { slot: 0, .. }));
+    }
+
+    #[test]
+    fn host_literals_are_lower_cased_and_ips_parsed() {
+        let set = compiled(
+            r#"rule r {
+                when host == "WWW.Example.COM" and host in ["A.example"] and client_ip in ["10.0.0.0/8", "2001:DB8::1"] and client_ip == "2001:DB8::2"
+                respond 204
+            }"#,
+        );
+        let Some(condition) = &set.rules[0].condition else {
+            panic!("expected a condition");
+        };
+        let ops = tests_of(condition);
+        assert!(matches!(ops[0], TestOp::Equals(s) if s == "www.example.com"));
+        assert!(matches!(ops[1], TestOp::In(set) if set.strings == ["a.example"]));
+        let TestOp::In(networks) = ops[2] else {
+            panic!("expected in");
+        };
+        assert_eq!(networks.networks.len(), 2);
+        assert!(
+            networks.networks[1].contains(
+                &"2001:db8::1"
+                    .parse::<std::net::IpAddr>()
+                    .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
+            )
+        );
+        assert!(matches!(ops[3], TestOp::Equals(s) if s == "2001:db8::2"));
+    }
+
+    #[test]
+    fn settings_and_headers_are_typed() {
+        let set = compiled(
+            r#"settings { access_log off shutdown_grace 0s max_request_header_bytes 1MiB }
+            rule r {
+                request header set host "backend"
+                response header remove Server
+                request header add X-Id "{header.X-Request-Id}"
+            }"#,
+        );
+        assert_eq!(set.settings.access_log, AccessLogFormat::Off);
+        assert_eq!(set.settings.shutdown_grace, Duration::ZERO);
+        assert_eq!(set.settings.max_request_header_bytes, 1024 * 1024);
+        assert_eq!(set.settings.keepalive_timeout, Duration::from_secs(75));
+        let Action::RequestHeader(HeaderAction::Set(name, value)) = &set.rules[0].actions[0] else {
+            panic!("expected a header set");
+        };
+        assert_eq!(name.as_str(), "host");
+        assert_eq!(value.as_literal(), Some("backend"));
+        let Action::RequestHeader(HeaderAction::Add(_, value)) = &set.rules[0].actions[2] else {
+            panic!("expected a header add");
+        };
+        assert!(
+            matches!(&value.parts[0], TemplatePart::Field(Field::Header(h)) if h.as_str() == "x-request-id")
+        );
+    }
+
+    #[test]
+    fn respond_without_body_is_an_empty_template() {
+        let set = compiled("rule r { respond 204 }");
+        let Action::Respond { status, body } = &set.rules[0].actions[0] else {
+            panic!("expected respond");
+        };
+        assert_eq!(status.as_u16(), 204);
+        assert_eq!(body.as_literal(), Some(""));
+        assert!(set.rules[0].condition.is_none());
+    }
 }

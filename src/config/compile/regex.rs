@@ -2,6 +2,8 @@
 //! refused pattern reported at the character the regex crate blames, mapped
 //! back through the string's escapes.
 
+use std::collections::HashMap;
+
 use regex::{Regex, RegexBuilder};
 
 use super::super::diagnostic::{Code, Diagnostic};
@@ -13,16 +15,28 @@ pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 /// The deepest nesting a pattern may have.
 const REGEX_NEST_LIMIT: u32 = 64;
 
+/// Regexes compiled so far in one file, by pattern: a pattern written in many
+/// rules is compiled once and shared (a `Regex` clone shares its program).
+#[derive(Debug, Default)]
+pub struct RegexCache {
+    compiled: HashMap<String, Regex>,
+}
+
+impl RegexCache {
+    /// The compiled regex of the literal, from the cache when seen before.
+    pub fn compile(&mut self, literal: &StringLiteral) -> Result<Regex, Diagnostic> {
+        if let Some(regex) = self.compiled.get(&literal.value) {
+            return Ok(regex.clone());
+        }
+        let regex = compile(literal)?;
+        self.compiled.insert(literal.value.clone(), regex.clone());
+        Ok(regex)
+    }
+}
+
 /// Compiles the literal's value as a regex, or says where and why it is refused.
 pub fn compile(literal: &StringLiteral) -> Result<Regex, Diagnostic> {
     let pattern = literal.value.as_str();
-    let parsed = regex_syntax::ParserBuilder::new()
-        .nest_limit(REGEX_NEST_LIMIT)
-        .build()
-        .parse(pattern);
-    if let Err(error) = parsed {
-        return Err(syntax_fault(literal, &error));
-    }
     RegexBuilder::new(pattern)
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
@@ -36,12 +50,22 @@ pub fn compile(literal: &StringLiteral) -> Result<Regex, Diagnostic> {
                 format!("compiles to more than {} KiB", limit / 1024),
             )
             .with_help("use smaller repetition counts such as `{1,100}` or split the pattern"),
-            other => Diagnostic::error(
-                Code::InvalidRegex,
-                "invalid regular expression",
-                literal.span,
-                other.to_string(),
-            ),
+            other => {
+                // Parse again with regex-syntax, which says where the fault is.
+                let parsed = regex_syntax::ParserBuilder::new()
+                    .nest_limit(REGEX_NEST_LIMIT)
+                    .build()
+                    .parse(pattern);
+                match parsed {
+                    Err(error) => syntax_fault(literal, &error),
+                    Ok(_) => Diagnostic::error(
+                        Code::InvalidRegex,
+                        "invalid regular expression",
+                        literal.span,
+                        other.to_string(),
+                    ),
+                }
+            }
         })
 }
 

@@ -166,8 +166,9 @@ fn typed(entry: &SettingEntry, kind: Kind) -> Result<Typed, Diagnostic> {
                 );
                 Err(
                     match did_you_mean(text.trim_matches('"'), ["json", "ltsv", "off"]) {
-                        Some(suggestion) => diagnostic
+                        Some(suggestion) if text.starts_with('"') => diagnostic
                             .with_help(format!("{suggestion} (written bare, without quotes)")),
+                        Some(suggestion) => diagnostic.with_help(suggestion),
                         None => diagnostic.with_help(
                             "write `access_log json`, `access_log ltsv` or `access_log off`",
                         ),

@@ -40,7 +40,8 @@ pub fn compile(
                 i += 2;
             }
             b'{' => {
-                let Some(close) = text[i + 1..].find('}').map(|at| i + 1 + at) else {
+                let close = text[i + 1..].find(['{', '}']).map(|at| i + 1 + at);
+                let Some(close) = close.filter(|&at| bytes[at] == b'}') else {
                     out.push(
                         Diagnostic::error(
                             Code::TemplateBrace,
@@ -53,6 +54,18 @@ pub fn compile(
                     return None;
                 };
                 let name = &text[i + 1..close];
+                if !name.starts_with("header.") && !name.bytes().all(is_name_byte) {
+                    out.push(
+                        Diagnostic::error(
+                            Code::TemplateBrace,
+                            "braces in a template enclose a name",
+                            literal.inner_span(i, close + 1),
+                            "not a name",
+                        )
+                        .with_help("write `{{` and `}}` for literal braces"),
+                    );
+                    return None;
+                }
                 let span = literal.inner_span(i, close + 1);
                 match resolve(name, span, scope) {
                     Ok(part) => {
@@ -92,6 +105,12 @@ pub fn compile(
         parts.push(TemplatePart::Literal(pending));
     }
     ok.then_some(Template { parts })
+}
+
+/// Bytes a template name may hold: field and group names, header names
+/// (`{header.X-Id}`), cookie and query parameter names.
+fn is_name_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-')
 }
 
 fn resolve(name: &str, span: Span, scope: Scope<'_>) -> Result<TemplatePart, Diagnostic> {
