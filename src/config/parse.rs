@@ -56,23 +56,23 @@ fn tight(pair: &Pair<'_, Rule>) -> Span {
 fn word(pair: &Pair<'_, Rule>) -> Word {
     Word {
         text: pair.as_str().to_owned(),
-        span: tight(pair),
+        span: Span::of(pair.as_span()),
     }
 }
 
 fn string(pair: Pair<'_, Rule>) -> StringLiteral {
-    let span = tight(&pair);
-    let body = pair
-        .into_inner()
-        .find(|inner| inner.as_rule() == Rule::string_body);
-    match body {
-        Some(body) => StringLiteral::unescape(body.as_str(), body.as_span().start(), span),
-        None => StringLiteral::unescape("", span.start + 1, span),
-    }
+    let span = Span::of(pair.as_span());
+    // The grammar guarantees the quotes; the body is what lies between them.
+    let text = pair.as_str();
+    let body = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or("");
+    StringLiteral::unescape(body, span.start + 1, span)
 }
 
 fn settings_block(pair: Pair<'_, Rule>) -> SettingsBlock {
-    let mut keyword = tight(&pair);
+    let mut keyword = Span::of(pair.as_span());
     let mut entries = Vec::new();
     for inner in pair.into_inner() {
         match inner.as_rule() {
@@ -186,7 +186,9 @@ fn header_action(inner: Vec<Pair<'_, Rule>>) -> StatementKind {
 
 /// Builds a condition node; `depth` counts the parentheses and `not` around it.
 fn expr(pair: Pair<'_, Rule>, depth: usize) -> Result<Expr, Diagnostic> {
-    let span = tight(&pair);
+    // Expression spans are never drawn, so pest's span (which may hold the
+    // blanks after the last token) is good enough and cheap.
+    let span = Span::of(pair.as_span());
     match pair.as_rule() {
         Rule::condition | Rule::and_expr => {
             let is_or = pair.as_rule() == Rule::condition;
@@ -251,7 +253,7 @@ fn expr(pair: Pair<'_, Rule>, depth: usize) -> Result<Expr, Diagnostic> {
 }
 
 fn test(pair: Pair<'_, Rule>) -> TestExpr {
-    let span = tight(&pair);
+    let span = Span::of(pair.as_span());
     let mut field = None;
     let mut op = (Operator::Eq, span);
     let mut value = Value::List(Vec::new(), span);
@@ -283,13 +285,16 @@ fn empty_field(span: Span) -> FieldRef {
 }
 
 fn field_ref(pair: Pair<'_, Rule>) -> FieldRef {
-    let span = tight(&pair);
+    let mut span = Span::of(pair.as_span());
     let mut name = Word {
         text: String::new(),
         span,
     };
     let mut arg = None;
+    // The field ends with its name or its `)`, not with the blanks after it.
+    span.end = span.start;
     for inner in pair.into_inner() {
+        span.end = span.end.max(inner.as_span().end());
         match inner.as_rule() {
             Rule::field_name => name = word(&inner),
             Rule::field_arg => {
@@ -305,23 +310,25 @@ fn field_ref(pair: Pair<'_, Rule>) -> FieldRef {
 }
 
 fn operator(pair: Pair<'_, Rule>) -> (Operator, Span) {
-    let span = tight(&pair);
-    let kind = match pair.into_inner().next().map(|p| p.as_rule()) {
-        Some(Rule::op_ne) => Operator::Ne,
-        Some(Rule::op_match) => Operator::Match,
-        Some(Rule::op_not_match) => Operator::NotMatch,
-        Some(Rule::op_prefix) => Operator::Prefix,
-        Some(Rule::op_suffix) => Operator::Suffix,
-        Some(Rule::op_contains) => Operator::Contains,
-        Some(Rule::op_in) => Operator::In,
-        Some(Rule::op_not_in) => Operator::NotIn,
-        _ => Operator::Eq,
+    let span = Span::of(pair.as_span());
+    let text = pair.as_str();
+    let kind = match text {
+        "==" => Operator::Eq,
+        "!=" => Operator::Ne,
+        "~" => Operator::Match,
+        "!~" => Operator::NotMatch,
+        "^=" => Operator::Prefix,
+        "$=" => Operator::Suffix,
+        "*=" => Operator::Contains,
+        "in" => Operator::In,
+        // `not` and `in` with anything (blanks, comments) between them.
+        _ => Operator::NotIn,
     };
     (kind, span)
 }
 
 fn value_of(pair: Pair<'_, Rule>) -> Value {
-    let span = tight(&pair);
+    let span = Span::of(pair.as_span());
     match pair.into_inner().next() {
         Some(inner) if inner.as_rule() == Rule::string => Value::Single(string(inner)),
         Some(list) => Value::List(

@@ -25,7 +25,7 @@ pub fn convert(error: &Error<Rule>, text: &str, unclosed_braces: &[usize]) -> Di
     let expected = expected_words(&positives);
     let expects = |rule: Rule| positives.contains(&rule);
 
-    if (expects(Rule::op) || expects(Rule::op_eq)) && found.text.starts_with('=') {
+    if expects(Rule::op) && found.text.starts_with('=') {
         return Diagnostic::error(
             Code::SingleEquals,
             "`=` is not an operator",
@@ -231,20 +231,11 @@ fn describe(rule: Rule) -> Option<(u8, &'static str)> {
         | Rule::unary
         | Rule::condition
         | Rule::and_expr => (2, "a condition such as `path == \"/\"`"),
-        Rule::op
-        | Rule::op_eq
-        | Rule::op_ne
-        | Rule::op_match
-        | Rule::op_not_match
-        | Rule::op_prefix
-        | Rule::op_suffix
-        | Rule::op_contains
-        | Rule::op_in
-        | Rule::op_not_in => (3, "an operator such as `==`, `~` or `in`"),
+        Rule::op => (3, "an operator such as `==`, `~` or `in`"),
         Rule::value | Rule::list | Rule::lbracket => {
             (4, "a string or a list such as `[\"a\", \"b\"]`")
         }
-        Rule::string | Rule::quote => (5, "a double-quoted string"),
+        Rule::string => (5, "a double-quoted string"),
         Rule::status => (5, "a status code such as `301`"),
         Rule::kw_header => (5, "`header`"),
         Rule::header_op | Rule::kw_set | Rule::kw_add | Rule::kw_remove => {

@@ -65,7 +65,7 @@ fn run_with<O: Observer>(
     let mut unvisited = 0;
 
     for at in index.candidates(&reader) {
-        if O::CAPTURE_ALL {
+        if O::RECORDS {
             report_gated(rule_set, index, unvisited..at, &reader, observer);
         }
         unvisited = at + 1;
@@ -76,7 +76,7 @@ fn run_with<O: Observer>(
         let mut matcher = Matcher {
             reader: &reader,
             wanted: &plan.capture_slots,
-            slots: if O::CAPTURE_ALL || plan.capture_slots.contains(&true) {
+            slots: if O::RECORDS || plan.capture_slots.contains(&true) {
                 (0..rule.regex_slots).map(|_| None).collect()
             } else {
                 Vec::new()
@@ -114,6 +114,8 @@ fn run_with<O: Observer>(
                 Action::Rewrite { target } => rewrite = Some(actions.target(target)),
                 Action::Redirect { status, target } => {
                     let location = actions.target(target);
+                    // `target` escaped everything but visible ASCII, which is
+                    // always a valid header value: the fallback never runs.
                     decision.outcome = Outcome::Redirect {
                         status: *status,
                         location: HeaderValue::from_maybe_shared(Bytes::from(location))
@@ -133,7 +135,7 @@ fn run_with<O: Observer>(
             }
         }
     }
-    if O::CAPTURE_ALL {
+    if O::RECORDS {
         report_gated(
             rule_set,
             index,

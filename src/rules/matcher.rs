@@ -91,7 +91,7 @@ impl<'v, O: Observer> Matcher<'v, '_, O> {
             TestOp::NotIn(set) => !self.member(&test.field, &value, set),
             TestOp::NotMatches(regex) => !regex.is_match(&value),
             TestOp::Matches { regex, slot } => {
-                let wanted = O::CAPTURE_ALL || self.wanted.get(*slot).copied().unwrap_or(false);
+                let wanted = O::RECORDS || self.wanted.get(*slot).copied().unwrap_or(false);
                 if !wanted {
                     regex.is_match(&value)
                 } else {

@@ -22,9 +22,11 @@ pub enum Leaf<'c> {
 
 /// Receives the steps of one evaluation.
 pub trait Observer {
-    /// Whether every regex of a reached rule should report its groups (for
-    /// `explain`), not only those a template reads.
-    const CAPTURE_ALL: bool;
+    /// Whether the observer records anything. When it does, every regex of a
+    /// reached rule reports its groups (not only those a template reads) and
+    /// the rules the index ruled out are reported too; when it does not, the
+    /// evaluator compiles to the plain fast path.
+    const RECORDS: bool;
     /// A rule is about to be evaluated.
     fn rule_start(&mut self, rule: usize);
     /// A leaf was evaluated on `value`; `negated` when it sits under an odd
@@ -54,7 +56,7 @@ pub trait Observer {
 pub struct NoTrace;
 
 impl Observer for NoTrace {
-    const CAPTURE_ALL: bool = false;
+    const RECORDS: bool = false;
     #[inline(always)]
     fn rule_start(&mut self, _: usize) {}
     #[inline(always)]
@@ -178,7 +180,7 @@ impl Recorder {
 }
 
 impl Observer for Recorder {
-    const CAPTURE_ALL: bool = true;
+    const RECORDS: bool = true;
 
     fn rule_start(&mut self, rule: usize) {
         self.current = Some(rule);
