@@ -76,7 +76,7 @@ impl Controller {
     pub async fn reload(&self) -> ControlReply {
         let _one_at_a_time = self.reloading.lock().await;
         let dir = self.config_dir.clone();
-        let loaded = match tokio::task::spawn_blocking(move || config::load_dir(&dir)).await {
+        let loaded = match tokio::task::spawn_blocking(move || load_ready(&dir)).await {
             Ok(loaded) => loaded,
             Err(err) => return ControlReply::failed(format!("reload task failed: {err}")),
         };
@@ -164,4 +164,13 @@ impl Controller {
         write.write_all(text.as_bytes()).await?;
         write.shutdown().await
     }
+}
+
+/// Loads and compiles the config and builds its rule index before it is
+/// served, so neither the first request after start-up nor the first after a
+/// reload pays for building it (tens of milliseconds for 1,000 rules).
+pub fn load_ready(dir: &std::path::Path) -> Result<config::Compiled, config::LoadError> {
+    let compiled = config::load_dir(dir)?;
+    compiled.rule_set.index();
+    Ok(compiled)
 }

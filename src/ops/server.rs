@@ -63,7 +63,7 @@ pub fn run(options: ServerOptions) -> Result<(), ServeError> {
         .map_err(|e| startup(&options.log_dir.display().to_string(), &e))?;
     let error_log = ErrorLog::install(&options.log_dir.join("error.log"))
         .map_err(|e| startup("cannot open error.log", &e))?;
-    let compiled = match config::load_dir(&options.config_dir) {
+    let compiled = match super::controller::load_ready(&options.config_dir) {
         Ok(compiled) => compiled,
         Err(err) => {
             tracing::error!(
