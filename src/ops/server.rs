@@ -14,7 +14,6 @@ use super::access_log::AccessLog;
 use super::controller::Controller;
 use super::error_log::ErrorLog;
 use super::run_dir::RunDir;
-use crate::config;
 use crate::proxy::DataPlane;
 use crate::proxy::drain::Drain;
 use crate::proxy::listener::{self, ListenSpec};
