@@ -167,3 +167,34 @@ impl miette::Diagnostic for Drawable<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{CONFIG_FILE, compile_source};
+
+    fn rendered(color: bool) -> String {
+        match compile_source(
+            CONFIG_FILE,
+            b"rule a {\n  when paht == \"/\"\n  respond 200\n}\n",
+        ) {
+            Ok(_) => panic!("compiled"),
+            Err(invalid) => invalid.render(color),
+        }
+    }
+
+    #[test]
+    fn plain_rendering_is_ascii_without_escapes() {
+        let text = rendered(false);
+        assert!(text.is_ascii(), "{text}");
+        assert!(!text.contains('\u{1b}'));
+        assert!(text.contains("[proxy.conf:2:8]"), "{text}");
+        assert!(text.contains("^^|^"), "{text}");
+    }
+
+    #[test]
+    fn colour_is_only_added_on_request() {
+        assert!(rendered(true).contains('\u{1b}'));
+        // Never hyperlinks (OSC 8), even with colour.
+        assert!(!rendered(true).contains("\u{1b}]8;"));
+    }
+}

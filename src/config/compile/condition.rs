@@ -183,7 +183,11 @@ impl<'a> ConditionCompiler<'a> {
                 self.list_op(operator, op_span, &test.value, field.as_ref())
             }
             Operator::Match | Operator::NotMatch => {
-                let literal = self.single(operator, op_span, &test.value)?;
+                let Some(literal) = self.single(operator, op_span, &test.value) else {
+                    // Its groups are unknown: templates must not report them.
+                    self.broken = true;
+                    return None;
+                };
                 self.regex_op(operator, literal, context)
             }
             _ => {
@@ -215,7 +219,13 @@ impl<'a> ConditionCompiler<'a> {
                         "a list",
                     )
                     .with_related(op_span, "this operator")
-                    .with_help("use `in [ … ]` to compare with several strings"),
+                    .with_help(
+                        if matches!(operator, Operator::Match | Operator::NotMatch) {
+                            "join the patterns with `|` in one regex, such as \"^/(old|older)/\""
+                        } else {
+                            "use `in [ … ]` to compare with several strings"
+                        },
+                    ),
                 );
                 None
             }
