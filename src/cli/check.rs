@@ -1,14 +1,81 @@
-//! `switchyard check` (not implemented yet: exits 2).
+//! `switchyard check [DIR]`: `validate` for people — the same diagnostics,
+//! plus warnings (unreachable rules, redirect loops) and a summary line.
 
 use std::process::ExitCode;
 
 use clap::Args;
 
+use super::ConfigDirArg;
+use crate::config::{self, LoadError};
+
 /// Arguments of `switchyard check`.
 #[derive(Debug, Args)]
-pub struct CheckArgs {}
+#[command(
+    after_help = "Check DIR/proxy.conf like `validate`, and also show warnings: a rule that can \
+never fire because an unconditional `redirect`/`respond` stands above it, and a redirect whose \
+target satisfies its own rule's condition (a loop).\n\n\
+Diagnostics and warnings go to stderr; when the file is valid a one-line summary \
+(`proxy.conf: 6 rules, 0 warnings`) goes to stdout.\n\
+Exit 0 when valid (warnings do not fail), 1 when invalid, 2 when unreadable."
+)]
+pub struct CheckArgs {
+    /// The directory holding proxy.conf.
+    #[command(flatten)]
+    pub config: ConfigDirArg,
+}
 
 /// Runs the command.
-pub fn run(_args: CheckArgs) -> ExitCode {
-    super::not_implemented("check")
+pub fn run(args: CheckArgs) -> ExitCode {
+    let color = config::stderr_wants_color();
+    match config::load_dir(&args.config.dir) {
+        Ok(compiled) => {
+            if !compiled.warnings.is_empty() {
+                eprint!("{}", compiled.warnings.render(color));
+            }
+            println!(
+                "{}",
+                summary(compiled.rule_set.rules.len(), compiled.warnings.len())
+            );
+            ExitCode::SUCCESS
+        }
+        Err(LoadError::Invalid(invalid)) => {
+            eprint!("{}", invalid.render(color));
+            let count = invalid.diagnostics().len();
+            eprintln!(
+                "{}: {count} {}",
+                config::CONFIG_FILE,
+                plural(count, "error", "errors")
+            );
+            ExitCode::from(1)
+        }
+        Err(error @ LoadError::Io { .. }) => {
+            eprintln!("switchyard check: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The summary line of a valid file.
+pub fn summary(rules: usize, warnings: usize) -> String {
+    format!(
+        "{}: {rules} {}, {warnings} {}",
+        config::CONFIG_FILE,
+        plural(rules, "rule", "rules"),
+        plural(warnings, "warning", "warnings")
+    )
+}
+
+fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
+    if count == 1 { one } else { many }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_counts_in_words() {
+        assert_eq!(summary(6, 0), "proxy.conf: 6 rules, 0 warnings");
+        assert_eq!(summary(1, 1), "proxy.conf: 1 rule, 1 warning");
+    }
 }

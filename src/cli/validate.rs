@@ -1,14 +1,41 @@
-//! `switchyard validate` (not implemented yet: exits 2).
+//! `switchyard validate [DIR]`: the git pre-receive hook's check (contract §4).
+//! Silent and exit 0 when valid; every diagnostic on stderr and exit 1 when
+//! not; a one-line reason and exit 2 when the file cannot be read.
 
 use std::process::ExitCode;
 
 use clap::Args;
 
+use super::ConfigDirArg;
+use crate::config::{self, LoadError};
+
 /// Arguments of `switchyard validate`.
 #[derive(Debug, Args)]
-pub struct ValidateArgs {}
+#[command(
+    after_help = "Check DIR/proxy.conf without touching the network or a running server.\n\n\
+Valid (or no proxy.conf, or no DIR): exit 0 and print nothing.\n\
+Invalid: exit 1 and print every diagnostic to stderr, with file, line, column and a caret.\n\
+Unreadable: exit 2 with a one-line reason.\n\n\
+Warnings are not shown; use `switchyard check` for them.\n\
+Colour is used only when stderr is a terminal and NO_COLOR is not set."
+)]
+pub struct ValidateArgs {
+    /// The directory holding proxy.conf.
+    #[command(flatten)]
+    pub config: ConfigDirArg,
+}
 
 /// Runs the command.
-pub fn run(_args: ValidateArgs) -> ExitCode {
-    super::not_implemented("validate")
+pub fn run(args: ValidateArgs) -> ExitCode {
+    match config::load_dir(&args.config.dir) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(LoadError::Invalid(invalid)) => {
+            eprint!("{}", invalid.render(config::stderr_wants_color()));
+            ExitCode::from(1)
+        }
+        Err(error @ LoadError::Io { .. }) => {
+            eprintln!("switchyard validate: {error}");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -2,9 +2,13 @@
 
 use super::action::Action;
 use super::condition::Condition;
+use super::index::IndexCell;
 use super::settings::Settings;
 
 /// Everything `proxy.conf` says, ready to run: shared read-only by every request.
+///
+/// Treat it as immutable once evaluated: its index is built from `rules` on
+/// first use (see `RuleSet::index`).
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     /// The settings block (defaults where absent).
@@ -14,6 +18,23 @@ pub struct RuleSet {
     /// Hex SHA-256 of the `proxy.conf` bytes it was compiled from (of the empty
     /// string when there was no file), so `reload` can confirm what is served.
     pub source_hash: String,
+    /// What evaluation prepares once per rule set (built lazily; construct
+    /// with `RuleSet::new` or `..RuleSet::default()`).
+    pub index: IndexCell,
+}
+
+impl RuleSet {
+    /// A rule set with its index built, so no request pays for building it.
+    pub fn new(settings: Settings, rules: Vec<Rule>, source_hash: String) -> Self {
+        let rule_set = RuleSet {
+            settings,
+            rules,
+            source_hash,
+            index: IndexCell::default(),
+        };
+        rule_set.index();
+        rule_set
+    }
 }
 
 /// One compiled rule.

@@ -1,0 +1,221 @@
+//! The syntax tree: what was written, with a span on every node. Nothing here
+//! is checked beyond the grammar; `compile` decides what it means.
+
+use super::span::Span;
+use super::string_literal::StringLiteral;
+
+/// A bare word (rule name, setting name, field name, status, header name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    /// The text as written.
+    pub text: String,
+    /// Where.
+    pub span: Span,
+}
+
+/// The whole file, blocks in file order.
+#[derive(Debug, Clone, Default)]
+pub struct File {
+    /// Every `settings { … }` block (more than one is an error).
+    pub settings: Vec<SettingsBlock>,
+    /// Every `rule NAME { … }` block.
+    pub rules: Vec<RuleBlock>,
+}
+
+/// `settings { … }`.
+#[derive(Debug, Clone)]
+pub struct SettingsBlock {
+    /// The `settings` keyword.
+    pub keyword: Span,
+    /// The entries in order.
+    pub entries: Vec<SettingEntry>,
+}
+
+/// `name value` inside `settings`.
+#[derive(Debug, Clone)]
+pub struct SettingEntry {
+    /// The setting's name.
+    pub name: Word,
+    /// Its value, unparsed.
+    pub value: Word,
+}
+
+/// `rule NAME { … }`.
+#[derive(Debug, Clone)]
+pub struct RuleBlock {
+    /// The name as written.
+    pub name: Word,
+    /// The statements in order.
+    pub statements: Vec<Statement>,
+}
+
+/// One line of a rule: `when …` or an action.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    /// What it says.
+    pub kind: StatementKind,
+    /// The whole statement.
+    pub span: Span,
+    /// The keyword that starts it (`when`, `redirect`, `request` …).
+    pub keyword: Span,
+}
+
+/// The statement kinds.
+#[derive(Debug, Clone)]
+pub enum StatementKind {
+    /// `when CONDITION`.
+    When(Expr),
+    /// `redirect STATUS "target"`.
+    Redirect {
+        /// The status as written.
+        status: Word,
+        /// The target template.
+        target: StringLiteral,
+    },
+    /// `respond STATUS ["body"]`.
+    Respond {
+        /// The status as written.
+        status: Word,
+        /// The body template, if any.
+        body: Option<StringLiteral>,
+    },
+    /// `rewrite "target"`.
+    Rewrite {
+        /// The target template.
+        target: StringLiteral,
+    },
+    /// `request|response header set|add|remove NAME ["value"]`.
+    Header {
+        /// Request or response.
+        side: HeaderSide,
+        /// Set, add or remove.
+        op: HeaderOp,
+        /// The header name as written.
+        name: Word,
+        /// The value template (required for set/add, refused for remove).
+        value: Option<StringLiteral>,
+    },
+}
+
+impl StatementKind {
+    /// Whether this is `redirect` or `respond`.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            StatementKind::Redirect { .. } | StatementKind::Respond { .. }
+        )
+    }
+}
+
+/// Which headers a header action changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderSide {
+    /// Those sent upstream.
+    Request,
+    /// Those sent to the client.
+    Response,
+}
+
+/// What a header action does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderOp {
+    /// Replace.
+    Set,
+    /// Append.
+    Add,
+    /// Delete.
+    Remove,
+}
+
+/// A condition expression.
+#[derive(Debug, Clone)]
+pub enum Expr {
+    /// `a or b or …`.
+    Or(Vec<Expr>, Span),
+    /// `a and b and …`.
+    And(Vec<Expr>, Span),
+    /// `not a` (the span covers the keyword and the operand).
+    Not(Box<Expr>, Span),
+    /// `exists field`.
+    Exists(FieldRef, Span),
+    /// `field op value`.
+    Test(TestExpr),
+}
+
+/// `field op value`.
+#[derive(Debug, Clone)]
+pub struct TestExpr {
+    /// What is read.
+    pub field: FieldRef,
+    /// How it is compared, and where the operator is.
+    pub op: (Operator, Span),
+    /// What it is compared with.
+    pub value: Value,
+    /// The whole test.
+    pub span: Span,
+}
+
+/// A field as written: `path`, `header("X-Id")`.
+#[derive(Debug, Clone)]
+pub struct FieldRef {
+    /// The field's name.
+    pub name: Word,
+    /// The parenthesised argument, if any.
+    pub arg: Option<StringLiteral>,
+    /// The whole field.
+    pub span: Span,
+}
+
+/// The comparison operators of §5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operator {
+    /// `==`.
+    Eq,
+    /// `!=`.
+    Ne,
+    /// `~`.
+    Match,
+    /// `!~`.
+    NotMatch,
+    /// `^=`.
+    Prefix,
+    /// `$=`.
+    Suffix,
+    /// `*=`.
+    Contains,
+    /// `in`.
+    In,
+    /// `not in`.
+    NotIn,
+}
+
+/// The right-hand side of a test.
+#[derive(Debug, Clone)]
+pub enum Value {
+    /// One string.
+    Single(StringLiteral),
+    /// `[ … ]`, with the span of the brackets.
+    List(Vec<StringLiteral>, Span),
+}
+
+impl Value {
+    /// The whole value's span.
+    pub fn span(&self) -> Span {
+        match self {
+            Value::Single(literal) => literal.span,
+            Value::List(_, span) => *span,
+        }
+    }
+}
+
+impl Expr {
+    /// The expression's span.
+    pub fn span(&self) -> Span {
+        match self {
+            Expr::Or(_, span) | Expr::And(_, span) | Expr::Not(_, span) | Expr::Exists(_, span) => {
+                *span
+            }
+            Expr::Test(test) => test.span,
+        }
+    }
+}

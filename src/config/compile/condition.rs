@@ -1,0 +1,470 @@
+//! `when` conditions: the AST's expression tree checked and compiled into
+//! `rules::Condition`, recording every regex so templates can resolve captures.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use super::super::ast::{Expr, FieldRef, Operator, TestExpr, Value};
+use super::super::diagnostic::{Code, Diagnostic};
+use super::super::span::Span;
+use super::super::string_literal::StringLiteral;
+use super::field;
+use super::regex;
+use crate::rules::{Condition, Field, Test, TestOp, ValueSet};
+
+/// Why a regex's groups may not have matched when the rule fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Uncertainty {
+    /// The `~` sits under `not`.
+    UnderNot,
+    /// The `~` sits inside an `or`.
+    InsideOr,
+    /// It is `!~`: it holds when the regex does not match.
+    NegatedMatch,
+}
+
+impl Uncertainty {
+    /// Words for a diagnostic: "its regex …".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Uncertainty::UnderNot => "its `~` sits under `not`",
+            Uncertainty::InsideOr => "its `~` sits inside an `or`",
+            Uncertainty::NegatedMatch => "it belongs to a `!~`, which holds when nothing matched",
+        }
+    }
+}
+
+/// What templates need to know about one regex of a rule's condition.
+#[derive(Debug, Clone)]
+pub struct RegexInfo {
+    /// The capture slot (`~` only, numbered in source order).
+    pub slot: Option<usize>,
+    /// Why its groups may be unset when the rule fires, if they may.
+    pub uncertain: Option<Uncertainty>,
+    /// Named groups and their indices.
+    pub names: Vec<(String, usize)>,
+    /// Groups including group 0.
+    pub group_count: usize,
+    /// The regex's string literal.
+    pub literal: Span,
+}
+
+/// Compiles one condition, collecting every fault into `out`.
+pub struct ConditionCompiler<'a> {
+    out: &'a mut Vec<Diagnostic>,
+    /// The regexes seen so far, in source order.
+    pub regexes: Vec<RegexInfo>,
+    slots: usize,
+    /// Whether a regex failed to compile, so its groups are unknown and
+    /// templates must not report them as missing.
+    pub broken: bool,
+}
+
+impl<'a> ConditionCompiler<'a> {
+    /// A compiler that reports into `out`.
+    pub fn new(out: &'a mut Vec<Diagnostic>) -> Self {
+        ConditionCompiler {
+            out,
+            regexes: Vec::new(),
+            slots: 0,
+            broken: false,
+        }
+    }
+
+    /// The number of `~` regexes seen: the rule's `regex_slots`.
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+
+    /// Compiles `expr`; `None` when it has a fault (already reported).
+    pub fn compile(&mut self, expr: &Expr) -> Option<Condition> {
+        self.expr(expr, None)
+    }
+
+    fn expr(&mut self, expr: &Expr, context: Option<Uncertainty>) -> Option<Condition> {
+        match expr {
+            Expr::And(members, _) => self.members(members, context).map(Condition::All),
+            Expr::Or(members, _) => self
+                .members(members, context.or(Some(Uncertainty::InsideOr)))
+                .map(Condition::Any),
+            Expr::Not(inner, _) => self
+                .expr(inner, context.or(Some(Uncertainty::UnderNot)))
+                .map(|c| Condition::Not(Box::new(c))),
+            Expr::Exists(field_ref, _) => self.exists(field_ref),
+            Expr::Test(test) => self.test(test, context),
+        }
+    }
+
+    fn members(
+        &mut self,
+        members: &[Expr],
+        context: Option<Uncertainty>,
+    ) -> Option<Vec<Condition>> {
+        let compiled: Vec<Option<Condition>> =
+            members.iter().map(|m| self.expr(m, context)).collect();
+        compiled.into_iter().collect()
+    }
+
+    fn report(&mut self, diagnostic: Diagnostic) {
+        self.out.push(diagnostic);
+    }
+
+    /// Resolves a field reference as written in a condition.
+    fn field(&mut self, field_ref: &FieldRef) -> Option<Field> {
+        let name = field_ref.name.text.as_str();
+        if let Some(plain) = field::plain(name) {
+            if let Some(arg) = &field_ref.arg {
+                self.report(
+                    Diagnostic::error(
+                        Code::FieldArgument,
+                        format!("`{name}` takes no argument"),
+                        Span::new(
+                            field_ref.name.span.end,
+                            field_ref.span.end.max(arg.span.end),
+                        ),
+                        "remove this",
+                    )
+                    .with_help(format!("write `{name}` alone")),
+                );
+                return None;
+            }
+            return Some(plain);
+        }
+        if field::NAMED_FIELDS.contains(&name) {
+            let Some(arg) = &field_ref.arg else {
+                self.report(
+                    Diagnostic::error(
+                        Code::FieldArgument,
+                        format!("`{name}` needs a name"),
+                        field_ref.name.span,
+                        "which one?",
+                    )
+                    .with_help(format!(
+                        "write `{name}(\"…\")`, such as `{}`",
+                        example(name)
+                    )),
+                );
+                return None;
+            };
+            return field::named(name, &arg.value, arg.span)
+                .map_err(|d| self.report(d))
+                .ok();
+        }
+        self.report(field::unknown(name, field_ref.name.span));
+        None
+    }
+
+    fn exists(&mut self, field_ref: &FieldRef) -> Option<Condition> {
+        let field = self.field(field_ref)?;
+        if matches!(field, Field::Header(_) | Field::Cookie(_) | Field::Arg(_)) {
+            return Some(Condition::Exists(field));
+        }
+        let name = &field_ref.name.text;
+        self.report(
+            Diagnostic::error(
+                Code::ExistsOnPlainField,
+                "`exists` applies to `header`, `cookie` and `arg` only",
+                field_ref.span,
+                format!("`{name}` is always present"),
+            )
+            .with_help(format!("compare it instead, such as `{name} != \"\"`")),
+        );
+        None
+    }
+
+    fn test(&mut self, test: &TestExpr, context: Option<Uncertainty>) -> Option<Condition> {
+        let field = self.field(&test.field);
+        let (operator, op_span) = test.op;
+        let op = match operator {
+            Operator::In | Operator::NotIn => {
+                self.list_op(operator, op_span, &test.value, field.as_ref())
+            }
+            Operator::Match | Operator::NotMatch => {
+                let literal = self.single(operator, op_span, &test.value)?;
+                self.regex_op(operator, literal, context)
+            }
+            _ => {
+                let literal = self.single(operator, op_span, &test.value)?;
+                self.string_op(operator, literal, field.as_ref())
+            }
+        };
+        Some(Condition::Test(Test {
+            field: field?,
+            op: op?,
+        }))
+    }
+
+    fn single<'v>(
+        &mut self,
+        operator: Operator,
+        op_span: Span,
+        value: &'v Value,
+    ) -> Option<&'v StringLiteral> {
+        match value {
+            Value::Single(literal) => Some(literal),
+            Value::List(_, span) => {
+                let symbol = symbol(operator);
+                self.report(
+                    Diagnostic::error(
+                        Code::ValueShape,
+                        format!("`{symbol}` compares with one string, not a list"),
+                        *span,
+                        "a list",
+                    )
+                    .with_related(op_span, "this operator")
+                    .with_help("use `in [ … ]` to compare with several strings"),
+                );
+                None
+            }
+        }
+    }
+
+    fn string_op(
+        &mut self,
+        operator: Operator,
+        literal: &StringLiteral,
+        field: Option<&Field>,
+    ) -> Option<TestOp> {
+        let text = match field {
+            Some(Field::Host) => literal.value.to_lowercase(),
+            Some(Field::ClientIp) if matches!(operator, Operator::Eq | Operator::Ne) => {
+                self.address(literal)?
+            }
+            _ => literal.value.clone(),
+        };
+        Some(match operator {
+            Operator::Eq => TestOp::Equals(text),
+            Operator::Ne => TestOp::NotEquals(text),
+            Operator::Prefix => TestOp::StartsWith(text),
+            Operator::Suffix => TestOp::EndsWith(text),
+            _ => TestOp::Contains(text),
+        })
+    }
+
+    /// A client_ip compared with `==`/`!=`: one address, in canonical form.
+    fn address(&mut self, literal: &StringLiteral) -> Option<String> {
+        match literal.value.parse::<IpAddr>() {
+            Ok(ip) => Some(ip.to_string()),
+            Err(_) => {
+                let (message, help) = if literal.value.contains('/') {
+                    (
+                        format!(
+                            "`{}` is a network; `==` compares one address",
+                            literal.value
+                        ),
+                        "use `client_ip in [\"10.0.0.0/8\"]` to match a network",
+                    )
+                } else {
+                    (
+                        format!("`{}` is not an IP address", literal.value),
+                        "write an IPv4 or IPv6 address, such as \"192.0.2.1\"",
+                    )
+                };
+                self.report(
+                    Diagnostic::error(Code::InvalidCidr, message, literal.span, "not an address")
+                        .with_help(help),
+                );
+                None
+            }
+        }
+    }
+
+    fn list_op(
+        &mut self,
+        operator: Operator,
+        op_span: Span,
+        value: &Value,
+        field: Option<&Field>,
+    ) -> Option<TestOp> {
+        let items = match value {
+            Value::List(items, span) if items.is_empty() => {
+                self.report(
+                    Diagnostic::error(
+                        Code::EmptyList,
+                        "empty list",
+                        *span,
+                        "nothing to compare with",
+                    )
+                    .with_help("put at least one string in the list"),
+                );
+                return None;
+            }
+            Value::List(items, _) => items,
+            Value::Single(literal) => {
+                let word = if operator == Operator::In {
+                    "in"
+                } else {
+                    "not in"
+                };
+                self.report(
+                    Diagnostic::error(
+                        Code::ValueShape,
+                        format!("`{word}` takes a list"),
+                        literal.span,
+                        "one string",
+                    )
+                    .with_related(op_span, "this operator")
+                    .with_help(format!(
+                        "write `{word} [{}]`, or use `==`",
+                        quoted(&literal.value)
+                    )),
+                );
+                return None;
+            }
+        };
+        let mut set = ValueSet::default();
+        let mut ok = true;
+        for item in items {
+            match field {
+                Some(Field::ClientIp) => match network(&item.value) {
+                    Some(net) => set.networks.push(net),
+                    None => {
+                        ok = false;
+                        self.report(
+                            Diagnostic::error(
+                                Code::InvalidCidr,
+                                format!("`{}` is not an IP address or CIDR block", item.value),
+                                item.span,
+                                "not an address or network",
+                            )
+                            .with_help("write an address (\"192.0.2.1\") or a block (\"10.0.0.0/8\", \"2001:db8::/32\")"),
+                        );
+                    }
+                },
+                Some(Field::Host) => set.strings.push(item.value.to_lowercase()),
+                _ => set.strings.push(item.value.clone()),
+            }
+        }
+        if !ok {
+            return None;
+        }
+        Some(if operator == Operator::In {
+            TestOp::In(set)
+        } else {
+            TestOp::NotIn(set)
+        })
+    }
+
+    fn regex_op(
+        &mut self,
+        operator: Operator,
+        literal: &StringLiteral,
+        context: Option<Uncertainty>,
+    ) -> Option<TestOp> {
+        let compiled = match regex::compile(literal) {
+            Ok(compiled) => compiled,
+            Err(diagnostic) => {
+                self.report(diagnostic);
+                self.broken = true;
+                if operator == Operator::Match {
+                    self.slots += 1;
+                }
+                return None;
+            }
+        };
+        let names: Vec<(String, usize)> = compiled
+            .capture_names()
+            .enumerate()
+            .filter_map(|(index, name)| name.map(|n| (n.to_owned(), index)))
+            .collect();
+        let mut ok = true;
+        for (name, _) in &names {
+            let at = regex::group_name_position(&literal.value, name)
+                .map_or(literal.span, |(start, end)| literal.inner_span(start, end));
+            if field::is_field_name(name) {
+                ok = false;
+                self.report(
+                    Diagnostic::error(
+                        Code::GroupShadowsField,
+                        format!("group name `{name}` is also a field name"),
+                        at,
+                        "rename this group",
+                    )
+                    .with_help(format!("`{{{name}}}` in a template means the field; call the group something else, such as `{name}_part`")),
+                );
+            }
+            let earlier = self
+                .regexes
+                .iter()
+                .find(|info| info.names.iter().any(|(other, _)| other == name));
+            if let Some(earlier) = earlier {
+                let first = earlier.literal;
+                ok = false;
+                self.report(
+                    Diagnostic::error(
+                        Code::DuplicateGroup,
+                        format!(
+                            "group `{name}` is defined by two regular expressions of this rule"
+                        ),
+                        at,
+                        "defined again here",
+                    )
+                    .with_related(first, "first defined in this regex")
+                    .with_help("give each group a name of its own"),
+                );
+            }
+        }
+        let slot = (operator == Operator::Match).then(|| {
+            self.slots += 1;
+            self.slots - 1
+        });
+        let uncertain = if operator == Operator::NotMatch {
+            Some(Uncertainty::NegatedMatch)
+        } else {
+            context
+        };
+        self.regexes.push(RegexInfo {
+            slot,
+            uncertain,
+            names,
+            group_count: compiled.captures_len(),
+            literal: literal.span,
+        });
+        if !ok {
+            return None;
+        }
+        Some(match slot {
+            Some(slot) => TestOp::Matches {
+                regex: compiled,
+                slot,
+            },
+            None => TestOp::NotMatches(compiled),
+        })
+    }
+}
+
+/// An address (a one-host network) or a CIDR block.
+fn network(text: &str) -> Option<IpNet> {
+    if text.contains('/') {
+        text.parse::<IpNet>().ok()
+    } else {
+        text.parse::<IpAddr>().ok().map(IpNet::from)
+    }
+}
+
+fn symbol(operator: Operator) -> &'static str {
+    match operator {
+        Operator::Eq => "==",
+        Operator::Ne => "!=",
+        Operator::Match => "~",
+        Operator::NotMatch => "!~",
+        Operator::Prefix => "^=",
+        Operator::Suffix => "$=",
+        Operator::Contains => "*=",
+        Operator::In => "in",
+        Operator::NotIn => "not in",
+    }
+}
+
+fn quoted(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn example(name: &str) -> &'static str {
+    match name {
+        "header" => "header(\"User-Agent\")",
+        "cookie" => "cookie(\"session\")",
+        _ => "arg(\"page\")",
+    }
+}

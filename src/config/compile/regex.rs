@@ -1,0 +1,131 @@
+//! Regular expressions of `~` and `!~`: compiled once with a size cap, and a
+//! refused pattern reported at the character the regex crate blames, mapped
+//! back through the string's escapes.
+
+use regex::{Regex, RegexBuilder};
+
+use super::super::diagnostic::{Code, Diagnostic};
+use super::super::string_literal::StringLiteral;
+
+/// The largest compiled program one regex may have (bytes), so no pattern can
+/// make the proxy slow to load or large in memory.
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// The deepest nesting a pattern may have.
+const REGEX_NEST_LIMIT: u32 = 64;
+
+/// Compiles the literal's value as a regex, or says where and why it is refused.
+pub fn compile(literal: &StringLiteral) -> Result<Regex, Diagnostic> {
+    let pattern = literal.value.as_str();
+    let parsed = regex_syntax::ParserBuilder::new()
+        .nest_limit(REGEX_NEST_LIMIT)
+        .build()
+        .parse(pattern);
+    if let Err(error) = parsed {
+        return Err(syntax_fault(literal, &error));
+    }
+    RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .nest_limit(REGEX_NEST_LIMIT)
+        .build()
+        .map_err(|error| match error {
+            regex::Error::CompiledTooBig(limit) => Diagnostic::error(
+                Code::RegexTooBig,
+                "regular expression too large",
+                literal.span,
+                format!("compiles to more than {} KiB", limit / 1024),
+            )
+            .with_help("use smaller repetition counts such as `{1,100}` or split the pattern"),
+            other => Diagnostic::error(
+                Code::InvalidRegex,
+                "invalid regular expression",
+                literal.span,
+                other.to_string(),
+            ),
+        })
+}
+
+fn syntax_fault(literal: &StringLiteral, error: &regex_syntax::Error) -> Diagnostic {
+    let (kind, span, auxiliary) = match error {
+        regex_syntax::Error::Parse(error) => (
+            error.kind().to_string(),
+            *error.span(),
+            error.auxiliary_span().copied(),
+        ),
+        regex_syntax::Error::Translate(error) => (error.kind().to_string(), *error.span(), None),
+        other => {
+            return Diagnostic::error(
+                Code::InvalidRegex,
+                "invalid regular expression",
+                literal.span,
+                other.to_string(),
+            );
+        }
+    };
+    let mut at = literal.inner_span(span.start.offset, span.end.offset);
+    if at.is_empty() {
+        at.end = literal
+            .inner_span(span.start.offset, span.start.offset + 1)
+            .end;
+    }
+    let mut diagnostic =
+        Diagnostic::error(Code::InvalidRegex, "invalid regular expression", at, kind).with_help(
+            "the syntax is that of Rust's regex crate, see https://docs.rs/regex/#syntax",
+        );
+    if let Some(first) = auxiliary {
+        diagnostic = diagnostic.with_related(
+            literal.inner_span(first.start.offset, first.end.offset),
+            "first defined here",
+        );
+    }
+    diagnostic
+}
+
+/// Where the name of group `name` is written in the pattern, as value bytes.
+pub fn group_name_position(pattern: &str, name: &str) -> Option<(usize, usize)> {
+    ["(?<", "(?P<"].iter().find_map(|opener| {
+        let needle = format!("{opener}{name}>");
+        pattern
+            .find(&needle)
+            .map(|at| (at + opener.len(), at + opener.len() + name.len()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::span::Span;
+    use super::*;
+
+    fn literal(source: &str) -> StringLiteral {
+        StringLiteral::unescape(&source[1..source.len() - 1], 1, Span::new(0, source.len()))
+    }
+
+    #[test]
+    fn caret_points_inside_the_string() {
+        // "^/a(" : the unclosed group is at value offset 3, file offset 4.
+        let d = compile(&literal(r#""^/a(""#)).err();
+        let span = d.and_then(|d| d.primary).map(|l| l.span);
+        assert_eq!(span, Some(Span::new(4, 5)));
+    }
+
+    #[test]
+    fn caret_survives_escaped_quotes() {
+        // value: \"[z-a]  → the bad class range is after an escaped quote.
+        let lit = literal(r#""\"[z-a]""#);
+        let d = compile(&lit).err();
+        let span = d.and_then(|d| d.primary).map(|l| l.span);
+        assert_eq!(span, Some(Span::new(4, 7)));
+    }
+
+    #[test]
+    fn huge_patterns_are_refused() {
+        let d = compile(&literal(r#""(\w{100}){100}""#)).err();
+        assert_eq!(d.map(|d| d.code), Some(Code::RegexTooBig));
+    }
+
+    #[test]
+    fn finds_group_names() {
+        assert_eq!(group_name_position("^/(?<year>\\d+)", "year"), Some((5, 9)));
+        assert_eq!(group_name_position("(?P<x>a)", "x"), Some((4, 5)));
+    }
+}

@@ -1,0 +1,170 @@
+//! A quick pass over the raw text before the grammar runs: it finds the slips
+//! a parser explains badly (an unterminated string, single quotes) and refuses
+//! nesting deep enough to strain the recursive-descent parser.
+
+use super::diagnostic::{Code, Diagnostic};
+use super::span::Span;
+
+/// The deepest nesting of parentheses and `not` a condition may have.
+pub const MAX_NESTING: usize = 32;
+
+/// What the pass learnt: faults, and the `{` left open at the end of the file.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Faults found; when any, the grammar is not run.
+    pub faults: Vec<Diagnostic>,
+    /// Offsets of `{` that no `}` closes, innermost last.
+    pub unclosed_braces: Vec<usize>,
+}
+
+/// Scans the text outside comments for strings, quotes, braces and parentheses.
+pub fn scan(text: &str) -> Scan {
+    let bytes = text.as_bytes();
+    let mut scan = Scan::default();
+    let mut paren_depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => i = line_end(bytes, i),
+            b'"' => match string_end(bytes, i) {
+                Ok(end) => i = end,
+                Err(end) => {
+                    scan.faults.push(
+                        Diagnostic::error(
+                            Code::UnterminatedString,
+                            "unterminated string",
+                            Span::new(i, end),
+                            "this string is never closed",
+                        )
+                        .with_help(
+                            "close it with `\"` on the same line; a string cannot span lines",
+                        ),
+                    );
+                    i = end;
+                }
+            },
+            b'\'' => {
+                let end = line_end(bytes, i);
+                let close = bytes[i + 1..end].iter().position(|&b| b == b'\'');
+                let span_end = close.map_or(i + 1, |at| i + 1 + at + 1);
+                scan.faults.push(
+                    Diagnostic::error(
+                        Code::SingleQuotes,
+                        "strings are written in double quotes",
+                        Span::new(i, span_end),
+                        "single quote",
+                    )
+                    .with_help("write \"…\" instead of '…'"),
+                );
+                i = span_end;
+            }
+            b'(' => {
+                paren_depth += 1;
+                if paren_depth > MAX_NESTING {
+                    scan.faults.push(too_deep(Span::new(i, i + 1)));
+                    return scan;
+                }
+                i += 1;
+            }
+            b')' => {
+                paren_depth = paren_depth.saturating_sub(1);
+                i += 1;
+            }
+            b'{' => {
+                scan.unclosed_braces.push(i);
+                i += 1;
+            }
+            b'}' => {
+                scan.unclosed_braces.pop();
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    scan
+}
+
+/// The diagnostic for nesting beyond [`MAX_NESTING`].
+pub fn too_deep(span: Span) -> Diagnostic {
+    Diagnostic::error(
+        Code::TooDeep,
+        format!("condition nested more than {MAX_NESTING} levels deep"),
+        span,
+        "too deep",
+    )
+    .with_help("split the condition or remove redundant parentheses and `not`")
+}
+
+fn line_end(bytes: &[u8], from: usize) -> usize {
+    bytes[from..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |at| from + at)
+}
+
+/// The offset after the closing quote, or `Err(end of line)` when the string
+/// is not closed on its line.
+fn string_end(bytes: &[u8], open: usize) -> Result<usize, usize> {
+    let mut i = open + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => return Ok(i + 1),
+            b'\n' => return Err(trim_cr(bytes, open, i)),
+            b'\\' if bytes.get(i + 1).is_some_and(|&b| b != b'\n') => i += 2,
+            _ => i += 1,
+        }
+    }
+    Err(trim_cr(bytes, open, bytes.len()))
+}
+
+fn trim_cr(bytes: &[u8], open: usize, end: usize) -> usize {
+    if end > open + 1 && bytes[end - 1] == b'\r' {
+        end - 1
+    } else {
+        end
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_an_unterminated_string_on_its_line() {
+        let scan = scan("rule a {\n  rewrite \"/x\n}\n");
+        assert_eq!(scan.faults.len(), 1);
+        assert_eq!(scan.faults[0].code, Code::UnterminatedString);
+        assert_eq!(
+            scan.faults[0].primary.as_ref().map(|l| l.span),
+            Some(Span::new(19, 22))
+        );
+    }
+
+    #[test]
+    fn ignores_quotes_and_braces_in_comments_and_strings() {
+        let scan = scan("# it's { fine\nrule a { rewrite \"/{{'}}\" }\n");
+        assert!(scan.faults.is_empty());
+        assert!(scan.unclosed_braces.is_empty());
+    }
+
+    #[test]
+    fn escaped_quote_does_not_close() {
+        assert!(scan(r#"x "a\"b" y"#).faults.is_empty());
+        assert_eq!(scan(r#"x "a\" y"#).faults.len(), 1);
+    }
+
+    #[test]
+    fn reports_single_quotes_and_open_braces() {
+        let scan = scan("rule a {\n when path == '/x'\n");
+        assert_eq!(scan.faults[0].code, Code::SingleQuotes);
+        assert_eq!(scan.unclosed_braces, vec![7]);
+    }
+
+    #[test]
+    fn caps_parenthesis_depth() {
+        let deep = "(".repeat(MAX_NESTING + 1);
+        assert_eq!(scan(&deep).faults[0].code, Code::TooDeep);
+        let fine = "(".repeat(MAX_NESTING);
+        assert!(scan(&fine).faults.is_empty());
+    }
+}

@@ -1,0 +1,403 @@
+//! The grammar (`grammar/proxy.pest`) run over the text, and its parse tree
+//! turned into the AST with spans. Syntax errors are converted in `syntax`.
+
+use pest::Parser as _;
+use pest::iterators::Pair;
+
+use super::ast::{
+    Expr, FieldRef, File, HeaderOp, HeaderSide, Operator, RuleBlock, SettingEntry, SettingsBlock,
+    Statement, StatementKind, TestExpr, Value, Word,
+};
+use super::diagnostic::Diagnostic;
+use super::lexical::{MAX_NESTING, too_deep};
+use super::span::Span;
+use super::string_literal::StringLiteral;
+
+mod grammar {
+    //! The parser pest derives from the grammar file.
+    #![allow(missing_docs)]
+
+    /// The pest parser for `proxy.conf`.
+    #[derive(pest_derive::Parser)]
+    #[grammar = "../grammar/proxy.pest"]
+    pub struct ProxyConfParser;
+}
+
+pub(crate) use grammar::Rule;
+
+/// Parses the text into the AST, or the one syntax error that stopped it.
+pub fn parse(text: &str, unclosed_braces: &[usize]) -> Result<File, Diagnostic> {
+    let mut pairs = grammar::ProxyConfParser::parse(Rule::file, text)
+        .map_err(|error| super::syntax::convert(&error, text, unclosed_braces))?;
+    let mut file = File::default();
+    let Some(root) = pairs.next() else {
+        return Ok(file);
+    };
+    for block in root.into_inner() {
+        match block.as_rule() {
+            Rule::settings_block => file.settings.push(settings_block(block)),
+            Rule::rule_block => file.rules.push(rule_block(block)?),
+            _ => {}
+        }
+    }
+    Ok(file)
+}
+
+/// The pair's span without the whitespace and comments pest skipped after
+/// its last token.
+fn tight(pair: &Pair<'_, Rule>) -> Span {
+    let start = pair.as_span().start();
+    match pair.clone().into_inner().last() {
+        Some(last) => Span::new(start, tight(&last).end),
+        None => Span::of(pair.as_span()),
+    }
+}
+
+fn word(pair: &Pair<'_, Rule>) -> Word {
+    Word {
+        text: pair.as_str().to_owned(),
+        span: tight(pair),
+    }
+}
+
+fn string(pair: Pair<'_, Rule>) -> StringLiteral {
+    let span = tight(&pair);
+    let body = pair
+        .into_inner()
+        .find(|inner| inner.as_rule() == Rule::string_body);
+    match body {
+        Some(body) => StringLiteral::unescape(body.as_str(), body.as_span().start(), span),
+        None => StringLiteral::unescape("", span.start + 1, span),
+    }
+}
+
+fn settings_block(pair: Pair<'_, Rule>) -> SettingsBlock {
+    let mut keyword = tight(&pair);
+    let mut entries = Vec::new();
+    for inner in pair.into_inner() {
+        match inner.as_rule() {
+            Rule::kw_settings => keyword = Span::of(inner.as_span()),
+            Rule::setting => {
+                let mut parts = inner.into_inner();
+                if let (Some(name), Some(value)) = (parts.next(), parts.next()) {
+                    entries.push(SettingEntry {
+                        name: word(&name),
+                        value: word(&value),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    SettingsBlock { keyword, entries }
+}
+
+fn rule_block(pair: Pair<'_, Rule>) -> Result<RuleBlock, Diagnostic> {
+    let mut name = None;
+    let mut statements = Vec::new();
+    for inner in pair.into_inner() {
+        match inner.as_rule() {
+            Rule::rule_name => name = Some(word(&inner)),
+            Rule::when_line
+            | Rule::redirect
+            | Rule::respond
+            | Rule::rewrite
+            | Rule::header_action => {
+                statements.push(statement(inner)?);
+            }
+            _ => {}
+        }
+    }
+    let name = name.unwrap_or_else(|| Word {
+        text: String::new(),
+        span: Span::default(),
+    });
+    Ok(RuleBlock { name, statements })
+}
+
+fn statement(pair: Pair<'_, Rule>) -> Result<Statement, Diagnostic> {
+    let span = tight(&pair);
+    let rule = pair.as_rule();
+    let mut inner: Vec<Pair<'_, Rule>> = pair.into_inner().collect();
+    let keyword = inner
+        .first()
+        .map_or(span, |first| Span::of(first.as_span()));
+    let kind = match rule {
+        Rule::when_line => {
+            let condition = inner.pop().map(|c| expr(c, 0)).transpose()?;
+            StatementKind::When(condition.unwrap_or(Expr::And(Vec::new(), span)))
+        }
+        Rule::redirect => {
+            let target = string(inner.remove(2));
+            StatementKind::Redirect {
+                status: word(&inner[1]),
+                target,
+            }
+        }
+        Rule::respond => StatementKind::Respond {
+            status: word(&inner[1]),
+            body: inner.get(2).cloned().map(string),
+        },
+        Rule::rewrite => StatementKind::Rewrite {
+            target: string(inner.remove(1)),
+        },
+        _ => header_action(inner),
+    };
+    Ok(Statement {
+        kind,
+        span,
+        keyword,
+    })
+}
+
+fn header_action(inner: Vec<Pair<'_, Rule>>) -> StatementKind {
+    let mut side = HeaderSide::Request;
+    let mut op = HeaderOp::Set;
+    let mut name = None;
+    let mut value = None;
+    for pair in inner {
+        match pair.as_rule() {
+            Rule::header_side if pair.as_str() == "response" => {
+                side = HeaderSide::Response;
+            }
+            Rule::header_op => {
+                op = match pair.as_str() {
+                    "add" => HeaderOp::Add,
+                    "remove" => HeaderOp::Remove,
+                    _ => HeaderOp::Set,
+                }
+            }
+            Rule::header_name => name = Some(word(&pair)),
+            Rule::string => value = Some(string(pair)),
+            _ => {}
+        }
+    }
+    let name = name.unwrap_or_else(|| Word {
+        text: String::new(),
+        span: Span::default(),
+    });
+    StatementKind::Header {
+        side,
+        op,
+        name,
+        value,
+    }
+}
+
+/// Builds a condition node; `depth` counts the parentheses and `not` around it.
+fn expr(pair: Pair<'_, Rule>, depth: usize) -> Result<Expr, Diagnostic> {
+    let span = tight(&pair);
+    match pair.as_rule() {
+        Rule::condition | Rule::and_expr => {
+            let is_or = pair.as_rule() == Rule::condition;
+            let mut members = Vec::new();
+            for inner in pair.into_inner() {
+                if !matches!(inner.as_rule(), Rule::kw_or | Rule::kw_and) {
+                    members.push(expr(inner, depth)?);
+                }
+            }
+            Ok(match (members.len(), is_or) {
+                (1, _) => members.remove(0),
+                (_, true) => Expr::Or(members, span),
+                (_, false) => Expr::And(members, span),
+            })
+        }
+        Rule::unary => {
+            let mut nots = Vec::new();
+            let mut primary = None;
+            for inner in pair.into_inner() {
+                if inner.as_rule() == Rule::not_prefix {
+                    nots.push(tight(&inner));
+                } else {
+                    primary = Some(inner);
+                }
+            }
+            if depth + nots.len() > MAX_NESTING {
+                let at = nots
+                    .get(MAX_NESTING.saturating_sub(depth))
+                    .copied()
+                    .unwrap_or(span);
+                return Err(too_deep(at));
+            }
+            let Some(primary) = primary else {
+                return Ok(Expr::And(Vec::new(), span));
+            };
+            let mut node = expr(primary, depth + nots.len())?;
+            for not in nots.into_iter().rev() {
+                let covered = not.to(node.span());
+                node = Expr::Not(Box::new(node), covered);
+            }
+            Ok(node)
+        }
+        Rule::group => {
+            if depth + 1 > MAX_NESTING {
+                return Err(too_deep(span));
+            }
+            match pair.into_inner().find(|p| p.as_rule() == Rule::condition) {
+                Some(inner) => expr(inner, depth + 1),
+                None => Ok(Expr::And(Vec::new(), span)),
+            }
+        }
+        Rule::exists_test => {
+            let field = pair
+                .into_inner()
+                .find(|p| p.as_rule() == Rule::field)
+                .map(field_ref)
+                .unwrap_or_else(|| empty_field(span));
+            Ok(Expr::Exists(field, span))
+        }
+        _ => Ok(Expr::Test(test(pair))),
+    }
+}
+
+fn test(pair: Pair<'_, Rule>) -> TestExpr {
+    let span = tight(&pair);
+    let mut field = None;
+    let mut op = (Operator::Eq, span);
+    let mut value = Value::List(Vec::new(), span);
+    for inner in pair.into_inner() {
+        match inner.as_rule() {
+            Rule::field => field = Some(field_ref(inner)),
+            Rule::op => op = operator(inner),
+            Rule::value => value = value_of(inner),
+            _ => {}
+        }
+    }
+    TestExpr {
+        field: field.unwrap_or_else(|| empty_field(span)),
+        op,
+        value,
+        span,
+    }
+}
+
+fn empty_field(span: Span) -> FieldRef {
+    FieldRef {
+        name: Word {
+            text: String::new(),
+            span,
+        },
+        arg: None,
+        span,
+    }
+}
+
+fn field_ref(pair: Pair<'_, Rule>) -> FieldRef {
+    let span = tight(&pair);
+    let mut name = Word {
+        text: String::new(),
+        span,
+    };
+    let mut arg = None;
+    for inner in pair.into_inner() {
+        match inner.as_rule() {
+            Rule::field_name => name = word(&inner),
+            Rule::field_arg => {
+                arg = inner
+                    .into_inner()
+                    .find(|p| p.as_rule() == Rule::string)
+                    .map(string)
+            }
+            _ => {}
+        }
+    }
+    FieldRef { name, arg, span }
+}
+
+fn operator(pair: Pair<'_, Rule>) -> (Operator, Span) {
+    let span = tight(&pair);
+    let kind = match pair.into_inner().next().map(|p| p.as_rule()) {
+        Some(Rule::op_ne) => Operator::Ne,
+        Some(Rule::op_match) => Operator::Match,
+        Some(Rule::op_not_match) => Operator::NotMatch,
+        Some(Rule::op_prefix) => Operator::Prefix,
+        Some(Rule::op_suffix) => Operator::Suffix,
+        Some(Rule::op_contains) => Operator::Contains,
+        Some(Rule::op_in) => Operator::In,
+        Some(Rule::op_not_in) => Operator::NotIn,
+        _ => Operator::Eq,
+    };
+    (kind, span)
+}
+
+fn value_of(pair: Pair<'_, Rule>) -> Value {
+    let span = tight(&pair);
+    match pair.into_inner().next() {
+        Some(inner) if inner.as_rule() == Rule::string => Value::Single(string(inner)),
+        Some(list) => Value::List(
+            list.into_inner()
+                .filter(|p| p.as_rule() == Rule::string)
+                .map(string)
+                .collect(),
+            span,
+        ),
+        None => Value::List(Vec::new(), span),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ok(text: &str) -> File {
+        match parse(text, &[]) {
+            Ok(file) => file,
+            Err(diagnostic) => panic!("did not parse: {diagnostic}"),
+        }
+    }
+
+    #[test]
+    fn empty_and_comment_only_files_parse() {
+        assert!(parse_ok("").rules.is_empty());
+        assert!(parse_ok("# nothing\n\n").rules.is_empty());
+    }
+
+    #[test]
+    fn precedence_is_not_then_and_then_or() {
+        let file = parse_ok(
+            r#"rule a { when not path == "/a" and host == "x" or method == "GET" respond 200 }"#,
+        );
+        let StatementKind::When(Expr::Or(members, _)) = &file.rules[0].statements[0].kind else {
+            panic!("expected or at the top");
+        };
+        assert!(matches!(&members[0], Expr::And(inner, _) if matches!(inner[0], Expr::Not(..))));
+        assert!(matches!(&members[1], Expr::Test(_)));
+    }
+
+    #[test]
+    fn statements_need_no_newlines() {
+        let file = parse_ok(r#"rule a{when path=="/"redirect 301 "/x"}rule b{respond 404}"#);
+        assert_eq!(file.rules.len(), 2);
+        assert_eq!(file.rules[0].statements.len(), 2);
+    }
+
+    #[test]
+    fn keywords_need_a_word_boundary() {
+        // `notice` is a field name (unknown, but a field), not `not` + `ice`.
+        let file = parse_ok(r#"rule a { when notice == "x" respond 200 }"#);
+        let StatementKind::When(Expr::Test(test)) = &file.rules[0].statements[0].kind else {
+            panic!("expected a test");
+        };
+        assert_eq!(test.field.name.text, "notice");
+    }
+
+    #[test]
+    fn not_in_is_an_operator_and_lists_take_a_trailing_comma() {
+        let file = parse_ok(r#"rule a { when method not in ["GET", "HEAD",] respond 405 }"#);
+        let StatementKind::When(Expr::Test(test)) = &file.rules[0].statements[0].kind else {
+            panic!("expected a test");
+        };
+        assert_eq!(test.op.0, Operator::NotIn);
+        assert!(matches!(&test.value, Value::List(items, _) if items.len() == 2));
+    }
+
+    #[test]
+    fn long_runs_of_not_are_refused_without_recursion() {
+        let text = format!(
+            r#"rule a {{ when {} path == "/" respond 200 }}"#,
+            "not ".repeat(10_000)
+        );
+        let error = parse(&text, &[]).err().map(|d| d.code);
+        assert_eq!(error, Some(super::super::diagnostic::Code::TooDeep));
+    }
+}

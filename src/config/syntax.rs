@@ -1,0 +1,318 @@
+//! Syntax errors in human words: pest's "expected one of these grammar rules"
+//! becomes "expected an action such as `redirect` …", and the common slips
+//! (`=` for `==`, a misspelt action, a missing `}`) get their own message and fix.
+
+use pest::error::{Error, ErrorVariant, InputLocation};
+
+use super::diagnostic::{Code, Diagnostic, did_you_mean};
+use super::parse::Rule;
+use super::span::Span;
+
+/// The action keywords, for "did you mean".
+const ACTION_WORDS: [&str; 5] = ["redirect", "respond", "rewrite", "request", "response"];
+
+/// Converts a pest failure into one diagnostic pointing at the offending token.
+pub fn convert(error: &Error<Rule>, text: &str, unclosed_braces: &[usize]) -> Diagnostic {
+    let at = match error.location {
+        InputLocation::Pos(at) => at,
+        InputLocation::Span((start, _)) => start,
+    };
+    let positives: Vec<Rule> = match &error.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+        ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    let found = Found::at(text, at);
+    let expected = expected_words(&positives);
+    let expects = |rule: Rule| positives.contains(&rule);
+
+    if (expects(Rule::op) || expects(Rule::op_eq)) && found.text.starts_with('=') {
+        return Diagnostic::error(
+            Code::SingleEquals,
+            "`=` is not an operator",
+            Span::new(at, at + 1),
+            "single `=`",
+        )
+        .with_help("use `==` to compare");
+    }
+    for (slip, word) in [("&&", "and"), ("||", "or")] {
+        if found.text.starts_with(&slip[..1])
+            && text.get(at..).is_some_and(|rest| rest.starts_with(slip))
+        {
+            return Diagnostic::error(
+                Code::Syntax,
+                format!("`{slip}` is not an operator"),
+                Span::new(at, at + 2),
+                format!("write `{word}`"),
+            )
+            .with_help(format!(
+                "conditions are joined with `and` and `or`; write `{word}`"
+            ));
+        }
+    }
+    let expects_action = expects(Rule::kw_redirect) || expects(Rule::kw_rewrite);
+    if expects_action
+        && found.is_word
+        && !matches!(found.text, "rule" | "settings")
+        && let Some(suggestion) = did_you_mean(found.text, ACTION_WORDS)
+    {
+        return Diagnostic::error(
+            Code::UnknownAction,
+            format!("unknown action `{}`", found.text),
+            found.span,
+            "not an action",
+        )
+        .with_help(suggestion);
+    }
+    if expects(Rule::rbrace) && (found.is_end || matches!(found.text, "rule" | "settings")) {
+        let message = if found.is_end {
+            "missing `}` at the end of the file".to_owned()
+        } else {
+            format!("missing `}}` before `{}`", found.text)
+        };
+        let (span, label) = if found.is_end {
+            (last_token(text), "the file ends here")
+        } else {
+            (found.span, "expected `}` before this")
+        };
+        let mut diagnostic = Diagnostic::error(Code::MissingBrace, message, span, label)
+            .with_help("close the block with `}`");
+        if let Some(&open) = unclosed_braces.last() {
+            diagnostic =
+                diagnostic.with_related(Span::new(open, open + 1), "this `{` is never closed");
+        }
+        return diagnostic;
+    }
+    let expects_block = positives
+        .iter()
+        .any(|r| describe(*r).is_some_and(|(rank, _)| rank == 10));
+    if expects_block
+        && found.is_word
+        && let Some(suggestion) = did_you_mean(found.text, ["rule", "settings"])
+    {
+        return Diagnostic::error(
+            Code::Syntax,
+            format!("expected {expected}, found {}", found.describe()),
+            found.span,
+            "not a block keyword",
+        )
+        .with_help(suggestion);
+    }
+    if expects(Rule::lbrace) && !expects(Rule::kw_rule) {
+        return Diagnostic::error(
+            Code::MissingBrace,
+            format!("expected `{{`, found {}", found.describe()),
+            found.span,
+            "expected `{` here",
+        )
+        .with_help("a block opens with `{` after `rule NAME` or `settings`");
+    }
+    Diagnostic::error(
+        Code::Syntax,
+        format!("expected {expected}, found {}", found.describe()),
+        found.span,
+        format!("expected {}", short_expected(&positives)),
+    )
+}
+
+/// The last non-blank character of the file, where "it ends here" points.
+fn last_token(text: &str) -> Span {
+    let trimmed = text.trim_end();
+    let start = trimmed.char_indices().last().map_or(0, |(i, _)| i);
+    Span::new(start, trimmed.len().max(start))
+}
+
+/// The token the parser stopped at.
+struct Found<'a> {
+    text: &'a str,
+    span: Span,
+    is_word: bool,
+    is_end: bool,
+}
+
+impl<'a> Found<'a> {
+    fn at(text: &'a str, at: usize) -> Self {
+        let rest = text.get(at..).unwrap_or("");
+        let word_len = rest
+            .char_indices()
+            .find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .map_or(rest.len(), |(i, _)| i);
+        if rest.is_empty() {
+            return Found {
+                text: "",
+                span: Span::new(at, at),
+                is_word: false,
+                is_end: true,
+            };
+        }
+        let line = rest.find('\n').map_or(rest.len(), |end| end);
+        let len = if word_len > 0 {
+            word_len
+        } else if rest.starts_with('"') {
+            rest[1..line].find('"').map_or(line, |close| close + 2)
+        } else {
+            rest.chars().next().map_or(1, char::len_utf8)
+        };
+        Found {
+            text: &rest[..len],
+            span: Span::new(at, at + len),
+            is_word: word_len > 0 && rest.starts_with(|c: char| c.is_ascii_alphabetic()),
+            is_end: false,
+        }
+    }
+
+    fn describe(&self) -> String {
+        if self.is_end {
+            "the end of the file".to_owned()
+        } else if self.text.starts_with('"') {
+            "a string".to_owned()
+        } else if self.text.trim().is_empty() {
+            "a line break".to_owned()
+        } else {
+            format!("`{}`", self.text)
+        }
+    }
+}
+
+/// Every expected thing, in words, joined "a, b or c".
+fn expected_words(positives: &[Rule]) -> String {
+    let mut words: Vec<(u8, &str)> = Vec::new();
+    for rule in positives {
+        if let Some(word) = describe(*rule)
+            && !words.iter().any(|(_, w)| *w == word.1)
+        {
+            words.push(word);
+        }
+    }
+    words.sort_by_key(|(rank, _)| *rank);
+    let words: Vec<&str> = words.into_iter().map(|(_, w)| w).collect();
+    match words.as_slice() {
+        [] => "something else".to_owned(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// A short form for the label under the caret.
+fn short_expected(positives: &[Rule]) -> &'static str {
+    positives
+        .iter()
+        .filter_map(|rule| describe(*rule))
+        // `and`/`or` can always continue a condition: name what else would do.
+        .min_by_key(|(rank, _)| if matches!(rank, 6 | 7) { 20 } else { *rank })
+        .map(|(_, word)| word)
+        .map_or("something else", |word| {
+            word.split(" such as").next().unwrap_or(word)
+        })
+}
+
+/// Human words for a grammar rule, with a rank that orders them in a
+/// message (most helpful first), or `None` for rules that never surface.
+fn describe(rule: Rule) -> Option<(u8, &'static str)> {
+    Some(match rule {
+        Rule::kw_redirect
+        | Rule::kw_respond
+        | Rule::kw_rewrite
+        | Rule::kw_request
+        | Rule::kw_response
+        | Rule::header_action
+        | Rule::redirect
+        | Rule::respond
+        | Rule::rewrite => (0, "an action such as `redirect` or `response header set`"),
+        Rule::kw_when | Rule::when_line => (1, "`when`"),
+        Rule::kw_not
+        | Rule::not_prefix
+        | Rule::kw_exists
+        | Rule::exists_test
+        | Rule::lparen
+        | Rule::group
+        | Rule::field_name
+        | Rule::field
+        | Rule::test
+        | Rule::unary
+        | Rule::condition
+        | Rule::and_expr => (2, "a condition such as `path == \"/\"`"),
+        Rule::op
+        | Rule::op_eq
+        | Rule::op_ne
+        | Rule::op_match
+        | Rule::op_not_match
+        | Rule::op_prefix
+        | Rule::op_suffix
+        | Rule::op_contains
+        | Rule::op_in
+        | Rule::op_not_in => (3, "an operator such as `==`, `~` or `in`"),
+        Rule::value | Rule::list | Rule::lbracket => {
+            (4, "a string or a list such as `[\"a\", \"b\"]`")
+        }
+        Rule::string | Rule::quote => (5, "a double-quoted string"),
+        Rule::status => (5, "a status code such as `301`"),
+        Rule::kw_header => (5, "`header`"),
+        Rule::header_op | Rule::kw_set | Rule::kw_add | Rule::kw_remove => {
+            (5, "`set`, `add` or `remove`")
+        }
+        Rule::header_name => (5, "a header name such as `X-Frame-Options`"),
+        Rule::rule_name => (5, "a rule name"),
+        Rule::setting_name | Rule::setting => (5, "a setting such as `access_log json`"),
+        Rule::setting_value => (5, "a value"),
+        Rule::lbrace => (5, "`{`"),
+        Rule::kw_and => (6, "`and`"),
+        Rule::kw_or => (7, "`or`"),
+        Rule::comma => (8, "`,`"),
+        Rule::rbracket => (8, "`]`"),
+        Rule::rparen => (8, "`)`"),
+        Rule::rbrace => (9, "`}`"),
+        Rule::kw_rule
+        | Rule::kw_settings
+        | Rule::rule_block
+        | Rule::settings_block
+        | Rule::file
+        | Rule::EOI => (10, "`rule NAME {` or `settings {`"),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse::parse;
+    use super::*;
+
+    fn fault(text: &str) -> Diagnostic {
+        match parse(text, &[]) {
+            Ok(_) => panic!("parsed: {text}"),
+            Err(diagnostic) => diagnostic,
+        }
+    }
+
+    #[test]
+    fn single_equals_gets_its_own_help() {
+        let d = fault("rule a {\n  when path = \"/\"\n  respond 200\n}\n");
+        assert_eq!(d.code, Code::SingleEquals);
+        assert_eq!(d.help.as_deref(), Some("use `==` to compare"));
+    }
+
+    #[test]
+    fn misspelt_action_is_named() {
+        let d = fault("rule a {\n  redirct 301 \"/\"\n}\n");
+        assert_eq!(d.code, Code::UnknownAction);
+        assert_eq!(d.help.as_deref(), Some("did you mean `redirect`?"));
+    }
+
+    #[test]
+    fn expected_words_never_show_grammar_names() {
+        let d = fault("rule a {\n  when path == \"/\"\n  123\n}\n");
+        assert_eq!(d.code, Code::Syntax);
+        assert!(
+            d.message
+                .contains("an action such as `redirect` or `response header set`"),
+            "{}",
+            d.message
+        );
+        assert!(!d.message.contains("kw_"), "{}", d.message);
+    }
+
+    #[test]
+    fn missing_close_brace_before_next_rule() {
+        let d = fault("rule a {\n  respond 200\nrule b {\n  respond 404\n}\n");
+        assert_eq!(d.code, Code::MissingBrace);
+    }
+}

@@ -1,0 +1,219 @@
+//! Reads the fields of spec §4 out of `RequestFacts` for one evaluation, lazily:
+//! a header, cookie or query argument is only looked up when a reached rule
+//! asks for it, and borrowed from the request wherever possible.
+
+use std::borrow::Cow;
+use std::cell::OnceCell;
+use std::fmt::Write as _;
+
+use http::{HeaderMap, HeaderName, header};
+use percent_encoding::percent_decode_str;
+
+use super::condition::Field;
+use super::request::RequestFacts;
+
+/// The fields of one request, with the derived texts (`uri`, `client_ip`)
+/// built once on first use.
+pub struct FieldReader<'f> {
+    facts: &'f RequestFacts<'f>,
+    uri: OnceCell<String>,
+    client_ip: OnceCell<String>,
+}
+
+impl<'f> FieldReader<'f> {
+    /// A reader over one request's facts.
+    pub fn new(facts: &'f RequestFacts<'f>) -> Self {
+        FieldReader {
+            facts,
+            uri: OnceCell::new(),
+            client_ip: OnceCell::new(),
+        }
+    }
+
+    /// The facts read.
+    pub fn facts(&self) -> &'f RequestFacts<'f> {
+        self.facts
+    }
+
+    /// The field's value as conditions compare it and templates insert it.
+    pub fn value(&self, field: &Field) -> Cow<'_, str> {
+        let facts = self.facts;
+        match field {
+            Field::Scheme => Cow::Borrowed(facts.scheme.as_str()),
+            Field::Host => Cow::Borrowed(&facts.host),
+            Field::Method => Cow::Borrowed(facts.method),
+            Field::Path => Cow::Borrowed(&facts.path),
+            Field::Query => Cow::Borrowed(facts.query.as_deref().unwrap_or("")),
+            Field::Uri => Cow::Borrowed(self.uri.get_or_init(|| facts.target())),
+            Field::ClientIp => {
+                Cow::Borrowed(self.client_ip.get_or_init(|| facts.client_ip.to_string()))
+            }
+            Field::Header(name) => header_value(facts.headers, name).unwrap_or(Cow::Borrowed("")),
+            Field::Cookie(name) => {
+                cookie_value(facts.headers, name).map_or(Cow::Borrowed(""), Cow::Borrowed)
+            }
+            Field::Arg(name) => {
+                arg_value(facts.query.as_deref(), name).unwrap_or(Cow::Borrowed(""))
+            }
+        }
+    }
+
+    /// `exists field`: present, even if empty. Only headers, cookies and
+    /// query arguments can be absent; the other fields always exist.
+    pub fn exists(&self, field: &Field) -> bool {
+        let facts = self.facts;
+        match field {
+            Field::Header(name) => facts.headers.contains_key(name),
+            Field::Cookie(name) => cookie_value(facts.headers, name).is_some(),
+            Field::Arg(name) => arg_value(facts.query.as_deref(), name).is_some(),
+            _ => true,
+        }
+    }
+
+    /// Appends the field's value to a template's output.
+    pub fn write_value(&self, field: &Field, out: &mut String) {
+        match field {
+            Field::ClientIp if self.client_ip.get().is_none() => {
+                // Formatting into a String cannot fail.
+                let _ = write!(out, "{}", self.facts.client_ip);
+            }
+            _ => out.push_str(&self.value(field)),
+        }
+    }
+}
+
+/// Every line of a header joined with `", "` (borrowed when there is one
+/// line); `None` when absent. Bytes that are not UTF-8 become U+FFFD.
+fn header_value<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<Cow<'h, str>> {
+    let mut lines = headers.get_all(name).iter();
+    let first = String::from_utf8_lossy(lines.next()?.as_bytes());
+    let mut joined: Option<String> = None;
+    for line in lines {
+        let text = joined.get_or_insert_with(|| first.to_string());
+        text.push_str(", ");
+        text.push_str(&String::from_utf8_lossy(line.as_bytes()));
+    }
+    Some(joined.map_or(first, Cow::Owned))
+}
+
+/// The first cookie of that name in the `Cookie` header lines; surrounding
+/// double quotes of the value are removed (RFC 6265 allows them).
+fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|line| line.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .find_map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            if key.trim() != name {
+                return None;
+            }
+            let value = value.trim();
+            let unquoted = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(value);
+            Some(unquoted)
+        })
+}
+
+/// The first value of that query parameter, percent-decoded (`+` stays `+`:
+/// the spec says percent-decoded, and a path-style query has no `+` rule).
+/// A parameter written without `=` is present with the empty value.
+fn arg_value<'q>(query: Option<&'q str>, name: &str) -> Option<Cow<'q, str>> {
+    query?.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let key_matches = if key.contains('%') {
+            percent_decode_str(key).decode_utf8_lossy() == name
+        } else {
+            key == name
+        };
+        key_matches.then(|| percent_decode_str(value).decode_utf8_lossy())
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::net::IpAddr;
+
+    fn parts(target: &str, headers: &[(&str, &str)]) -> http::request::Parts {
+        let mut builder = http::Request::builder().uri(target);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    fn with_reader(target: &str, headers: &[(&str, &str)], check: impl Fn(&FieldReader<'_>)) {
+        let p = parts(target, headers);
+        let facts = RequestFacts::from_parts(&p, IpAddr::from([127, 0, 0, 1])).unwrap();
+        check(&FieldReader::new(&facts));
+    }
+
+    fn header(name: &str) -> Field {
+        Field::Header(HeaderName::from_bytes(name.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn headers_join_lines_and_exist_when_empty() {
+        let headers = [("x-a", "1"), ("x-a", "2"), ("x-empty", "")];
+        with_reader("/", &headers, |reader| {
+            assert_eq!(reader.value(&header("X-A")), "1, 2");
+            assert_eq!(reader.value(&header("x-empty")), "");
+            assert!(reader.exists(&header("x-empty")));
+            assert_eq!(reader.value(&header("x-none")), "");
+            assert!(!reader.exists(&header("x-none")));
+        });
+    }
+
+    #[test]
+    fn cookies_are_found_by_exact_name() {
+        let headers = [("cookie", "a=1; session=\"abc\"; flag="), ("cookie", "b=2")];
+        with_reader("/", &headers, |reader| {
+            assert_eq!(reader.value(&Field::Cookie("session".into())), "abc");
+            assert_eq!(reader.value(&Field::Cookie("b".into())), "2");
+            assert_eq!(reader.value(&Field::Cookie("Session".into())), "");
+            assert!(reader.exists(&Field::Cookie("flag".into())));
+            assert!(!reader.exists(&Field::Cookie("nope".into())));
+        });
+    }
+
+    #[test]
+    fn args_take_the_first_value_percent_decoded() {
+        with_reader(
+            "/?q=a%20b&q=second&flag&e=&n%61me=x&plus=a+b",
+            &[],
+            |reader| {
+                assert_eq!(reader.value(&Field::Arg("q".into())), "a b");
+                assert_eq!(reader.value(&Field::Arg("name".into())), "x");
+                assert_eq!(reader.value(&Field::Arg("plus".into())), "a+b");
+                assert!(reader.exists(&Field::Arg("flag".into())));
+                assert!(reader.exists(&Field::Arg("e".into())));
+                assert!(!reader.exists(&Field::Arg("missing".into())));
+                assert_eq!(reader.value(&Field::Arg("missing".into())), "");
+            },
+        );
+        with_reader("/", &[], |reader| {
+            assert!(!reader.exists(&Field::Arg("q".into())));
+        });
+    }
+
+    #[test]
+    fn uri_query_and_client_ip() {
+        with_reader("/p?x=1", &[("x-forwarded-for", "10.0.0.7")], |reader| {
+            assert_eq!(reader.value(&Field::Uri), "/p?x=1");
+            assert_eq!(reader.value(&Field::Query), "x=1");
+            assert_eq!(reader.value(&Field::ClientIp), "10.0.0.7");
+            let mut out = String::new();
+            reader.write_value(&Field::ClientIp, &mut out);
+            assert_eq!(out, "10.0.0.7");
+        });
+        with_reader("/p", &[], |reader| {
+            assert_eq!(reader.value(&Field::Uri), "/p");
+            assert_eq!(reader.value(&Field::Query), "");
+        });
+    }
+}

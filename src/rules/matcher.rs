@@ -1,0 +1,118 @@
+//! Decides a rule's condition (spec §5) over the original request's fields,
+//! keeping the capture positions of the regexes whose groups a template reads.
+
+use std::borrow::Cow;
+
+use regex::CaptureLocations;
+
+use super::condition::{Condition, Field, Test, TestOp, ValueSet};
+use super::field::FieldReader;
+use super::trace::{Leaf, Observer};
+
+/// The groups of one matched `~`, with the text they index.
+pub struct Captured<'v> {
+    /// The field value the regex ran on.
+    pub haystack: Cow<'v, str>,
+    /// Group positions in `haystack`.
+    pub locations: CaptureLocations,
+}
+
+impl Captured<'_> {
+    /// The text of one group; `""` when the group took no part in the match
+    /// or does not exist.
+    pub fn group(&self, group: usize) -> &str {
+        self.locations
+            .get(group)
+            .and_then(|(start, end)| self.haystack.get(start..end))
+            .unwrap_or("")
+    }
+}
+
+/// One rule's capture slots, indexed by `CaptureRef::slot`.
+pub type Slots<'v> = Vec<Option<Captured<'v>>>;
+
+/// What the matcher works with for one rule.
+pub struct Matcher<'v, 'o, O: Observer> {
+    /// The request's fields.
+    pub reader: &'v FieldReader<'v>,
+    /// Which slots must keep capture positions.
+    pub wanted: &'v [bool],
+    /// Where they are kept.
+    pub slots: Slots<'v>,
+    /// Who is told about each step.
+    pub observer: &'o mut O,
+}
+
+impl<'v, O: Observer> Matcher<'v, '_, O> {
+    /// Whether the condition holds; `negated` is true under an odd number of
+    /// `not`s (for the trace only).
+    pub fn holds(&mut self, condition: &Condition, negated: bool) -> bool {
+        match condition {
+            Condition::All(members) => members.iter().all(|member| self.holds(member, negated)),
+            Condition::Any(members) => members.iter().any(|member| self.holds(member, negated)),
+            Condition::Not(inner) => !self.holds(inner, !negated),
+            Condition::Exists(field) => {
+                let held = self.reader.exists(field);
+                let shown = if held { "present" } else { "absent" };
+                self.observer
+                    .leaf(Leaf::Exists(field), shown, held, negated, false);
+                held
+            }
+            Condition::Test(test) => self.test(test, negated),
+        }
+    }
+
+    fn test(&mut self, test: &Test, negated: bool) -> bool {
+        let value = self.reader.value(&test.field);
+        let held = match &test.op {
+            TestOp::Equals(text) => *value == **text,
+            TestOp::NotEquals(text) => *value != **text,
+            TestOp::StartsWith(text) => value.starts_with(text.as_str()),
+            TestOp::EndsWith(text) => value.ends_with(text.as_str()),
+            TestOp::Contains(text) => value.contains(text.as_str()),
+            TestOp::In(set) => self.member(&test.field, &value, set),
+            TestOp::NotIn(set) => !self.member(&test.field, &value, set),
+            TestOp::NotMatches(regex) => !regex.is_match(&value),
+            TestOp::Matches { regex, slot } => {
+                let wanted = O::CAPTURE_ALL || self.wanted.get(*slot).copied().unwrap_or(false);
+                if !wanted {
+                    regex.is_match(&value)
+                } else {
+                    let mut locations = regex.capture_locations();
+                    let held = regex.captures_read(&mut locations, &value).is_some();
+                    self.observer
+                        .leaf(Leaf::Test(test), &value, held, negated, false);
+                    if held {
+                        self.observer.captured(*slot, regex, &value, &locations);
+                        if let Some(entry) = self.slots.get_mut(*slot) {
+                            *entry = Some(Captured {
+                                haystack: value,
+                                locations,
+                            });
+                        }
+                    }
+                    return held;
+                }
+            }
+        };
+        self.observer
+            .leaf(Leaf::Test(test), &value, held, negated, false);
+        held
+    }
+
+    /// `in`: one of the strings, or for `client_ip` inside one of the networks.
+    fn member(&self, field: &Field, value: &str, set: &ValueSet) -> bool {
+        if set.strings.iter().any(|text| text == value) {
+            return true;
+        }
+        match field {
+            Field::ClientIp => {
+                let address = self.reader.facts().client_ip;
+                set.networks
+                    .iter()
+                    .any(|network| network.contains(&address))
+            }
+            _ => false,
+        }
+    }
+}

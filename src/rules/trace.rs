@@ -1,0 +1,302 @@
+//! What evaluation can report as it runs, for `explain`: the one evaluator
+//! takes an `Observer`; the server passes `NoTrace` (every call compiles to
+//! nothing) and `evaluate_traced` passes a `Recorder` that keeps, per rule,
+//! whether it fired, the first comparison that failed, and the captures.
+
+use std::fmt;
+
+use http::HeaderName;
+use regex::{CaptureLocations, Regex};
+use serde::Serialize;
+
+use super::condition::{Field, Test, TestOp};
+
+/// A leaf of a condition that was evaluated.
+#[derive(Debug, Clone, Copy)]
+pub enum Leaf<'c> {
+    /// `field op value`.
+    Test(&'c Test),
+    /// `exists field`.
+    Exists(&'c Field),
+}
+
+/// Receives the steps of one evaluation.
+pub trait Observer {
+    /// Whether every regex of a reached rule should report its groups (for
+    /// `explain`), not only those a template reads.
+    const CAPTURE_ALL: bool;
+    /// A rule is about to be evaluated.
+    fn rule_start(&mut self, rule: usize);
+    /// A leaf was evaluated on `value`; `negated` when it sits under an odd
+    /// number of `not`s. `by_index` when the rule index decided it.
+    fn leaf(&mut self, leaf: Leaf<'_>, value: &str, held: bool, negated: bool, by_index: bool);
+    /// A `~` matched: its groups.
+    fn captured(
+        &mut self,
+        slot: usize,
+        regex: &Regex,
+        haystack: &str,
+        locations: &CaptureLocations,
+    );
+    /// The rule's condition was decided.
+    fn rule_end(&mut self, rule: usize, fired: bool);
+    /// A header action was skipped because its value was not a valid header value.
+    fn header_skipped(&mut self, name: &HeaderName, text: &str);
+}
+
+/// The observer of the server: records nothing.
+pub struct NoTrace;
+
+impl Observer for NoTrace {
+    const CAPTURE_ALL: bool = false;
+    #[inline(always)]
+    fn rule_start(&mut self, _: usize) {}
+    #[inline(always)]
+    fn leaf(&mut self, _: Leaf<'_>, _: &str, _: bool, _: bool, _: bool) {}
+    #[inline(always)]
+    fn captured(&mut self, _: usize, _: &Regex, _: &str, _: &CaptureLocations) {}
+    #[inline(always)]
+    fn rule_end(&mut self, _: usize, _: bool) {}
+    #[inline(always)]
+    fn header_skipped(&mut self, _: &HeaderName, _: &str) {}
+}
+
+/// What happened to each rule of one evaluation, in file order.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Trace {
+    /// One entry per rule of the rule set.
+    pub rules: Vec<RuleTrace>,
+}
+
+/// What happened to one rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleTrace {
+    /// The rule's name.
+    pub name: String,
+    /// Fired, not fired, or not reached.
+    pub status: RuleStatus,
+    /// For a rule whose condition was decided false: the first comparison
+    /// that made it so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<FailedComparison>,
+    /// The groups of each `~` that matched, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub captures: Vec<CaptureTrace>,
+    /// Header actions skipped because their value expanded to invalid text.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_headers: Vec<String>,
+}
+
+/// Whether a rule fired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleStatus {
+    /// The condition held; its actions applied.
+    Fired,
+    /// The condition did not hold.
+    NotFired,
+    /// An earlier rule answered the request; this one was never evaluated.
+    NotReached,
+}
+
+/// A comparison that was false.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedComparison {
+    /// The comparison as written (`path ^= "/api/"`, `not client_ip in […]`).
+    pub comparison: String,
+    /// The field it read (`path`).
+    pub field: String,
+    /// The field's value for this request.
+    pub value: String,
+    /// Whether the rule index ruled the rule out (its regex ran in the
+    /// shared `RegexSet`, not on its own).
+    pub by_index: bool,
+}
+
+/// One capture group of a matched regex.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaptureTrace {
+    /// The regex's slot in its rule.
+    pub slot: usize,
+    /// The group number (0 is the whole match).
+    pub group: usize,
+    /// The group's name, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The text, or `None` when the group took no part in the match.
+    pub value: Option<String>,
+}
+
+/// The observer of `explain`: builds a `Trace`.
+pub struct Recorder {
+    trace: Trace,
+    current: Option<usize>,
+}
+
+impl Recorder {
+    /// A recorder for a rule set whose rule names are given in order; every
+    /// rule starts as not reached.
+    pub fn new<'n>(names: impl Iterator<Item = &'n str>) -> Self {
+        let rules = names
+            .map(|name| RuleTrace {
+                name: name.to_owned(),
+                status: RuleStatus::NotReached,
+                failed: None,
+                captures: Vec::new(),
+                skipped_headers: Vec::new(),
+            })
+            .collect();
+        Recorder {
+            trace: Trace { rules },
+            current: None,
+        }
+    }
+
+    /// The trace recorded.
+    pub fn finish(self) -> Trace {
+        self.trace
+    }
+
+    fn rule(&mut self) -> Option<&mut RuleTrace> {
+        self.current.and_then(|at| self.trace.rules.get_mut(at))
+    }
+}
+
+impl Observer for Recorder {
+    const CAPTURE_ALL: bool = true;
+
+    fn rule_start(&mut self, rule: usize) {
+        self.current = Some(rule);
+    }
+
+    fn leaf(&mut self, leaf: Leaf<'_>, value: &str, held: bool, negated: bool, by_index: bool) {
+        let Some(rule) = self.rule() else { return };
+        if held != negated || rule.failed.is_some() {
+            return;
+        }
+        let (field, text) = match leaf {
+            Leaf::Test(test) => (&test.field, TestText(test).to_string()),
+            Leaf::Exists(field) => (field, format!("exists {}", FieldText(field))),
+        };
+        rule.failed = Some(FailedComparison {
+            comparison: if negated { format!("not {text}") } else { text },
+            field: FieldText(field).to_string(),
+            value: value.to_owned(),
+            by_index,
+        });
+    }
+
+    fn captured(
+        &mut self,
+        slot: usize,
+        regex: &Regex,
+        haystack: &str,
+        locations: &CaptureLocations,
+    ) {
+        let Some(rule) = self.rule() else { return };
+        for (group, name) in regex.capture_names().enumerate() {
+            rule.captures.push(CaptureTrace {
+                slot,
+                group,
+                name: name.map(str::to_owned),
+                value: locations
+                    .get(group)
+                    .and_then(|(start, end)| haystack.get(start..end))
+                    .map(str::to_owned),
+            });
+        }
+    }
+
+    fn rule_end(&mut self, rule: usize, fired: bool) {
+        if let Some(entry) = self.trace.rules.get_mut(rule) {
+            entry.status = if fired {
+                entry.failed = None;
+                RuleStatus::Fired
+            } else {
+                entry.captures.clear();
+                RuleStatus::NotFired
+            };
+        }
+    }
+
+    fn header_skipped(&mut self, name: &HeaderName, text: &str) {
+        if let Some(rule) = self.rule() {
+            rule.skipped_headers.push(format!("{name}: {text:?}"));
+        }
+    }
+}
+
+/// A field as written in `proxy.conf`.
+pub struct FieldText<'a>(pub &'a Field);
+
+impl fmt::Display for FieldText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Field::Scheme => f.write_str("scheme"),
+            Field::Host => f.write_str("host"),
+            Field::Method => f.write_str("method"),
+            Field::Path => f.write_str("path"),
+            Field::Query => f.write_str("query"),
+            Field::Uri => f.write_str("uri"),
+            Field::ClientIp => f.write_str("client_ip"),
+            Field::Header(name) => write!(f, "header({})", Quoted(name.as_str())),
+            Field::Cookie(name) => write!(f, "cookie({})", Quoted(name)),
+            Field::Arg(name) => write!(f, "arg({})", Quoted(name)),
+        }
+    }
+}
+
+/// A comparison as written in `proxy.conf`.
+pub struct TestText<'a>(pub &'a Test);
+
+impl fmt::Display for TestText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let field = FieldText(&self.0.field);
+        match &self.0.op {
+            TestOp::Equals(text) => write!(f, "{field} == {}", Quoted(text)),
+            TestOp::NotEquals(text) => write!(f, "{field} != {}", Quoted(text)),
+            TestOp::Matches { regex, .. } => write!(f, "{field} ~ {}", Quoted(regex.as_str())),
+            TestOp::NotMatches(regex) => write!(f, "{field} !~ {}", Quoted(regex.as_str())),
+            TestOp::StartsWith(text) => write!(f, "{field} ^= {}", Quoted(text)),
+            TestOp::EndsWith(text) => write!(f, "{field} $= {}", Quoted(text)),
+            TestOp::Contains(text) => write!(f, "{field} *= {}", Quoted(text)),
+            TestOp::In(set) | TestOp::NotIn(set) => {
+                let op = if matches!(self.0.op, TestOp::In(_)) {
+                    "in"
+                } else {
+                    "not in"
+                };
+                write!(f, "{field} {op} [")?;
+                let networks = set.networks.iter().map(ToString::to_string);
+                let entries: Vec<String> = set.strings.iter().cloned().chain(networks).collect();
+                for (at, entry) in entries.iter().enumerate() {
+                    if at > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{}", Quoted(entry))?;
+                }
+                f.write_str("]")
+            }
+        }
+    }
+}
+
+/// A string literal as `proxy.conf` writes it (backslashes are kept as they
+/// are, like the language does).
+pub struct Quoted<'a>(pub &'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"")?;
+        for ch in self.0.chars() {
+            match ch {
+                '"' => f.write_str("\\\"")?,
+                '\n' => f.write_str("\\n")?,
+                '\t' => f.write_str("\\t")?,
+                other if other.is_control() => write!(f, "\\u{{{:x}}}", u32::from(other))?,
+                other => write!(f, "{other}")?,
+            }
+        }
+        f.write_str("\"")
+    }
+}

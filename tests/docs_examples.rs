@@ -1,0 +1,135 @@
+//! The reference page teaches by example, so every example in it is checked:
+//! ```` ```proxy-conf ```` blocks must compile without warnings,
+//! ```` ```proxy-conf-error CODE ```` blocks must fail with CODE, and
+//! ```` ```proxy-conf-warning CODE ```` blocks must compile with that warning.
+//! Every diagnostic code must have its own heading in the error reference.
+
+use std::path::Path;
+
+use switchyard::config::{CONFIG_FILE, Code, compile_source};
+
+/// One fenced block: its info string, text and starting line.
+struct Block {
+    info: String,
+    text: String,
+    line: usize,
+}
+
+fn docs() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/proxy-conf.md");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn blocks(markdown: &str) -> Vec<Block> {
+    let mut out = Vec::new();
+    let mut open: Option<(usize, Block)> = None;
+    for (number, line) in markdown.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        match open.take() {
+            None => {
+                if let Some(info) = trimmed.strip_prefix("```") {
+                    open = Some((
+                        indent,
+                        Block {
+                            info: info.trim().to_owned(),
+                            text: String::new(),
+                            line: number + 1,
+                        },
+                    ));
+                }
+            }
+            Some((fence_indent, block)) if trimmed == "```" => {
+                let _ = fence_indent;
+                out.push(block);
+            }
+            Some((fence_indent, mut block)) => {
+                block
+                    .text
+                    .push_str(line.get(fence_indent.min(indent)..).unwrap_or(""));
+                block.text.push('\n');
+                open = Some((fence_indent, block));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_example_behaves_as_labelled() {
+    let all = blocks(&docs());
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for block in &all {
+        let mut words = block.info.split_whitespace();
+        let (kind, code) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+        let result = compile_source(CONFIG_FILE, block.text.as_bytes());
+        let at = format!("docs/proxy-conf.md:{}", block.line);
+        match (kind, result) {
+            ("proxy-conf", Ok(compiled)) if compiled.warnings.is_empty() => {}
+            ("proxy-conf", Ok(compiled)) => {
+                failures.push(format!("{at}: warns\n{}", compiled.warnings.render(false)));
+            }
+            ("proxy-conf", Err(invalid)) => {
+                failures.push(format!("{at}: invalid\n{}", invalid.render(false)))
+            }
+            ("proxy-conf-error", Ok(_)) => {
+                failures.push(format!("{at}: compiled, but must fail with {code}"))
+            }
+            ("proxy-conf-error", Err(invalid)) => {
+                if !invalid
+                    .diagnostics()
+                    .iter()
+                    .any(|d| d.code.as_str() == code)
+                {
+                    failures.push(format!(
+                        "{at}: expected {code}, got\n{}",
+                        invalid.render(false)
+                    ));
+                }
+            }
+            ("proxy-conf-warning", Ok(compiled)) => {
+                if !compiled
+                    .warnings
+                    .diagnostics()
+                    .iter()
+                    .any(|d| d.code.as_str() == code)
+                {
+                    failures.push(format!("{at}: expected warning {code}"));
+                }
+            }
+            ("proxy-conf-warning", Err(invalid)) => {
+                failures.push(format!("{at}: invalid\n{}", invalid.render(false)));
+            }
+            _ => continue,
+        }
+        checked += 1;
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(checked >= 50, "only {checked} examples checked");
+}
+
+#[test]
+fn every_code_is_documented() {
+    let text = docs();
+    let missing: Vec<&str> = Code::ALL
+        .iter()
+        .map(|code| code.as_str())
+        .filter(|code| !text.contains(&format!("### `{code}`")))
+        .collect();
+    assert!(missing.is_empty(), "undocumented codes: {missing:?}");
+}
+
+#[test]
+fn the_spec_example_is_in_the_docs() {
+    let spec_example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/valid/spec_example.conf"),
+    )
+    .unwrap_or_default();
+    assert!(!spec_example.is_empty());
+    assert!(
+        blocks(&docs())
+            .iter()
+            .any(|b| b.info == "proxy-conf" && b.text == spec_example)
+    );
+}
