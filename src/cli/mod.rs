@@ -89,12 +89,6 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Exit code 2 and a one-line reason, for a command whose issue has not landed.
-pub(crate) fn not_implemented(command: &str) -> ExitCode {
-    eprintln!("switchyard {command}: not implemented yet");
-    ExitCode::from(2)
-}
-
 /// Whether diagnostics on stderr may use colour (only on a terminal).
 pub(crate) fn stderr_is_terminal() -> bool {
     use std::io::IsTerminal;

@@ -131,11 +131,13 @@ impl ClientIo {
     /// then ends the connection; `Pending` until then.
     fn poll_refusal(&mut self, refusal: Refusal, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         *self.state.reader.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
+        let finished = self.state.finished();
         if self.state.active.load(Ordering::SeqCst) > 0
-            || self.flushed_through != self.state.finished()
+            || finished < self.framing.heads()
+            || self.flushed_through != finished
         {
-            // A request before it is still being answered (pipelining); its
-            // end or hyper's next flush wakes this read again.
+            // Requests before it are still being answered (pipelining): their
+            // end, or hyper's next flush, wakes this read again.
             return Poll::Pending;
         }
         let _ = self.inner.try_write(refusal.response());

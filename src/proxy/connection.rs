@@ -104,7 +104,9 @@ fn log_connection_error(
         (None, None) => return,
     };
     match (refusal, err) {
-        (Some(refusal), _) => tracing::info!(%peer, status, "rejected before the service: {refusal}"),
+        (Some(refusal), _) => {
+            tracing::info!(%peer, status, "rejected before the service: {refusal}")
+        }
         (None, Some(err)) => tracing::info!(%peer, status, "rejected before the service: {err}"),
         (None, None) => {}
     }

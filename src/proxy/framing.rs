@@ -31,6 +31,9 @@ pub enum Refusal {
     BadTransferEncoding,
     /// The head is larger than the parser limit, or has too many fields.
     TooLarge,
+    /// The request line alone is longer than half the parser limit (the
+    /// configured `max_request_header_bytes`).
+    UriTooLong,
 }
 
 impl Refusal {
@@ -38,6 +41,7 @@ impl Refusal {
     pub fn status(self) -> u16 {
         match self {
             Refusal::TooLarge => 431,
+            Refusal::UriTooLong => 414,
             _ => 400,
         }
     }
@@ -48,6 +52,10 @@ impl Refusal {
             Refusal::TooLarge => {
                 b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n\
 content-length: 36\r\nconnection: close\r\n\r\n431 Request Header Fields Too Large\n"
+            }
+            Refusal::UriTooLong => {
+                b"HTTP/1.1 414 URI Too Long\r\ncontent-type: text/plain; charset=utf-8\r\n\
+content-length: 17\r\nconnection: close\r\n\r\n414 URI Too Long\n"
             }
             _ => {
                 b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n\
@@ -60,6 +68,7 @@ content-length: 16\r\nconnection: close\r\n\r\n400 Bad Request\n"
     pub fn body_len(self) -> u64 {
         match self {
             Refusal::TooLarge => 36,
+            Refusal::UriTooLong => 17,
             _ => 16,
         }
     }
@@ -71,8 +80,11 @@ impl std::fmt::Display for Refusal {
             Refusal::Malformed => "malformed request head",
             Refusal::LengthAndTransferEncoding => "both Content-Length and Transfer-Encoding",
             Refusal::BadContentLength => "invalid or conflicting Content-Length",
-            Refusal::BadTransferEncoding => "Transfer-Encoding not ending in chunked, or on HTTP/1.0",
+            Refusal::BadTransferEncoding => {
+                "Transfer-Encoding not ending in chunked, or on HTTP/1.0"
+            }
             Refusal::TooLarge => "request head too large",
+            Refusal::UriTooLong => "request line too long",
         })
     }
 }
@@ -123,6 +135,8 @@ pub struct RequestFraming {
     pending: Vec<u8>,
     /// Largest head accepted.
     limit: usize,
+    /// Complete heads passed so far (each becomes one request).
+    heads: u64,
 }
 
 impl RequestFraming {
@@ -132,7 +146,13 @@ impl RequestFraming {
             state: State::Head,
             pending: Vec::new(),
             limit,
+            heads: 0,
         }
+    }
+
+    /// How many heads were passed to hyper before the refused one (or so far).
+    pub fn heads(&self) -> u64 {
+        self.heads
     }
 
     /// Follows the next piece of the stream.
@@ -152,8 +172,9 @@ impl RequestFraming {
                     let ends = self.pending[scan_from..].windows(2).any(|w| w == b"\n\n")
                         || self.pending[scan_from..].windows(3).any(|w| w == b"\n\r\n");
                     if !ends {
-                        if self.pending.len() > self.limit {
-                            return self.refuse(head_start, already, Refusal::TooLarge);
+                        // hyper gives up on a partial head at the limit too.
+                        if self.pending.len() >= self.limit {
+                            return self.refuse(head_start, already, self.too_large());
                         }
                         return Verdict::Pass;
                     }
@@ -164,10 +185,11 @@ impl RequestFraming {
                             pos += used;
                             self.pending.clear();
                             self.state = next;
+                            self.heads += 1;
                         }
                         Ok(None) => {
-                            if self.pending.len() > self.limit {
-                                return self.refuse(head_start, already, Refusal::TooLarge);
+                            if self.pending.len() >= self.limit {
+                                return self.refuse(head_start, already, self.too_large());
                             }
                             return Verdict::Pass;
                         }
@@ -210,6 +232,20 @@ impl RequestFraming {
         Verdict::Pass
     }
 
+    /// 414 when the request line alone is over the configured limit, else 431.
+    fn too_large(&self) -> Refusal {
+        let line = self
+            .pending
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap_or(self.pending.len());
+        if line > self.limit / 2 {
+            Refusal::UriTooLong
+        } else {
+            Refusal::TooLarge
+        }
+    }
+
     fn refuse(&mut self, head_start: usize, already: usize, refusal: Refusal) -> Verdict {
         self.state = State::Refused;
         self.pending = Vec::new();
@@ -229,7 +265,7 @@ impl RequestFraming {
             Err(_) => return Err(Refusal::Malformed),
         };
         if len > self.limit {
-            return Err(Refusal::TooLarge);
+            return Err(self.too_large());
         }
         if has_bare_lf(&self.pending[..len]) {
             return Err(Refusal::Malformed);
@@ -363,7 +399,10 @@ GET /last HTTP/1.0\r\n\r\n";
                 b"POST / HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\n",
                 BadContentLength,
             ),
-            (b"POST / HTTP/1.1\r\nContent-Length: +4\r\n\r\n", BadContentLength),
+            (
+                b"POST / HTTP/1.1\r\nContent-Length: +4\r\n\r\n",
+                BadContentLength,
+            ),
             (
                 b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
                 BadTransferEncoding,
@@ -377,7 +416,12 @@ GET /last HTTP/1.0\r\n\r\n";
             (b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", Malformed),
             (b"GARBAGE\x01 / HTTP/1.1\r\n\r\n", Malformed),
         ] {
-            assert_eq!(refused(head), Some(why), "{}", String::from_utf8_lossy(head));
+            assert_eq!(
+                refused(head),
+                Some(why),
+                "{}",
+                String::from_utf8_lossy(head)
+            );
         }
         // The same value twice is one length (hyper agrees).
         assert_eq!(
@@ -405,6 +449,8 @@ GET /last HTTP/1.0\r\n\r\n";
     fn oversized_and_crowded_heads() {
         let big = format!("GET / HTTP/1.1\r\nX: {}\r\n", "a".repeat(2000));
         assert_eq!(refused(big.as_bytes()), Some(Refusal::TooLarge));
+        let long = format!("GET /{} HTTP/1.1\r\n", "a".repeat(2000));
+        assert_eq!(refused(long.as_bytes()), Some(Refusal::UriTooLong));
         let mut many = String::from("GET / HTTP/1.1\r\n");
         for i in 0..=MAX_HEADERS {
             many.push_str(&format!("X-{i}: 1\r\n"));
