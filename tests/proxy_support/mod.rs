@@ -129,7 +129,7 @@ async fn route(request: Request<Incoming>) -> Result<Response<OriginBody>, Infal
             // n bytes streamed in 64 KiB chunks, never materialized whole.
             let total: usize = query
                 .strip_prefix("n=")
-                .and_then(|n| n.parse().ok())
+                .and_then(|n| n.split('&').next()?.parse().ok())
                 .unwrap_or(0);
             let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
             let count = total / chunk.len();
