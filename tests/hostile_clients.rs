@@ -475,3 +475,36 @@ fn idle_keep_alive_flood_is_closed_after_keepalive_timeout() {
         "idle closes are not requests"
     );
 }
+
+#[test]
+fn every_malformed_head_gets_a_text_400_and_one_log_line() {
+    // hyper answers its own parse errors with an empty body; the framing
+    // check answers first, with the contract's short text/plain body.
+    let origin = Origin::start();
+    let proxy = Proxy::start(origin.addr, Settings::default());
+    let cases: [&[u8]; 7] = [
+        b"GET /x HTTP/1.1\r\nHost: m\r\nThis is not a header\r\n\r\n",
+        b"NOT A REQUEST LINE AT ALL\r\n\r\n",
+        b"GET /x HTTP/1.1\r\nHost: m\r\nContent-Length: nope\r\n\r\n",
+        b"GET x/no/slash HTTP/1.1\r\nHost: m\r\n\r\n",
+        b"GET /x HTTP/9.9\r\nHost: m\r\n\r\n",
+        b"GET /x HTTP/1.1\r\nHost: m\r\nX-Nul: a\x00b\r\n\r\n",
+        b"G\xffT /x HTTP/1.1\r\nHost: m\r\n\r\n",
+    ];
+    for raw in cases {
+        let answer = answer_then_close(proxy.addr, raw);
+        assert_eq!(
+            answer,
+            Some((400, "400 Bad Request\n".to_owned())),
+            "{:?}",
+            String::from_utf8_lossy(raw)
+        );
+    }
+    assert_eq!(origin.requests.load(Ordering::SeqCst), 0);
+    still_serves(&proxy);
+    let lines = json_lines(&proxy.access_lines());
+    assert_eq!(
+        lines.iter().filter(|l| l["status"] == 400).count(),
+        cases.len()
+    );
+}

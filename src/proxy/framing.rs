@@ -15,6 +15,9 @@
 /// Most header fields in a head (the same limit hyper is given).
 pub const MAX_HEADERS: usize = 512;
 
+/// Longest request target hyper accepts (its `MAX_URI_LEN`).
+const MAX_TARGET: usize = (u16::MAX - 1) as usize;
+
 /// Longest chunk-size or trailer line followed before giving up.
 const MAX_CHUNK_LINE: usize = 4096;
 
@@ -270,6 +273,15 @@ impl RequestFraming {
         if has_bare_lf(&self.pending[..len]) {
             return Err(Refusal::Malformed);
         }
+        // The target checks hyper makes after the parser, so that its
+        // empty-bodied 400 and 414 are never the answer.
+        let target = request.path.unwrap_or("");
+        if target.len() > MAX_TARGET {
+            return Err(Refusal::UriTooLong);
+        }
+        if http::Uri::try_from(target).is_err() {
+            return Err(Refusal::Malformed);
+        }
         let http_11 = request.version == Some(1);
         let mut length: Option<u64> = None;
         let mut chunked: Option<bool> = None;
@@ -415,6 +427,7 @@ GET /last HTTP/1.0\r\n\r\n";
             (b"GET / HTTP/1.1\nHost: a\n\n", Malformed),
             (b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", Malformed),
             (b"GARBAGE\x01 / HTTP/1.1\r\n\r\n", Malformed),
+            (b"GET x/no/slash HTTP/1.1\r\n\r\n", Malformed),
         ] {
             assert_eq!(
                 refused(head),
