@@ -186,7 +186,7 @@ impl RequestFraming {
                             // Bytes of this piece beyond the head belong to the body.
                             let used = len - already;
                             pos += used;
-                            self.pending.clear();
+                            self.forget_pending();
                             self.state = next;
                             self.heads += 1;
                         }
@@ -233,6 +233,16 @@ impl RequestFraming {
             }
         }
         Verdict::Pass
+    }
+
+    /// Empties the head buffer; a large one is freed, so an idle
+    /// keep-alive connection does not keep its last big head's memory.
+    fn forget_pending(&mut self) {
+        if self.pending.capacity() > 4096 {
+            self.pending = Vec::new();
+        } else {
+            self.pending.clear();
+        }
     }
 
     /// 414 when the request line alone is over the configured limit, else 431.
