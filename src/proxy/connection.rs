@@ -48,7 +48,9 @@ pub async fn serve(
         .header_read_timeout(None)
         .keep_alive(true)
         .max_headers(MAX_HEADERS)
-        .max_header_size(parser_limit)
+        // One byte of slack: hyper refuses a partial head *at* its limit, the
+        // framing check only *past* it, so the framing check answers first.
+        .max_header_size(parser_limit + 1)
         .max_buf_size(parser_limit.max(408 * 1024));
     let ctx = ConnectionContext {
         plane: plane.clone(),

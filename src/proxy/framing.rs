@@ -175,8 +175,8 @@ impl RequestFraming {
                     let ends = self.pending[scan_from..].windows(2).any(|w| w == b"\n\n")
                         || self.pending[scan_from..].windows(3).any(|w| w == b"\n\r\n");
                     if !ends {
-                        // hyper gives up on a partial head at the limit too.
-                        if self.pending.len() >= self.limit {
+                        // Past the limit no end can make the head acceptable.
+                        if self.pending.len() > self.limit {
                             return self.refuse(head_start, already, self.too_large());
                         }
                         return Verdict::Pass;
@@ -191,7 +191,7 @@ impl RequestFraming {
                             self.heads += 1;
                         }
                         Ok(None) => {
-                            if self.pending.len() >= self.limit {
+                            if self.pending.len() > self.limit {
                                 return self.refuse(head_start, already, self.too_large());
                             }
                             return Verdict::Pass;

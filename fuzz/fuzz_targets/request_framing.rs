@@ -1,0 +1,49 @@
+//! Fuzzes the framing check that reads the client's stream ahead of hyper:
+//! any bytes, cut into pieces at any points, must never panic, and must give
+//! the same verdict — the same refusal at the same absolute offset — as the
+//! same bytes fed in one piece. A follower that depended on how TCP happened
+//! to split the stream could be steered past its checks.
+//!
+//! Input layout: byte 0 and 1 pick two cut points; the rest is the stream.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use switchyard::proxy::framing::{RequestFraming, Verdict};
+
+const LIMIT: usize = 2048;
+
+/// The refusal and its offset in the whole stream, if any.
+fn run(pieces: &[&[u8]]) -> Option<(usize, String)> {
+    let mut framing = RequestFraming::new(LIMIT);
+    let mut offset = 0;
+    for piece in pieces {
+        if let Verdict::Refuse { at, refusal } = framing.feed(piece) {
+            return Some((offset + at, format!("{refusal:?}")));
+        }
+        offset += piece.len();
+    }
+    None
+}
+
+fuzz_target!(|data: &[u8]| {
+    let [a, b, stream @ ..] = data else {
+        return;
+    };
+    let whole = run(&[stream]);
+    let len = stream.len();
+    let (mut x, mut y) = (usize::from(*a) * len / 256, usize::from(*b) * len / 256);
+    if x > y {
+        std::mem::swap(&mut x, &mut y);
+    }
+    let split = run(&[&stream[..x], &stream[x..y], &stream[y..]]);
+    match (&whole, &split) {
+        (None, None) => {}
+        (Some((_, why)), Some((_, why_split))) => {
+            assert_eq!(why, why_split, "split changed the refusal");
+        }
+        _ => panic!("split changed the verdict: {whole:?} vs {split:?}"),
+    }
+    let bytewise: Vec<&[u8]> = stream.chunks(1).collect();
+    let by_byte = run(&bytewise);
+    assert_eq!(whole.is_some(), by_byte.is_some(), "byte-at-a-time verdict differs");
+});
