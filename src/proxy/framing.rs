@@ -168,13 +168,15 @@ impl RequestFraming {
                     let head_start = pos;
                     let already = self.pending.len();
                     let take = &piece[pos..];
-                    // Look for an end of head only in the new bytes (and the
-                    // three before them), so a trickled head is parsed once.
+                    // As hyper does: parse the first bytes of a head at once
+                    // (garbage is refused without waiting), then only when
+                    // the new bytes (and the three before them) hold an end
+                    // of head, so a trickled head is not parsed over and over.
                     let scan_from = already.saturating_sub(3);
                     self.pending.extend_from_slice(take);
                     let ends = self.pending[scan_from..].windows(2).any(|w| w == b"\n\n")
                         || self.pending[scan_from..].windows(3).any(|w| w == b"\n\r\n");
-                    if !ends {
+                    if !ends && already > 0 {
                         // Past the limit no end can make the head acceptable.
                         if self.pending.len() > self.limit {
                             return self.refuse(head_start, already, self.too_large());
@@ -451,6 +453,31 @@ GET /last HTTP/1.0\r\n\r\n";
             refused(b"POST / HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\nabcd"),
             None
         );
+    }
+
+    #[test]
+    fn garbage_is_refused_before_its_head_ends() {
+        // hyper would answer this (with an empty body) on its first read.
+        assert_eq!(refused(b"NOT A REQUEST\r\n"), Some(Refusal::Malformed));
+        // Found by the request_framing fuzz target: leading empty lines, then
+        // a line that is no request line, split byte by byte.
+        let stream = b"\r\n\n\n2*x\r\na/@HTTP/1.1\r\nA HTTabbc\r\nabc\r\n\r\n";
+        let mut framing = RequestFraming::new(2048);
+        let verdicts: Vec<Verdict> = stream
+            .iter()
+            .map(|byte| framing.feed(std::slice::from_ref(byte)))
+            .collect();
+        assert!(
+            verdicts.iter().any(|v| matches!(
+                v,
+                Verdict::Refuse {
+                    refusal: Refusal::Malformed,
+                    ..
+                }
+            )),
+            "{verdicts:?}"
+        );
+        assert_eq!(refused(stream), Some(Refusal::Malformed));
     }
 
     #[test]
