@@ -84,6 +84,17 @@ impl Kind {
         }
     }
 
+    fn name(self) -> &'static str {
+        match self {
+            Kind::KeepAliveSmall => "keep-alive GET",
+            Kind::CloseSmall => "Connection: close GET",
+            Kind::Upload => "1 MiB upload",
+            Kind::Download => "1 MiB download",
+            Kind::Redirect => "redirect",
+            Kind::Respond => "rule answer",
+        }
+    }
+
     fn keep_alive(self) -> bool {
         !matches!(self, Kind::CloseSmall)
     }
@@ -252,8 +263,10 @@ fn soak_mixed_load_with_reloads_and_rotations() {
     stop.store(true, Ordering::SeqCst);
     let mut sent = Vec::new();
     let mut failures = Vec::new();
-    for worker in workers {
+    let mut per_kind = Vec::new();
+    for (worker, kind) in workers.into_iter().zip(kinds) {
         let tally = worker.join().expect("load thread");
+        per_kind.push(format!("{}: {}", kind.name(), tally.sent.len()));
         sent.extend(tally.sent);
         failures.extend(tally.failures);
     }
@@ -284,6 +297,7 @@ fn soak_mixed_load_with_reloads_and_rotations() {
         operation_failures.len(),
         logged.len()
     );
+    eprintln!("requests per load thread: {}", per_kind.join(", "));
     eprintln!("RSS curve (s, kB): {rss:?}");
     for failure in failures.iter().take(10) {
         eprintln!("failed: {failure}");
