@@ -18,9 +18,7 @@ use http::{HeaderName, HeaderValue, Method, Request, Uri};
 use libfuzzer_sys::fuzz_target;
 use switchyard::config::{CONFIG_FILE, compile_source};
 use switchyard::rules::normalize::normalize_path;
-use switchyard::rules::{
-    Outcome, RequestFacts, RuleSet, apply_edits, evaluate, evaluate_traced,
-};
+use switchyard::rules::{Outcome, RequestFacts, RuleSet, apply_edits, evaluate, evaluate_traced};
 
 const CONFIGS: [&[u8]; 2] = [
     include_bytes!("../../tests/fixtures/valid/every_feature.conf"),
@@ -93,20 +91,27 @@ fuzz_target!(|data: &[u8]| {
         return; // answered 400
     };
     // Normalization reaches a fixed point.
-    let again = normalize_path(&facts.path).unwrap_or_else(|_| {
-        panic!("normalized path {:?} does not normalize again", facts.path)
-    });
+    let again = normalize_path(&facts.path)
+        .unwrap_or_else(|_| panic!("normalized path {:?} does not normalize again", facts.path));
     assert_eq!(again, facts.path, "normalization is not idempotent");
 
     let decision = evaluate(rule_set, &facts);
     let (traced, _trace) = evaluate_traced(rule_set, &facts);
-    assert_eq!(decision.fired, traced.fired, "traced evaluation fired other rules");
-    assert_eq!(decision.outcome, traced.outcome, "traced evaluation decided otherwise");
+    assert_eq!(
+        decision.fired, traced.fired,
+        "traced evaluation fired other rules"
+    );
+    assert_eq!(
+        decision.outcome, traced.outcome,
+        "traced evaluation decided otherwise"
+    );
     assert_eq!(decision.request_headers, traced.request_headers);
     assert_eq!(decision.response_headers, traced.response_headers);
 
     let target = match &decision.outcome {
-        Outcome::Forward { target: Some(rewritten) } => rewritten.clone(),
+        Outcome::Forward {
+            target: Some(rewritten),
+        } => rewritten.clone(),
         _ => facts.target(),
     };
     if matches!(decision.outcome, Outcome::Forward { .. }) {
