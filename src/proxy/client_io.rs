@@ -15,6 +15,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
+use super::framing::{Refusal, RequestFraming, Verdict};
+
 /// What a request in flight tells the socket wrapper (shared per connection).
 #[derive(Debug, Default)]
 pub struct ConnState {
@@ -22,6 +24,7 @@ pub struct ConnState {
     finished: AtomicU64,
     head_timed_out: AtomicBool,
     head_started: AtomicBool,
+    refused: Mutex<Option<Refusal>>,
     reader: Mutex<Option<Waker>>,
 }
 
@@ -51,6 +54,12 @@ impl ConnState {
     /// (so a failure is a rejected request, not a quiet close).
     pub fn head_started(&self) -> bool {
         self.head_started.load(Ordering::SeqCst)
+    }
+
+    /// The head refused by the framing check (its response has been
+    /// written), if the connection ended that way.
+    pub fn refused(&self) -> Option<Refusal> {
+        *self.refused.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// How many requests finished on this connection.
@@ -84,11 +93,25 @@ pub struct ClientIo {
     idle_since: Instant,
     head_since: Option<Instant>,
     seen_finished: u64,
+    framing: RequestFraming,
+    /// A refused head waiting for the connection to be quiet (no request in
+    /// flight, hyper's writes flushed) before its response is written.
+    refusal: Option<Refusal>,
+    /// How many requests had finished when hyper last flushed (hyper flushes
+    /// only with its own buffer empty, so those responses are fully written).
+    flushed_through: u64,
 }
 
 impl ClientIo {
     /// Wraps an accepted socket.
-    pub fn new(inner: TcpStream, state: Arc<ConnState>, timeouts: ClientTimeouts) -> Self {
+    ///
+    /// Heads larger than `head_limit` bytes are refused with 431.
+    pub fn new(
+        inner: TcpStream,
+        state: Arc<ConnState>,
+        timeouts: ClientTimeouts,
+        head_limit: usize,
+    ) -> Self {
         let now = Instant::now();
         ClientIo {
             inner,
@@ -98,7 +121,31 @@ impl ClientIo {
             idle_since: now,
             head_since: None,
             seen_finished: 0,
+            framing: RequestFraming::new(head_limit),
+            refusal: None,
+            flushed_through: 0,
         }
+    }
+
+    /// Answers a refused head once nothing else can be written before it,
+    /// then ends the connection; `Pending` until then.
+    fn poll_refusal(&mut self, refusal: Refusal, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        *self.state.reader.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
+        let finished = self.state.finished();
+        if self.state.active.load(Ordering::SeqCst) > 0
+            || finished < self.framing.heads()
+            || self.flushed_through != finished
+        {
+            // Requests before it are still being answered (pipelining): their
+            // end, or hyper's next flush, wakes this read again.
+            return Poll::Pending;
+        }
+        let _ = self.inner.try_write(refusal.response());
+        *self.state.refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(refusal);
+        Poll::Ready(Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            refusal.to_string(),
+        )))
     }
 
     /// Checks the timers while hyper waits for bytes; `Some` ends the read.
@@ -148,9 +195,21 @@ impl AsyncRead for ClientIo {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
+        if let Some(refusal) = this.refusal {
+            return this.poll_refusal(refusal, cx);
+        }
         let before = buf.filled().len();
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
+                if let Verdict::Refuse { at, refusal } = this.framing.feed(&buf.filled()[before..])
+                {
+                    // Only the bytes of earlier requests reach hyper.
+                    buf.set_filled(before + at);
+                    this.refusal = Some(refusal);
+                    if at == 0 {
+                        return this.poll_refusal(refusal, cx);
+                    }
+                }
                 if buf.filled().len() > before && this.state.active.load(Ordering::SeqCst) == 0 {
                     // The first bytes after a finished request start a new head.
                     let finished = this.state.finished();
@@ -196,7 +255,23 @@ impl AsyncWrite for ClientIo {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+        let flushed = Pin::new(&mut self.inner).poll_flush(cx);
+        let finished = self.state.finished();
+        if flushed.is_ready() && self.flushed_through != finished {
+            self.flushed_through = finished;
+            if self.refusal.is_some() {
+                let waker = self
+                    .state
+                    .reader
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take();
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
+            }
+        }
+        flushed
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -1,6 +1,7 @@
 //! One client connection: HTTP/1.1 with keep-alive and upgrades, the client
 //! timeouts, graceful shutdown, and one access-log line for each request that
-//! hyper itself rejected (malformed 400, oversized 431, too slow 408).
+//! was rejected before the service (framing check or hyper: malformed 400,
+//! oversized 431, too slow 408).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -18,8 +19,9 @@ use super::drain::{DrainToken, stopping};
 use super::service::{ConnectionContext, handle};
 use crate::ops::access_record::{AccessRecord, LogAction};
 
-/// Most header fields accepted in one request head (hyper's default is 100).
-const MAX_HEADERS: usize = 512;
+/// Most header fields accepted in one request head (hyper's default is 100);
+/// the framing check refuses more with 431 before hyper sees them.
+const MAX_HEADERS: usize = super::framing::MAX_HEADERS;
 
 /// Serves the connection until the client leaves, a timeout closes it, or
 /// shutdown is requested (then in-flight requests finish first).
@@ -36,17 +38,19 @@ pub async fn serve(
         keepalive: settings.keepalive_timeout,
         header: settings.client_header_timeout,
     };
-    let io = ClientIo::new(stream, state.clone(), timeouts);
-    // The service answers 431 (with a text body) above the configured limit;
-    // hyper's parser only stops heads twice as large, with a bare 431.
+    // The service answers 431 above the configured limit; heads twice as
+    // large are refused by the framing check (and hyper's parser) unread.
     let parser_limit = settings.max_request_header_bytes.saturating_mul(2);
+    let io = ClientIo::new(stream, state.clone(), timeouts, parser_limit);
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(None)
         .keep_alive(true)
         .max_headers(MAX_HEADERS)
-        .max_header_size(parser_limit)
+        // One byte of slack: hyper refuses a partial head *at* its limit, the
+        // framing check only *past* it, so the framing check answers first.
+        .max_header_size(parser_limit + 1)
         .max_buf_size(parser_limit.max(408 * 1024));
     let ctx = ConnectionContext {
         plane: plane.clone(),
@@ -66,29 +70,48 @@ pub async fn serve(
             connection.await
         }
     };
-    if let Err(err) = result {
-        log_connection_error(&err, &state, peer, &plane);
+    // A head refused by the framing check ends the connection with a read
+    // error that hyper reports as a quiet close when its buffer was empty.
+    match &result {
+        Err(err) => log_connection_error(Some(err), &state, peer, &plane),
+        Ok(()) if state.refused().is_some() => log_connection_error(None, &state, peer, &plane),
+        Ok(()) => {}
     }
 }
 
 /// Turns a connection-level failure into its access-log line when it was a
 /// rejected request, and into an error-log line in any case.
-fn log_connection_error(err: &hyper::Error, state: &ConnState, peer: IpAddr, plane: &DataPlane) {
-    let status = if state.head_timed_out() {
-        408
-    } else if err.is_parse_too_large() {
-        431
-    } else if err.is_parse() {
-        if err.to_string().contains("URI too long") {
-            414
-        } else {
-            400
+fn log_connection_error(
+    err: Option<&hyper::Error>,
+    state: &ConnState,
+    peer: IpAddr,
+    plane: &DataPlane,
+) {
+    let refusal = state.refused();
+    let status = match (refusal, err) {
+        (Some(refusal), _) => refusal.status(),
+        (None, _) if state.head_timed_out() => 408,
+        (None, Some(err)) if err.is_parse_too_large() => 431,
+        (None, Some(err)) if err.is_parse() => {
+            if err.to_string().contains("URI too long") {
+                414
+            } else {
+                400
+            }
         }
-    } else {
-        tracing::debug!(%peer, "client connection ended: {err}");
-        return;
+        (None, Some(err)) => {
+            tracing::debug!(%peer, "client connection ended: {err}");
+            return;
+        }
+        (None, None) => return,
     };
-    tracing::info!(%peer, status, "rejected before the service: {err}");
+    match (refusal, err) {
+        (Some(refusal), _) => {
+            tracing::info!(%peer, status, "rejected before the service: {refusal}")
+        }
+        (None, Some(err)) => tracing::info!(%peer, status, "rejected before the service: {err}"),
+        (None, None) => {}
+    }
     let format = plane.rules().settings.access_log;
     let record = AccessRecord {
         time: SystemTime::now(),
@@ -97,7 +120,11 @@ fn log_connection_error(err: &hyper::Error, state: &ConnState, peer: IpAddr, pla
         host: "-".into(),
         uri: "-".into(),
         status,
-        bytes_sent: if status == 408 { 20 } else { 0 },
+        bytes_sent: match refusal {
+            Some(refusal) => refusal.body_len(),
+            None if status == 408 => 20,
+            None => 0,
+        },
         duration_ms: 0,
         upstream_ms: None,
         scheme: "-".into(),

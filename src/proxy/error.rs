@@ -28,6 +28,9 @@ pub enum Malformed {
     TransferEncodingOnHttp10,
     /// The request target is not origin-form or absolute-form.
     Target(TargetError),
+    /// More than one `Host`, or one that is not a valid authority
+    /// (RFC 9112 §3.2: the server must answer 400).
+    InvalidHost,
 }
 
 /// An error the proxy answers itself.
@@ -44,6 +47,16 @@ pub enum ProxyError {
         /// The configured limit.
         limit: usize,
     },
+    /// 414: the request line alone exceeds `max_request_header_bytes`.
+    UriTooLong {
+        /// The length of the request line.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// 502: the next hop switched protocols (101) for a request that did
+    /// not ask to upgrade; the client could not make sense of it.
+    UnexpectedUpgrade,
     /// 502: no connection to the next hop (resolution, refusal, connect timeout).
     UpstreamConnect(hyper_util::client::legacy::Error),
     /// 502: the connection broke before a response head arrived.
@@ -60,8 +73,10 @@ impl ProxyError {
         match self {
             ProxyError::Malformed(_)
             | ProxyError::ConnectNotAllowed
-            | ProxyError::HeaderTooLarge { .. } => Side::Downstream,
-            ProxyError::UpstreamConnect(_)
+            | ProxyError::HeaderTooLarge { .. }
+            | ProxyError::UriTooLong { .. } => Side::Downstream,
+            ProxyError::UnexpectedUpgrade
+            | ProxyError::UpstreamConnect(_)
             | ProxyError::UpstreamFailed(_)
             | ProxyError::UpstreamTimeout(_) => Side::Upstream,
             ProxyError::InvalidUpstreamUri(_) => Side::Internal,
@@ -74,9 +89,10 @@ impl ProxyError {
             ProxyError::Malformed(_) => StatusCode::BAD_REQUEST,
             ProxyError::ConnectNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProxyError::HeaderTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            ProxyError::UpstreamConnect(_) | ProxyError::UpstreamFailed(_) => {
-                StatusCode::BAD_GATEWAY
-            }
+            ProxyError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            ProxyError::UnexpectedUpgrade
+            | ProxyError::UpstreamConnect(_)
+            | ProxyError::UpstreamFailed(_) => StatusCode::BAD_GATEWAY,
             ProxyError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::InvalidUpstreamUri(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -120,7 +136,19 @@ impl fmt::Display for ProxyError {
             ProxyError::Malformed(Malformed::Target(_)) => {
                 f.write_str("unsupported request-target form")
             }
+            ProxyError::Malformed(Malformed::InvalidHost) => {
+                f.write_str("more than one Host, or an invalid one")
+            }
             ProxyError::ConnectNotAllowed => f.write_str("CONNECT is not supported"),
+            ProxyError::UriTooLong { size, limit } => {
+                write!(
+                    f,
+                    "request line of {size} bytes exceeds the limit of {limit}"
+                )
+            }
+            ProxyError::UnexpectedUpgrade => {
+                f.write_str("the next hop answered 101 to a request that did not ask to upgrade")
+            }
             ProxyError::HeaderTooLarge { size, limit } => {
                 write!(
                     f,

@@ -61,6 +61,12 @@ pub async fn forward(
             hop_by_hop::strip_keeping_upgrade(response.headers_mut());
             tokio::spawn(tunnel(client, upstream, ctx.drain.clone()));
         }
+        // 101 to a request that did not ask to upgrade: the client has no
+        // way to follow (and hyper would send it a bare 101), so it is a
+        // broken next hop.
+        None if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
+            return Err(ProxyError::UnexpectedUpgrade);
+        }
         _ => hop_by_hop::strip(response.headers_mut()),
     }
     Ok((response, upstream_ms))

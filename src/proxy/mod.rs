@@ -10,6 +10,7 @@ pub mod data_plane;
 pub mod drain;
 pub mod error;
 pub mod forward;
+pub mod framing;
 pub mod hop_by_hop;
 pub mod listener;
 pub mod service;

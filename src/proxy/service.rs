@@ -148,10 +148,15 @@ fn check(parts: &mut http::request::Parts, limit: usize) -> Result<(), ProxyErro
     if parts.method == Method::CONNECT {
         return Err(ProxyError::ConnectNotAllowed);
     }
+    let line = request_line_size(parts);
+    if line > limit {
+        return Err(ProxyError::UriTooLong { size: line, limit });
+    }
     let size = head_size(parts);
     if size > limit {
         return Err(ProxyError::HeaderTooLarge { size, limit });
     }
+    check_host(&parts.headers)?;
     if hop_by_hop::has_transfer_encoding(&parts.headers) {
         if parts.version == Version::HTTP_10 {
             return Err(ProxyError::Malformed(Malformed::TransferEncodingOnHttp10));
@@ -182,11 +187,34 @@ fn check(parts: &mut http::request::Parts, limit: usize) -> Result<(), ProxyErro
     Ok(())
 }
 
+/// At most one `Host`, and a valid authority without user info (an empty
+/// one is allowed by RFC 9110 §7.2 for targets without an authority).
+fn check_host(headers: &HeaderMap) -> Result<(), ProxyError> {
+    let mut hosts = headers.get_all(HOST).iter();
+    let (Some(host), None) = (hosts.next(), hosts.next()) else {
+        return match headers.contains_key(HOST) {
+            true => Err(ProxyError::Malformed(Malformed::InvalidHost)),
+            false => Ok(()),
+        };
+    };
+    if host.is_empty() {
+        return Ok(());
+    }
+    match http::uri::Authority::try_from(host.as_bytes()) {
+        Ok(authority) if !authority.as_str().contains('@') => Ok(()),
+        _ => Err(ProxyError::Malformed(Malformed::InvalidHost)),
+    }
+}
+
+/// The length of the request line as it was on the wire.
+fn request_line_size(parts: &http::request::Parts) -> usize {
+    parts.method.as_str().len() + 1 + parts.uri.to_string().len() + " HTTP/1.1\r\n".len()
+}
+
 /// The size of the request line and header fields as they were on the wire
 /// (give or take optional whitespace).
 fn head_size(parts: &http::request::Parts) -> usize {
-    let line =
-        parts.method.as_str().len() + 1 + parts.uri.to_string().len() + " HTTP/1.1\r\n".len();
+    let line = request_line_size(parts);
     let fields: usize = parts
         .headers
         .iter()
@@ -310,6 +338,52 @@ mod tests {
         assert!(matches!(
             check(&mut p, 32 * 1024),
             Err(ProxyError::Malformed(Malformed::TransferEncodingOnHttp10))
+        ));
+    }
+
+    #[test]
+    fn host_must_be_one_valid_authority() {
+        let with_hosts = |hosts: &[&str]| {
+            let mut builder = Request::get("/");
+            for host in hosts {
+                builder = builder.header(HOST, *host);
+            }
+            let mut p = parts(builder.body(()).expect("request"));
+            check(&mut p, 32 * 1024)
+        };
+        for ok in [
+            &[][..],
+            &["example.com"],
+            &["example.com:8080"],
+            &["[::1]:80"],
+            &[""],
+        ] {
+            assert!(with_hosts(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            &["a.example", "b.example"][..],
+            &["exa mple.com"],
+            &["a.example/p"],
+            &["user@a.example"],
+            &["[::1"],
+        ] {
+            assert!(
+                matches!(
+                    with_hosts(bad),
+                    Err(ProxyError::Malformed(Malformed::InvalidHost))
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_long_request_line_is_414() {
+        let target = format!("/{}", "a".repeat(2000));
+        let mut p = parts(Request::get(target.as_str()).body(()).expect("request"));
+        assert!(matches!(
+            check(&mut p, 1024),
+            Err(ProxyError::UriTooLong { limit: 1024, .. })
         ));
     }
 

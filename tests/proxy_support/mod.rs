@@ -3,6 +3,8 @@
 //! HTTP/1.1 client that shows what is on the wire.
 #![allow(dead_code)]
 
+pub mod server;
+
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -43,6 +45,8 @@ pub struct Origin {
     pub addr: SocketAddr,
     pub connections: Arc<AtomicUsize>,
     pub requests: Arc<AtomicUsize>,
+    /// The request targets seen, in arrival order.
+    pub targets: Arc<std::sync::Mutex<Vec<String>>>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -59,15 +63,21 @@ impl Origin {
         let addr = listener.local_addr().expect("addr");
         let connections = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(AtomicUsize::new(0));
+        let targets = Arc::new(std::sync::Mutex::new(Vec::new()));
         let count = connections.clone();
         let seen = requests.clone();
+        let recorded = targets.clone();
         runtime.spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 count.fetch_add(1, Ordering::SeqCst);
                 let seen = seen.clone();
+                let recorded = recorded.clone();
                 tokio::spawn(async move {
-                    let service = service_fn(move |request| {
+                    let service = service_fn(move |request: Request<Incoming>| {
                         seen.fetch_add(1, Ordering::SeqCst);
+                        if let Ok(mut targets) = recorded.lock() {
+                            targets.push(request.uri().to_string());
+                        }
                         route(request)
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
@@ -81,6 +91,7 @@ impl Origin {
             addr,
             connections,
             requests,
+            targets,
             _runtime: runtime,
         }
     }
@@ -118,7 +129,7 @@ async fn route(request: Request<Incoming>) -> Result<Response<OriginBody>, Infal
             // n bytes streamed in 64 KiB chunks, never materialized whole.
             let total: usize = query
                 .strip_prefix("n=")
-                .and_then(|n| n.parse().ok())
+                .and_then(|n| n.split('&').next()?.parse().ok())
                 .unwrap_or(0);
             let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
             let count = total / chunk.len();
