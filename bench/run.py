@@ -138,6 +138,15 @@ class Procs:
         self.procs = {}
 
 
+def start_origin(procs, out):
+    """The nginx origin on the load core, answering before we go on."""
+    origin = fill((CONF / "origin-nginx.conf").read_text(), out, ORIGIN_PORT, lambda t: t)
+    (out / "origin-nginx.conf").write_text(origin)
+    procs.start("origin", ["nginx", "-c", str(out / "origin-nginx.conf"), "-p", str(out)],
+                LOAD_CORE)
+    wait_ready(ORIGIN_PORT)
+
+
 def serving_pid(name, proc):
     """The pid that does the work: nginx's worker, else the process itself."""
     if name == "nginx":
@@ -216,11 +225,7 @@ def run_scenario(name, out, binary, rounds, seconds, conns):
     results = {t: [] for t in TARGETS}
     reloads = []
     try:
-        origin = fill((CONF / "origin-nginx.conf").read_text(), out, ORIGIN_PORT, lambda t: t)
-        (out / "origin-nginx.conf").write_text(origin)
-        procs.start("origin", ["nginx", "-c", str(out / "origin-nginx.conf"), "-p", str(out)],
-                    LOAD_CORE)
-        wait_ready(ORIGIN_PORT)
+        start_origin(procs, out)
         for p in PROXIES:
             start_proxy(procs, p, out, confdir, binary)
         for p in PROXIES:
@@ -257,11 +262,7 @@ def startup_times(out, binary, tries=5):
     for _ in range(tries):
         procs = Procs()
         try:
-            origin = fill((CONF / "origin-nginx.conf").read_text(), out, ORIGIN_PORT, lambda t: t)
-            (out / "origin-nginx.conf").write_text(origin)
-            procs.start("origin", ["nginx", "-c", str(out / "origin-nginx.conf"), "-p", str(out)],
-                        LOAD_CORE)
-            wait_ready(ORIGIN_PORT)
+            start_origin(procs, out)
             for p in PROXIES:
                 t0 = time.monotonic()
                 start_proxy(procs, p, out, confdir, binary)
