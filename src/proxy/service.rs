@@ -208,7 +208,18 @@ fn check_host(headers: &HeaderMap) -> Result<(), ProxyError> {
 
 /// The length of the request line as it was on the wire.
 fn request_line_size(parts: &http::request::Parts) -> usize {
-    parts.method.as_str().len() + 1 + parts.uri.to_string().len() + " HTTP/1.1\r\n".len()
+    parts.method.as_str().len() + 1 + target_len(&parts.uri) + " HTTP/1.1\r\n".len()
+}
+
+/// The length of the request target as written (what `Uri`'s `Display`
+/// prints), without building the string on every request.
+fn target_len(uri: &Uri) -> usize {
+    uri.scheme_str()
+        .map_or(0, |scheme| scheme.len() + "://".len())
+        + uri
+            .authority()
+            .map_or(0, |authority| authority.as_str().len())
+        + uri.path_and_query().map_or(0, |pq| pq.as_str().len())
 }
 
 /// The size of the request line and header fields as they were on the wire
@@ -291,6 +302,22 @@ mod tests {
 
     fn parts(request: Request<()>) -> http::request::Parts {
         request.into_parts().0
+    }
+
+    #[test]
+    fn target_len_is_the_length_of_the_target_as_written() {
+        for target in [
+            "/",
+            "/a/b?c=d",
+            "/?",
+            "*",
+            "http://example.com:8080/a?b",
+            "https://h",
+            "example.com:443",
+        ] {
+            let uri: Uri = target.parse().expect("uri");
+            assert_eq!(target_len(&uri), uri.to_string().len(), "{target}");
+        }
     }
 
     #[test]
