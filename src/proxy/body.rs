@@ -11,6 +11,7 @@ use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 
 use super::client_io::ConnState;
+use super::pool::Lent;
 use crate::ops::access_log::AccessLog;
 use crate::ops::access_record::AccessRecord;
 use crate::rules::AccessLogFormat;
@@ -61,7 +62,8 @@ impl Drop for PendingLog {
 
 enum Source {
     Generated(Option<Bytes>),
-    Upstream(Incoming),
+    /// The next hop's body, and the connection carrying it until it ends.
+    Upstream(Incoming, Option<Lent>),
 }
 
 /// The body type of every response the proxy sends.
@@ -89,10 +91,11 @@ impl ProxyBody {
         }
     }
 
-    /// The next hop's body, streamed.
-    pub fn upstream(body: Incoming, pending: PendingLog) -> Self {
+    /// The next hop's body, streamed; `connection` goes back to the pool
+    /// once the body has ended.
+    pub fn upstream(body: Incoming, connection: Option<Lent>, pending: PendingLog) -> Self {
         ProxyBody {
-            source: Source::Upstream(body),
+            source: Source::Upstream(body, connection),
             sent: 0,
             pending: Some(pending),
         }
@@ -101,6 +104,18 @@ impl ProxyBody {
     fn finish(&mut self) {
         if let Some(mut pending) = self.pending.take() {
             pending.finish(self.sent);
+        }
+    }
+
+    /// The upstream body has ended (`ended`, or as far as it tells): its
+    /// connection is free for another request. A body dropped before its
+    /// end keeps the connection, which then closes.
+    fn release_connection(&mut self, ended: bool) {
+        if let Source::Upstream(body, connection) = &mut self.source
+            && (ended || body.is_end_stream())
+            && let Some(connection) = connection.take()
+        {
+            connection.give_back();
         }
     }
 }
@@ -116,7 +131,7 @@ impl Body for ProxyBody {
         let this = &mut *self;
         let polled = match &mut this.source {
             Source::Generated(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Source::Upstream(body) => Pin::new(body).poll_frame(cx),
+            Source::Upstream(body, _) => Pin::new(body).poll_frame(cx),
         };
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
@@ -128,7 +143,10 @@ impl Body for ProxyBody {
                 tracing::warn!("upstream body failed mid-stream: {err}");
                 this.finish();
             }
-            Poll::Ready(None) => this.finish(),
+            Poll::Ready(None) => {
+                this.release_connection(true);
+                this.finish();
+            }
             Poll::Pending => {}
         }
         polled
@@ -137,7 +155,7 @@ impl Body for ProxyBody {
     fn is_end_stream(&self) -> bool {
         match &self.source {
             Source::Generated(bytes) => bytes.is_none(),
-            Source::Upstream(body) => body.is_end_stream(),
+            Source::Upstream(body, _) => body.is_end_stream(),
         }
     }
 
@@ -146,13 +164,15 @@ impl Body for ProxyBody {
             Source::Generated(bytes) => {
                 SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
             }
-            Source::Upstream(body) => body.size_hint(),
+            Source::Upstream(body, _) => body.size_hint(),
         }
     }
 }
 
 impl Drop for ProxyBody {
     fn drop(&mut self) {
+        // A body hyper never polled (HEAD, 304) may still have ended.
+        self.release_connection(false);
         self.finish();
     }
 }

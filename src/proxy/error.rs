@@ -58,9 +58,9 @@ pub enum ProxyError {
     /// not ask to upgrade; the client could not make sense of it.
     UnexpectedUpgrade,
     /// 502: no connection to the next hop (resolution, refusal, connect timeout).
-    UpstreamConnect(hyper_util::client::legacy::Error),
+    UpstreamConnect(super::upstream::ConnectError),
     /// 502: the connection broke before a response head arrived.
-    UpstreamFailed(hyper_util::client::legacy::Error),
+    UpstreamFailed(hyper::Error),
     /// 504: no response head within `upstream_response_timeout`.
     UpstreamTimeout(Duration),
     /// 500: a rewritten target that cannot form a URI.

@@ -14,10 +14,12 @@ use hyper_util::rt::TokioIo;
 use super::drain::DrainToken;
 use super::error::ProxyError;
 use super::hop_by_hop;
+use super::pool::Lent;
 use super::service::ConnectionContext;
 
 /// Forwards the request; returns the upstream response (headers already
-/// stripped of hop-by-hop fields) and the milliseconds its head took.
+/// stripped of hop-by-hop fields), the milliseconds its head took and the
+/// connection that carries its body (none once upgraded to a tunnel).
 ///
 /// `Expect` is not forwarded: the proxy answers `100 Continue` itself when
 /// the body is first read, which happens once the upstream connection is up
@@ -29,10 +31,9 @@ pub async fn forward(
     target: &str,
     client_upgrade: Option<OnUpgrade>,
     response_timeout: Duration,
-) -> Result<(Response<Incoming>, u64), ProxyError> {
-    let uri_text = format!("http://{}{}", ctx.plane.upstream.authority(), target);
-    let uri = Uri::try_from(uri_text.as_str())
-        .map_err(|_| ProxyError::InvalidUpstreamUri(uri_text.clone()))?;
+) -> Result<(Response<Incoming>, u64, Option<Lent>), ProxyError> {
+    // The target goes out in origin-form; `Host` is the client's.
+    let uri = Uri::try_from(target).map_err(|_| ProxyError::InvalidUpstreamUri(target.to_owned()))?;
     if client_upgrade.is_some() {
         hop_by_hop::strip_keeping_upgrade(&mut parts.headers);
     } else {
@@ -55,11 +56,14 @@ pub async fn forward(
         .await?;
     let mut response = sent.response;
     let upstream_ms = u64::try_from(sent.elapsed.as_millis()).unwrap_or(u64::MAX);
+    let mut connection = Some(sent.connection);
     match client_upgrade {
         Some(client) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
             let upstream = hyper::upgrade::on(&mut response);
             hop_by_hop::strip_keeping_upgrade(response.headers_mut());
             tokio::spawn(tunnel(client, upstream, ctx.drain.clone()));
+            // The connection is the tunnel's now, never the pool's.
+            connection = None;
         }
         // 101 to a request that did not ask to upgrade: the client has no
         // way to follow (and hyper would send it a bare 101), so it is a
@@ -69,7 +73,7 @@ pub async fn forward(
         }
         _ => hop_by_hop::strip(response.headers_mut()),
     }
-    Ok((response, upstream_ms))
+    Ok((response, upstream_ms, connection))
 }
 
 /// Copies bytes both ways between the upgraded client and next-hop

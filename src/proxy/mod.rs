@@ -13,6 +13,7 @@ pub mod forward;
 pub mod framing;
 pub mod hop_by_hop;
 pub mod listener;
+pub mod pool;
 pub mod service;
 pub mod upstream;
 

@@ -125,7 +125,7 @@ pub async fn handle(
             )
             .await;
             match forwarded {
-                Ok((mut response, upstream_ms)) => {
+                Ok((mut response, upstream_ms, connection)) => {
                     apply_edits(&response_headers, response.headers_mut());
                     pending.record.status = response.status().as_u16();
                     pending.record.upstream_ms = Some(upstream_ms);
@@ -133,7 +133,7 @@ pub async fn handle(
                     let (parts, incoming) = response.into_parts();
                     Ok(Response::from_parts(
                         parts,
-                        ProxyBody::upstream(incoming, pending),
+                        ProxyBody::upstream(incoming, connection, pending),
                     ))
                 }
                 Err(err) => Ok(error_response(err, pending)),
