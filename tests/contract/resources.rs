@@ -7,10 +7,11 @@
 use std::io::{BufRead, Read};
 use std::net::TcpStream;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::Case;
 use crate::client::{self, Conn, PROXY, get};
+use crate::lifecycle::eventually;
 use crate::logs::ERROR_LOG;
 use crate::namespace::ORIGIN_A;
 use crate::origin::Origin;
@@ -68,17 +69,6 @@ fn accept_lines() -> Vec<String> {
         .filter(|l| l.contains("accept") && !l.contains("control socket"))
         .map(str::to_owned)
         .collect()
-}
-
-fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
 }
 
 fn out_of_descriptors(world: &World) {
