@@ -19,6 +19,9 @@ pub const FRESH_BODY: &str = "fresh\n";
 pub const TRICKLED_BODY: &str = "abcdefghijklmnopqrst";
 /// The length `/reset-mid-body` promises (it sends 1,000 bytes of it).
 pub const PROMISED: usize = 100_000;
+/// The method of the record `/switch` adds once the proxy closed the
+/// connection it had switched.
+pub const HUNG_UP: &str = "(hung up)";
 
 /// What to do with the connection once a request was handled.
 enum Then {
@@ -28,6 +31,9 @@ enum Then {
     Close,
     /// Reset it (an RST: linger zero).
     Reset,
+    /// Speak another protocol from now on: wait for the peer to close, and
+    /// record that as a [`HUNG_UP`] request.
+    AwaitHangUp,
 }
 
 /// Serves one connection of the broken next hop. By path:
@@ -38,7 +44,7 @@ enum Then {
 /// `/bad-status` with a four-digit status; `/trickle-body/MS` sends a prompt
 /// head, then its body one byte every MS milliseconds; `/trickle-head/MS`
 /// sends the whole response that way; `/switch` answers 101 and waits for the
-/// proxy to hang up; `/reuse/fin/…`, `/reuse/rst/…` and `/reuse-post` answer
+/// proxy to hang up (then records [`HUNG_UP`]); `/reuse/fin/…`, `/reuse/rst/…` and `/reuse-post` answer
 /// [`FRESH_BODY`] when they are the first request on the connection, and
 /// otherwise read the request and close (FIN, or RST for `rst`) without an
 /// answer, as a next hop whose keep-alive timer fires just as the proxy
@@ -60,6 +66,18 @@ pub async fn serve(stream: TcpStream, state: Arc<OriginState>) {
             Then::KeepAlive => {}
             Then::Close => return,
             Then::Reset => return reset(reader.into_inner()),
+            Then::AwaitHangUp => {
+                let mut rest = Vec::new();
+                let closed =
+                    tokio::time::timeout(Duration::from_secs(20), reader.read_to_end(&mut rest))
+                        .await;
+                if closed.is_ok()
+                    && let Ok(mut requests) = state.requests.lock()
+                {
+                    requests.push(hung_up(&path));
+                }
+                return;
+            }
         }
     }
 }
@@ -128,10 +146,7 @@ async fn answer(path: &str, nth: usize, out: &mut TcpStream) -> std::io::Result<
             )
             .await?;
             out.flush().await?;
-            // Speak "foo" from now on: wait for the proxy to hang up.
-            let mut rest = Vec::new();
-            let _ = tokio::time::timeout(Duration::from_secs(20), out.read_to_end(&mut rest)).await;
-            Ok(Then::Close)
+            Ok(Then::AwaitHangUp)
         }
         "reuse" | "reuse-post" if nth > 1 => Ok(if arg.starts_with("rst") {
             Then::Reset
@@ -167,6 +182,17 @@ async fn trickle(out: &mut TcpStream, bytes: &[u8], per_byte: Duration) -> std::
         tokio::time::sleep(per_byte).await;
     }
     Ok(())
+}
+
+fn hung_up(path: &str) -> Seen {
+    Seen {
+        method: HUNG_UP.to_owned(),
+        uri: path.to_owned(),
+        headers: Vec::new(),
+        body_len: 0,
+        body_sha256: String::new(),
+        body_start: Vec::new(),
+    }
 }
 
 /// Closes with a TCP reset instead of a FIN.

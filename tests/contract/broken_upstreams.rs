@@ -4,9 +4,13 @@
 //! gets a correct status or a cleanly cut connection, the failure is logged,
 //! and the server serves the next request.
 
+use std::time::Duration;
+
 use crate::Case;
-use crate::broken_origin::{self, FRESH_BODY, OK_BODY, PROMISED, TRICKLED_BODY};
+use crate::broken_origin::{self, FRESH_BODY, HUNG_UP, OK_BODY, PROMISED, TRICKLED_BODY};
 use crate::client::{self, Conn, Curl, get};
+use crate::failures::assert_generated;
+use crate::lifecycle::eventually;
 use crate::logs::{ACCESS_LOG, ERROR_LOG, Line, read_json_log};
 use crate::namespace::ORIGIN_A;
 use crate::origin::Origin;
@@ -141,13 +145,13 @@ fn invalid_heads(world: &World) {
     for path in broken {
         // POST is never replayed, so each reaches the next hop exactly once.
         let got = get(path, &["-X", "POST", "--data-binary", "x"]);
-        crate::failures::assert_generated(&got, 502);
+        assert_generated(&got, 502);
         assert_eq!(got.text(), "502 Bad Gateway\n", "{path}");
         still_serves(path);
     }
     // A GET may be retried once on a fresh connection, never more.
     let got = get("/truncated-head?get", &[]);
-    crate::failures::assert_generated(&got, 502);
+    assert_generated(&got, 502);
     still_serves("a truncated head to a GET");
     proxy.stop();
     let seen = origin.requests();
@@ -196,7 +200,7 @@ fn trickling(world: &World) {
     assert_eq!(got.status, 200, "{got:?}");
     assert_eq!(got.text(), TRICKLED_BODY);
     let got = get("/trickle-head/100", &[]);
-    crate::failures::assert_generated(&got, 504);
+    assert_generated(&got, 504);
     assert_eq!(got.text(), "504 Gateway Timeout\n");
     still_serves("a 504");
     proxy.stop();
@@ -263,7 +267,7 @@ fn no_replay(world: &World) {
             round + 1,
             "a POST whose connection died after it was sent must not be sent again"
         );
-        crate::failures::assert_generated(&got, 502);
+        assert_generated(&got, 502);
         still_serves("a POST that was not replayed");
     }
     proxy.stop();
@@ -292,11 +296,23 @@ fn unasked_upgrade(world: &World) {
         (200, OK_BODY.as_bytes())
     );
     still_serves("an unasked 101");
+    // The switched upstream connection is closed, not leaked.
+    let hung_up = eventually(Duration::from_secs(10), || {
+        origin.requests().iter().any(|s| s.method == HUNG_UP)
+    });
+    assert!(
+        hung_up,
+        "the proxy kept the upstream connection that answered 101"
+    );
     proxy.stop();
     assert_eq!(logged("/switch")[0]["status"], "502");
     assert!(
         !error_lines("101").is_empty(),
         "the unasked 101 is in error.log"
     );
-    assert_eq!(origin.requests().len(), 3);
+    assert_eq!(
+        origin.requests().len(),
+        4,
+        "/switch, /ok twice, the hang-up"
+    );
 }
