@@ -12,6 +12,7 @@ use super::control_protocol::{ControlReply, ControlRequest};
 use super::error_log::{ErrorLog, Level};
 use crate::config;
 use crate::proxy::DataPlane;
+use crate::proxy::accept_backoff::AcceptBackoff;
 
 /// The longest request line accepted on the control socket.
 const MAX_REQUEST: u64 = 4096;
@@ -131,9 +132,11 @@ impl Controller {
 
     /// Serves the control socket until the task is dropped.
     pub async fn serve_socket(self: Arc<Self>, listener: UnixListener) {
+        let mut backoff = AcceptBackoff::default();
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
+                    backoff.after_accept("control socket");
                     let controller = self.clone();
                     tokio::spawn(async move {
                         if let Err(err) = controller.answer(stream).await {
@@ -142,8 +145,7 @@ impl Controller {
                     });
                 }
                 Err(err) => {
-                    tracing::warn!("control socket accept failed: {err}");
-                    tokio::time::sleep(std::time::Duration::from_millis(75)).await;
+                    backoff.after_error(&err, "control socket").await;
                 }
             }
         }

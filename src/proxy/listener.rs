@@ -5,20 +5,18 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::accept_backoff::AcceptBackoff;
 use super::connection;
 use super::data_plane::DataPlane;
 use super::drain::{DrainToken, stopping};
 
 /// The backlog of each listening socket.
 const BACKLOG: i32 = 1024;
-/// How long to pause accepting after an error such as EMFILE.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(75);
 
 /// Where to listen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +119,10 @@ pub async fn accept_loop(
     mut shutdown: watch::Receiver<bool>,
     drain: DrainToken,
 ) {
+    let address = listener
+        .local_addr()
+        .map_or_else(|_| "?".to_owned(), |a| a.to_string());
+    let mut backoff = AcceptBackoff::default();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -128,6 +130,7 @@ pub async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
+                backoff.after_accept(&address);
                 let _ = stream.set_nodelay(true);
                 tokio::spawn(connection::serve(
                     stream,
@@ -138,8 +141,7 @@ pub async fn accept_loop(
                 ));
             }
             Err(err) => {
-                tracing::warn!("accept failed: {err}; pausing");
-                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                backoff.after_error(&err, &address).await;
             }
         }
     }

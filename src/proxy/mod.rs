@@ -3,6 +3,7 @@
 //! A request flows listener → connection (client timeouts, hyper) → service
 //! (checks, rules) → forward (upstream, hop-by-hop) → body (streaming, access log).
 
+pub mod accept_backoff;
 pub mod body;
 pub mod client_io;
 pub mod connection;

@@ -112,7 +112,7 @@ fn shutdown_grace(world: &World) {
 }
 
 /// Waits until `check` holds, at most `limit`.
-fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+pub fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         if check() {

@@ -7,6 +7,8 @@
 //! re-executes itself under `unshare`; it fails loudly (never passes silently)
 //! when it is not root or `unshare`/`ip`/`mount`/`curl` are missing.
 
+mod broken_origin;
+mod broken_upstreams;
 mod client;
 mod failures;
 mod forwarding;
@@ -17,6 +19,7 @@ mod origin;
 mod pattern;
 mod proxy;
 mod rejects;
+mod resources;
 mod rules;
 mod scripts;
 mod timeouts;
@@ -69,6 +72,8 @@ fn all_cases() -> Vec<Case> {
     cases.extend(forwarding::cases());
     cases.extend(rejects::cases());
     cases.extend(failures::cases());
+    cases.extend(broken_upstreams::cases());
+    cases.extend(resources::cases());
     cases.extend(logs::cases());
     cases.extend(lifecycle::cases());
     cases.extend(timeouts::cases());
