@@ -5,19 +5,30 @@ use http::header::{
     CONNECTION, HeaderMap, HeaderName, HeaderValue, TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
 };
 
-/// The hop-by-hop headers that are removed whatever `Connection` says.
-const ALWAYS: [&str; 7] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
+/// `Keep-Alive` (no constant in `http`).
+static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+/// `Proxy-Connection`, a pre-standard `Connection` some clients still send.
+static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+
+/// Whether `name` is hop-by-hop whatever `Connection` says.
+fn always_hop_by_hop(name: &HeaderName) -> bool {
+    name == CONNECTION
+        || name == TE
+        || name == TRAILER
+        || name == TRANSFER_ENCODING
+        || name == UPGRADE
+        || name == KEEP_ALIVE
+        || name == PROXY_CONNECTION
+}
 
 /// Removes `Connection`, every header it names, and the fixed hop-by-hop set.
+///
+/// Runs twice per proxied request, so the usual case (no hop-by-hop field
+/// at all) costs one pass over the names and no hashing.
 pub fn strip(headers: &mut HeaderMap) {
+    if !headers.keys().any(always_hop_by_hop) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(CONNECTION)
         .iter()
@@ -28,10 +39,18 @@ pub fn strip(headers: &mut HeaderMap) {
     for name in named {
         headers.remove(name);
     }
-    for name in ALWAYS {
+    for name in [
+        &CONNECTION,
+        &TE,
+        &TRAILER,
+        &TRANSFER_ENCODING,
+        &UPGRADE,
+        &KEEP_ALIVE,
+        &PROXY_CONNECTION,
+    ] {
         headers.remove(name);
     }
-    debug_assert!(!headers.contains_key(TE) && !headers.contains_key(TRAILER));
+    debug_assert!(!headers.keys().any(always_hop_by_hop));
 }
 
 /// Whether the request asks to switch to the WebSocket protocol
