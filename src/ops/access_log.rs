@@ -168,25 +168,25 @@ pub fn open_append(path: &Path) -> io::Result<File> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::access_record::LogAction;
+    use crate::ops::access_record::{FiredRules, LogAction, LogText};
     use std::time::SystemTime;
 
     fn record(uri: &str) -> AccessRecord {
         AccessRecord {
             time: SystemTime::now(),
-            client_ip: "127.0.0.1".into(),
-            method: "GET".into(),
+            client_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            method: LogText::Method(http::Method::GET),
             host: "h".into(),
-            uri: uri.into(),
+            uri: LogText::Owned(uri.to_owned()),
             status: 200,
             bytes_sent: 0,
             duration_ms: 0,
             upstream_ms: None,
             scheme: "http".into(),
-            user_agent: "-".into(),
-            referer: "-".into(),
+            user_agent: LogText::Absent,
+            referer: LogText::Absent,
             action: LogAction::Forward,
-            rules: Vec::new(),
+            rules: FiredRules::default(),
         }
     }
 

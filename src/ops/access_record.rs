@@ -1,12 +1,21 @@
 //! One access-log record and its two line formats (JSON and LTSV), with the
 //! field names of contract §3 in the same order in both.
+//!
+//! A record is built on the serving thread for every request, so it holds
+//! its texts as they arrived (header values, the target, the rule set and
+//! the indices of the rules that fired) and copies nothing; the access-log
+//! writer thread turns them into text.
 
+use std::borrow::Cow;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 use std::time::SystemTime;
 
-use serde::Serialize;
+use http::{HeaderValue, Method, Uri};
+use serde::{Serialize, Serializer};
 
 use super::log_time::rfc3339_millis;
-use crate::rules::AccessLogFormat;
+use crate::rules::{AccessLogFormat, RuleSet};
 
 /// What the request was turned into, for the `action` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -22,19 +31,104 @@ pub enum LogAction {
     Error,
 }
 
-/// Everything one access-log line says; strings that were absent hold `-`.
+/// A text field of a record, kept in the form it arrived in.
+#[derive(Debug, Clone, Default)]
+pub enum LogText {
+    /// Not known or not sent: written `-`.
+    #[default]
+    Absent,
+    /// A fixed text.
+    Static(&'static str),
+    /// A header's bytes, decoded as UTF-8 (lossily) when written.
+    Header(HeaderValue),
+    /// A request method.
+    Method(Method),
+    /// A request target as received.
+    Target(Uri),
+    /// A text made for the record.
+    Owned(String),
+}
+
+impl LogText {
+    /// The header's value, or `Absent` when the header is missing.
+    pub fn header(value: Option<&HeaderValue>) -> Self {
+        value.map_or(LogText::Absent, |v| LogText::Header(v.clone()))
+    }
+
+    /// The field's text; `-` when absent or empty.
+    pub fn text(&self) -> Cow<'_, str> {
+        let text = match self {
+            LogText::Absent => return Cow::Borrowed("-"),
+            LogText::Static(text) => Cow::Borrowed(*text),
+            LogText::Header(value) => String::from_utf8_lossy(value.as_bytes()),
+            LogText::Method(method) => Cow::Borrowed(method.as_str()),
+            // Origin-form (the usual case) is its path and query as sent.
+            LogText::Target(uri) if uri.authority().is_none() => {
+                Cow::Borrowed(uri.path_and_query().map_or("/", |pq| pq.as_str()))
+            }
+            LogText::Target(uri) => Cow::Owned(uri.to_string()),
+            LogText::Owned(text) => Cow::Borrowed(text.as_str()),
+        };
+        if text.is_empty() {
+            Cow::Borrowed("-")
+        } else {
+            text
+        }
+    }
+}
+
+impl From<&'static str> for LogText {
+    fn from(text: &'static str) -> Self {
+        LogText::Static(text)
+    }
+}
+
+impl From<String> for LogText {
+    fn from(text: String) -> Self {
+        LogText::Owned(text)
+    }
+}
+
+/// The rules that fired: the rule set the request ran under and their
+/// indices in it, so no name is copied per request.
+#[derive(Debug, Clone, Default)]
+pub struct FiredRules {
+    rule_set: Option<Arc<RuleSet>>,
+    fired: Vec<usize>,
+}
+
+impl FiredRules {
+    /// The rules at `fired` (indices into `rule_set.rules`), in order.
+    pub fn new(rule_set: Arc<RuleSet>, fired: Vec<usize>) -> Self {
+        FiredRules {
+            rule_set: Some(rule_set),
+            fired,
+        }
+    }
+
+    /// The names, in the order the rules fired.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        let rules = self.rule_set.as_deref().map_or(&[][..], |set| &set.rules[..]);
+        self.fired
+            .iter()
+            .filter_map(|&at| rules.get(at))
+            .map(|rule| rule.name.as_str())
+    }
+}
+
+/// Everything one access-log line says.
 #[derive(Debug, Clone)]
 pub struct AccessRecord {
     /// When the request started.
     pub time: SystemTime,
     /// The client address as rules saw it (else the peer).
-    pub client_ip: String,
-    /// The method, `-` when the request line could not be parsed.
-    pub method: String,
+    pub client_ip: IpAddr,
+    /// The method, absent when the request line could not be parsed.
+    pub method: LogText,
     /// The `Host` header as received.
-    pub host: String,
+    pub host: LogText,
     /// The request target as received.
-    pub uri: String,
+    pub uri: LogText,
     /// The status sent to the client.
     pub status: u16,
     /// Body bytes actually sent to the client.
@@ -45,15 +139,15 @@ pub struct AccessRecord {
     /// nothing went upstream.
     pub upstream_ms: Option<u64>,
     /// `https` or `http` as `X-Forwarded-Proto` says.
-    pub scheme: String,
+    pub scheme: LogText,
     /// The `User-Agent` header.
-    pub user_agent: String,
+    pub user_agent: LogText,
     /// The `Referer` header.
-    pub referer: String,
+    pub referer: LogText,
     /// Forward, redirect, respond or error.
     pub action: LogAction,
-    /// The names of the rules that fired, in order.
-    pub rules: Vec<String>,
+    /// The rules that fired, in order.
+    pub rules: FiredRules,
 }
 
 /// The JSON shape: field order as the contract lists them.
@@ -73,7 +167,13 @@ struct JsonLine<'a> {
     user_agent: &'a str,
     referer: &'a str,
     action: LogAction,
-    rules: &'a [String],
+    rules: &'a FiredRules,
+}
+
+impl Serialize for FiredRules {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.names())
+    }
 }
 
 impl AccessRecord {
@@ -81,22 +181,26 @@ impl AccessRecord {
     /// appends nothing.
     pub fn write_line(&self, format: AccessLogFormat, out: &mut Vec<u8>) {
         let time = rfc3339_millis(self.time);
+        let client_ip = self.client_ip.to_string();
+        let (method, host, uri) = (self.method.text(), self.host.text(), self.uri.text());
+        let (scheme, user_agent) = (self.scheme.text(), self.user_agent.text());
+        let referer = self.referer.text();
         match format {
             AccessLogFormat::Off => {}
             AccessLogFormat::Json => {
                 let line = JsonLine {
                     time: &time,
-                    client_ip: &self.client_ip,
-                    method: &self.method,
-                    host: &self.host,
-                    uri: &self.uri,
+                    client_ip: &client_ip,
+                    method: &method,
+                    host: &host,
+                    uri: &uri,
                     status: self.status,
                     bytes_sent: self.bytes_sent,
                     duration_ms: self.duration_ms,
                     upstream_ms: self.upstream_ms,
-                    scheme: &self.scheme,
-                    user_agent: &self.user_agent,
-                    referer: &self.referer,
+                    scheme: &scheme,
+                    user_agent: &user_agent,
+                    referer: &referer,
                     action: self.action,
                     rules: &self.rules,
                 };
@@ -109,20 +213,20 @@ impl AccessRecord {
                 let upstream = self
                     .upstream_ms
                     .map_or_else(|| "-".to_owned(), |ms| ms.to_string());
-                let rules = self.rules.join(",");
+                let rules = self.rules.names().collect::<Vec<_>>().join(",");
                 let fields: [(&str, &str); 14] = [
                     ("time", &time),
-                    ("client_ip", &self.client_ip),
-                    ("method", &self.method),
-                    ("host", &self.host),
-                    ("uri", &self.uri),
+                    ("client_ip", &client_ip),
+                    ("method", &method),
+                    ("host", &host),
+                    ("uri", &uri),
                     ("status", &self.status.to_string()),
                     ("bytes_sent", &self.bytes_sent.to_string()),
                     ("duration_ms", &self.duration_ms.to_string()),
                     ("upstream_ms", &upstream),
-                    ("scheme", &self.scheme),
-                    ("user_agent", &self.user_agent),
-                    ("referer", &self.referer),
+                    ("scheme", &scheme),
+                    ("user_agent", &user_agent),
+                    ("referer", &referer),
                     ("action", self.action.as_str()),
                     ("rules", if rules.is_empty() { "-" } else { &rules }),
                 ];
@@ -145,19 +249,19 @@ impl AccessRecord {
     pub fn placeholder() -> Self {
         AccessRecord {
             time: std::time::UNIX_EPOCH,
-            client_ip: String::new(),
-            method: String::new(),
-            host: String::new(),
-            uri: String::new(),
+            client_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            method: LogText::Absent,
+            host: LogText::Absent,
+            uri: LogText::Absent,
             status: 0,
             bytes_sent: 0,
             duration_ms: 0,
             upstream_ms: None,
-            scheme: String::new(),
-            user_agent: String::new(),
-            referer: String::new(),
+            scheme: LogText::Absent,
+            user_agent: LogText::Absent,
+            referer: LogText::Absent,
             action: LogAction::Error,
-            rules: Vec::new(),
+            rules: FiredRules::default(),
         }
     }
 }
@@ -198,21 +302,28 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     fn record() -> AccessRecord {
+        let compiled = crate::config::compile_source(
+            "proxy.conf",
+            b"rule hsts {\n    response header set X-A \"1\"\n}\n\
+              rule other {\n    response header set X-B \"1\"\n}\n\
+              rule api-v2 {\n    response header set X-C \"1\"\n}\n",
+        )
+        .expect("valid config");
         AccessRecord {
             time: UNIX_EPOCH + Duration::from_millis(1_795_894_200_123),
-            client_ip: "192.0.2.7".into(),
-            method: "GET".into(),
-            host: "example.com".into(),
-            uri: "/a?b=1".into(),
+            client_ip: "192.0.2.7".parse().expect("ip"),
+            method: LogText::Method(Method::GET),
+            host: LogText::header(Some(&HeaderValue::from_static("example.com"))),
+            uri: LogText::Target("/a?b=1".parse().expect("uri")),
             status: 200,
             bytes_sent: 42,
             duration_ms: 3,
             upstream_ms: Some(2),
             scheme: "https".into(),
-            user_agent: "curl/8\tx".into(),
-            referer: "-".into(),
+            user_agent: "curl/8\tx".to_owned().into(),
+            referer: LogText::Absent,
             action: LogAction::Forward,
-            rules: vec!["hsts".into(), "api-v2".into()],
+            rules: FiredRules::new(Arc::new(compiled.rule_set), vec![0, 2]),
         }
     }
 
@@ -247,7 +358,7 @@ mod tests {
     fn ltsv_escapes_and_joins() {
         let mut rec = record();
         rec.upstream_ms = None;
-        rec.rules.clear();
+        rec.rules = FiredRules::default();
         assert_eq!(
             line(&rec, AccessLogFormat::Ltsv),
             "time:2026-11-28T19:30:00.123Z\tclient_ip:192.0.2.7\tmethod:GET\thost:example.com\t\
@@ -260,6 +371,20 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    #[test]
+    fn texts_are_written_as_received_and_dash_when_absent_or_empty() {
+        let empty = LogText::header(Some(&HeaderValue::from_static("")));
+        assert_eq!(empty.text(), "-");
+        assert_eq!(LogText::header(None).text(), "-");
+        let absolute: Uri = "http://example.com:8080/a?b".parse().expect("uri");
+        assert_eq!(
+            LogText::Target(absolute).text(),
+            "http://example.com:8080/a?b"
+        );
+        let latin1 = HeaderValue::from_bytes(b"caf\xe9").expect("value");
+        assert_eq!(LogText::header(Some(&latin1)).text(), "caf\u{fffd}");
     }
 
     #[test]

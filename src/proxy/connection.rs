@@ -17,7 +17,7 @@ use super::client_io::{ClientIo, ClientTimeouts, ConnState};
 use super::data_plane::DataPlane;
 use super::drain::{DrainToken, stopping};
 use super::service::{ConnectionContext, handle};
-use crate::ops::access_record::{AccessRecord, LogAction};
+use crate::ops::access_record::{AccessRecord, FiredRules, LogAction, LogText};
 
 /// Most header fields accepted in one request head (hyper's default is 100);
 /// the framing check refuses more with 431 before hyper sees them.
@@ -115,10 +115,10 @@ fn log_connection_error(
     let format = plane.rules().settings.access_log;
     let record = AccessRecord {
         time: SystemTime::now(),
-        client_ip: peer.to_string(),
-        method: "-".into(),
-        host: "-".into(),
-        uri: "-".into(),
+        client_ip: peer,
+        method: LogText::Absent,
+        host: LogText::Absent,
+        uri: LogText::Absent,
         status,
         bytes_sent: match refusal {
             Some(refusal) => refusal.body_len(),
@@ -127,11 +127,11 @@ fn log_connection_error(
         },
         duration_ms: 0,
         upstream_ms: None,
-        scheme: "-".into(),
-        user_agent: "-".into(),
-        referer: "-".into(),
+        scheme: LogText::Absent,
+        user_agent: LogText::Absent,
+        referer: LogText::Absent,
         action: LogAction::Error,
-        rules: Vec::new(),
+        rules: FiredRules::default(),
     };
     plane.access_log.record(record, format);
 }

@@ -17,7 +17,7 @@ use super::data_plane::DataPlane;
 use super::error::{Malformed, ProxyError};
 use super::forward::forward;
 use super::hop_by_hop;
-use crate::ops::access_record::{AccessRecord, LogAction};
+use crate::ops::access_record::{AccessRecord, FiredRules, LogAction, LogText};
 use crate::rules::{self, Decision, Outcome, RequestFacts, apply_edits};
 
 /// What the service knows about the connection a request arrived on.
@@ -69,7 +69,7 @@ pub async fn handle(
                 ));
             }
         };
-        pending.record.client_ip = facts.client_ip.to_string();
+        pending.record.client_ip = facts.client_ip;
         let decision = rules::evaluate(&rule_set, &facts);
         let target = match &decision.outcome {
             Outcome::Forward {
@@ -79,17 +79,14 @@ pub async fn handle(
         };
         (decision, target)
     };
-    pending.record.rules = decision
-        .fired
-        .iter()
-        .filter_map(|&index| rule_set.rules.get(index).map(|rule| rule.name.clone()))
-        .collect();
     let Decision {
         outcome,
         request_headers,
         response_headers,
+        fired,
         ..
     } = decision;
+    pending.record.rules = FiredRules::new(rule_set.clone(), fired);
     match outcome {
         Outcome::Redirect { status, location } => {
             let mut headers = HeaderMap::new();
@@ -234,35 +231,29 @@ fn head_size(parts: &http::request::Parts) -> usize {
     line + fields + 2
 }
 
-/// The log record as far as the request head tells.
+/// The log record as far as the request head tells; it shares the head's
+/// bytes rather than copying them.
 fn base_record(request: &Request<Incoming>, peer: IpAddr) -> AccessRecord {
-    let header = |name| {
-        request
-            .headers()
-            .get(name)
-            .map(|v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| "-".to_owned())
-    };
-    let scheme = match request.headers().get("x-forwarded-proto") {
+    let headers = request.headers();
+    let scheme = match headers.get("x-forwarded-proto") {
         Some(value) if value.as_bytes().eq_ignore_ascii_case(b"https") => "https",
         _ => "http",
     };
     AccessRecord {
         time: SystemTime::now(),
-        client_ip: peer.to_string(),
-        method: request.method().as_str().to_owned(),
-        host: header(HOST),
-        uri: request.uri().to_string(),
+        client_ip: peer,
+        method: LogText::Method(request.method().clone()),
+        host: LogText::header(headers.get(HOST)),
+        uri: LogText::Target(request.uri().clone()),
         status: 0,
         bytes_sent: 0,
         duration_ms: 0,
         upstream_ms: None,
-        scheme: scheme.to_owned(),
-        user_agent: header(USER_AGENT),
-        referer: header(REFERER),
+        scheme: LogText::Static(scheme),
+        user_agent: LogText::header(headers.get(USER_AGENT)),
+        referer: LogText::header(headers.get(REFERER)),
         action: LogAction::Error,
-        rules: Vec::new(),
+        rules: FiredRules::default(),
     }
 }
 
@@ -285,7 +276,7 @@ fn generated(
 
 /// The one path from a `ProxyError` to what the client sees and the logs say.
 fn error_response(err: ProxyError, mut pending: PendingLog) -> Response<ProxyBody> {
-    err.log(&pending.record.method, &pending.record.uri);
+    err.log(&pending.record.method.text(), &pending.record.uri.text());
     pending.record.action = LogAction::Error;
     generated(
         err.status(),
@@ -442,8 +433,8 @@ mod tests {
         conn.request_started();
         let request = Request::get("/old").body(()).expect("request");
         let mut record = crate::ops::access_record::AccessRecord::placeholder();
-        record.method = request.method().to_string();
-        record.uri = request.uri().to_string();
+        record.method = LogText::Method(request.method().clone());
+        record.uri = LogText::Target(request.uri().clone());
         record.action = LogAction::Redirect;
         let pending = PendingLog {
             record,
