@@ -7,14 +7,15 @@
 //! writer thread turns them into text.
 
 use std::borrow::Cow;
+use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use http::{HeaderValue, Method, Uri};
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
-use super::log_time::rfc3339_millis;
+use super::log_time::{Rfc3339, rfc3339_millis};
 use crate::rules::{AccessLogFormat, RuleSet};
 
 /// What the request was turned into, for the `action` field.
@@ -108,7 +109,10 @@ impl FiredRules {
 
     /// The names, in the order the rules fired.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        let rules = self.rule_set.as_deref().map_or(&[][..], |set| &set.rules[..]);
+        let rules = self
+            .rule_set
+            .as_deref()
+            .map_or(&[][..], |set| &set.rules[..]);
         self.fired
             .iter()
             .filter_map(|&at| rules.get(at))
@@ -150,98 +154,153 @@ pub struct AccessRecord {
     pub rules: FiredRules,
 }
 
-/// The JSON shape: field order as the contract lists them.
-#[derive(Serialize)]
-struct JsonLine<'a> {
-    time: &'a str,
-    client_ip: &'a str,
-    method: &'a str,
-    host: &'a str,
-    uri: &'a str,
-    status: u16,
-    bytes_sent: u64,
-    duration_ms: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    upstream_ms: Option<u64>,
-    scheme: &'a str,
-    user_agent: &'a str,
-    referer: &'a str,
-    action: LogAction,
-    rules: &'a FiredRules,
-}
-
-impl Serialize for FiredRules {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.names())
-    }
+/// One field's value, as both formats need it.
+enum Value<'a> {
+    Text(Cow<'a, str>),
+    /// Text that never needs escaping, formatted straight into the line.
+    Plain(Plain),
+    Number(u64),
+    /// Left out of JSON, `-` in LTSV.
+    Missing,
+    Rules(&'a FiredRules),
 }
 
 impl AccessRecord {
+    /// The fields in the contract's order, with their names.
+    fn fields(&self) -> [(&'static str, Value<'_>); 14] {
+        [
+            ("time", Value::Plain(Plain::Time(rfc3339_millis(self.time)))),
+            ("client_ip", Value::Plain(Plain::Ip(self.client_ip))),
+            ("method", Value::Text(self.method.text())),
+            ("host", Value::Text(self.host.text())),
+            ("uri", Value::Text(self.uri.text())),
+            ("status", Value::Number(u64::from(self.status))),
+            ("bytes_sent", Value::Number(self.bytes_sent)),
+            ("duration_ms", Value::Number(self.duration_ms)),
+            (
+                "upstream_ms",
+                self.upstream_ms.map_or(Value::Missing, Value::Number),
+            ),
+            ("scheme", Value::Text(self.scheme.text())),
+            ("user_agent", Value::Text(self.user_agent.text())),
+            ("referer", Value::Text(self.referer.text())),
+            ("action", Value::Text(Cow::Borrowed(self.action.as_str()))),
+            ("rules", Value::Rules(&self.rules)),
+        ]
+    }
+
     /// Appends the record as one line (with its `\n`) in `format`; `Off`
     /// appends nothing.
     pub fn write_line(&self, format: AccessLogFormat, out: &mut Vec<u8>) {
-        let time = rfc3339_millis(self.time);
-        let client_ip = self.client_ip.to_string();
-        let (method, host, uri) = (self.method.text(), self.host.text(), self.uri.text());
-        let (scheme, user_agent) = (self.scheme.text(), self.user_agent.text());
-        let referer = self.referer.text();
         match format {
             AccessLogFormat::Off => {}
             AccessLogFormat::Json => {
-                let line = JsonLine {
-                    time: &time,
-                    client_ip: &client_ip,
-                    method: &method,
-                    host: &host,
-                    uri: &uri,
-                    status: self.status,
-                    bytes_sent: self.bytes_sent,
-                    duration_ms: self.duration_ms,
-                    upstream_ms: self.upstream_ms,
-                    scheme: &scheme,
-                    user_agent: &user_agent,
-                    referer: &referer,
-                    action: self.action,
-                    rules: &self.rules,
-                };
-                // Serializing plain strings and numbers into a Vec cannot fail.
-                if serde_json::to_writer(&mut *out, &line).is_ok() {
-                    out.push(b'\n');
+                let mut first = true;
+                out.push(b'{');
+                for (name, value) in self.fields() {
+                    if matches!(value, Value::Missing) {
+                        continue;
+                    }
+                    if !first {
+                        out.push(b',');
+                    }
+                    first = false;
+                    push_json_string(name, out);
+                    out.push(b':');
+                    match value {
+                        Value::Text(text) => push_json_string(&text, out),
+                        Value::Plain(plain) => {
+                            out.push(b'"');
+                            plain.write(out);
+                            out.push(b'"');
+                        }
+                        Value::Number(n) => push_decimal(n, out),
+                        Value::Missing => {}
+                        Value::Rules(rules) => {
+                            out.push(b'[');
+                            for (i, name) in rules.names().enumerate() {
+                                if i > 0 {
+                                    out.push(b',');
+                                }
+                                push_json_string(name, out);
+                            }
+                            out.push(b']');
+                        }
+                    }
                 }
+                out.extend_from_slice(b"}\n");
             }
             AccessLogFormat::Ltsv => {
-                let upstream = self
-                    .upstream_ms
-                    .map_or_else(|| "-".to_owned(), |ms| ms.to_string());
-                let rules = self.rules.names().collect::<Vec<_>>().join(",");
-                let fields: [(&str, &str); 14] = [
-                    ("time", &time),
-                    ("client_ip", &client_ip),
-                    ("method", &method),
-                    ("host", &host),
-                    ("uri", &uri),
-                    ("status", &self.status.to_string()),
-                    ("bytes_sent", &self.bytes_sent.to_string()),
-                    ("duration_ms", &self.duration_ms.to_string()),
-                    ("upstream_ms", &upstream),
-                    ("scheme", &scheme),
-                    ("user_agent", &user_agent),
-                    ("referer", &referer),
-                    ("action", self.action.as_str()),
-                    ("rules", if rules.is_empty() { "-" } else { &rules }),
-                ];
-                for (i, (label, value)) in fields.iter().enumerate() {
+                for (i, (name, value)) in self.fields().into_iter().enumerate() {
                     if i > 0 {
                         out.push(b'\t');
                     }
-                    out.extend_from_slice(label.as_bytes());
+                    out.extend_from_slice(name.as_bytes());
                     out.push(b':');
-                    push_ltsv_value(value, out);
+                    match value {
+                        Value::Text(text) => push_ltsv_value(&text, out),
+                        Value::Plain(plain) => plain.write(out),
+                        Value::Number(n) => push_decimal(n, out),
+                        Value::Missing => out.push(b'-'),
+                        Value::Rules(rules) => {
+                            let names = rules.names().collect::<Vec<_>>().join(",");
+                            push_ltsv_value(&names, out);
+                        }
+                    }
                 }
                 out.push(b'\n');
             }
         }
     }
+}
+
+/// The fields whose text is digits, dots and colons only.
+enum Plain {
+    Time(Rfc3339),
+    Ip(IpAddr),
+}
+
+impl Plain {
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Plain::Time(time) => out.extend_from_slice(time.as_bytes()),
+            Plain::Ip(ip) => {
+                // Writing into a Vec cannot fail.
+                let _ = write!(out, "{ip}");
+            }
+        }
+    }
+}
+
+/// A JSON string: copied as is when nothing in it needs escaping (the
+/// usual case), else escaped by serde_json.
+fn push_json_string(text: &str, out: &mut Vec<u8>) {
+    let plain = text
+        .bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b != 0x7f);
+    if plain {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else if serde_json::to_writer(&mut *out, text).is_err() {
+        // Writing a string into a Vec cannot fail; keep the line valid anyway.
+        out.extend_from_slice(b"\"\"");
+    }
+}
+
+/// A number in decimal, without the formatting machinery.
+fn push_decimal(mut n: u64, out: &mut Vec<u8>) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 impl AccessRecord {
@@ -385,6 +444,29 @@ mod tests {
         );
         let latin1 = HeaderValue::from_bytes(b"caf\xe9").expect("value");
         assert_eq!(LogText::header(Some(&latin1)).text(), "caf\u{fffd}");
+    }
+
+    #[test]
+    fn json_lines_stay_valid_whatever_the_texts_hold() {
+        for odd in [
+            "a\"b",
+            "back\\slash",
+            "tab\tnew\nline",
+            "bell\u{7}",
+            "del\u{7f}",
+            "caf\u{e9} \u{1f600}",
+            "",
+        ] {
+            let mut rec = record();
+            rec.user_agent = odd.to_owned().into();
+            rec.client_ip = "2001:db8::1".parse().expect("ip");
+            let text = line(&rec, AccessLogFormat::Json);
+            let parsed: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+            let expected = if odd.is_empty() { "-" } else { odd };
+            assert_eq!(parsed["user_agent"], expected, "{text}");
+            assert_eq!(parsed["client_ip"], "2001:db8::1");
+            assert_eq!(parsed["status"], 200);
+        }
     }
 
     #[test]

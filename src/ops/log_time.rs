@@ -3,20 +3,52 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Formats a time as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC).
-pub fn rfc3339_millis(time: SystemTime) -> String {
+/// A formatted timestamp, on the stack: the access-log writer makes one per
+/// line, so it costs no allocation and no formatting machinery.
+#[derive(Debug, Clone, Copy)]
+pub struct Rfc3339([u8; 24]);
+
+impl Rfc3339 {
+    /// The text, `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and separators are ever written.
+        std::str::from_utf8(&self.0).unwrap_or("1970-01-01T00:00:00.000Z")
+    }
+}
+
+impl std::ops::Deref for Rfc3339 {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// Formats a time as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC); years past 9999 are
+/// written as 9999.
+pub fn rfc3339_millis(time: SystemTime) -> Rfc3339 {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
-    let millis = since.subsec_millis();
-    let days = (secs / 86_400) as i64;
+    let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
     let rem = secs % 86_400;
     let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    let mut out = *b"0000-00-00T00:00:00.000Z";
+    digits(&mut out[0..4], year.clamp(0, 9999) as u64);
+    digits(&mut out[5..7], u64::from(month));
+    digits(&mut out[8..10], u64::from(day));
+    digits(&mut out[11..13], rem / 3600);
+    digits(&mut out[14..16], (rem % 3600) / 60);
+    digits(&mut out[17..19], rem % 60);
+    digits(&mut out[20..23], u64::from(since.subsec_millis()));
+    Rfc3339(out)
+}
+
+/// Writes `value` as decimal digits filling `slot` (zero-padded, high digits
+/// beyond the slot dropped).
+fn digits(slot: &mut [u8], mut value: u64) {
+    for byte in slot.iter_mut().rev() {
+        *byte = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
 }
 
 /// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian
@@ -41,6 +73,8 @@ mod tests {
 
     fn at(secs: u64, millis: u64) -> String {
         rfc3339_millis(UNIX_EPOCH + Duration::from_millis(secs * 1000 + millis))
+            .as_str()
+            .to_owned()
     }
 
     #[test]

@@ -33,7 +33,8 @@ pub async fn forward(
     response_timeout: Duration,
 ) -> Result<(Response<Incoming>, u64, Option<Lent>), ProxyError> {
     // The target goes out in origin-form; `Host` is the client's.
-    let uri = Uri::try_from(target).map_err(|_| ProxyError::InvalidUpstreamUri(target.to_owned()))?;
+    let uri =
+        Uri::try_from(target).map_err(|_| ProxyError::InvalidUpstreamUri(target.to_owned()))?;
     if client_upgrade.is_some() {
         hop_by_hop::strip_keeping_upgrade(&mut parts.headers);
     } else {

@@ -90,7 +90,9 @@ impl Pool {
 
     fn lock(&self) -> MutexGuard<'_, Vec<Idle>> {
         // The vector is consistent whatever a panicking holder did.
-        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
