@@ -1,4 +1,4 @@
-//! Sending a request to the next hop: origin-form target on an absolute URI,
+//! Sending a request to the next hop: an origin-form target,
 //! `Host` kept, hop-by-hop headers dropped both ways, bodies streamed, and a
 //! WebSocket upgrade tunnelled byte for byte once both sides agreed.
 
@@ -28,20 +28,22 @@ pub async fn forward(
     ctx: &ConnectionContext,
     mut parts: http::request::Parts,
     body: Incoming,
-    target: &str,
+    target: Option<String>,
     client_upgrade: Option<OnUpgrade>,
     response_timeout: Duration,
 ) -> Result<(Response<Incoming>, u64, Option<Lent>), ProxyError> {
-    // The target goes out in origin-form; `Host` is the client's.
-    let uri =
-        Uri::try_from(target).map_err(|_| ProxyError::InvalidUpstreamUri(target.to_owned()))?;
+    // The target goes out in origin-form (`None`: the request's own, already
+    // origin-form); `Host` is the client's.
+    if let Some(target) = target {
+        parts.uri =
+            Uri::try_from(target.as_str()).map_err(|_| ProxyError::InvalidUpstreamUri(target))?;
+    }
     if client_upgrade.is_some() {
         hop_by_hop::strip_keeping_upgrade(&mut parts.headers);
     } else {
         hop_by_hop::strip(&mut parts.headers);
     }
     parts.headers.remove(EXPECT);
-    parts.uri = uri;
     parts.version = Version::HTTP_11;
     // Any hyper extensions (the upgrade handle was already taken) stay behind.
     parts.extensions = http::Extensions::new();

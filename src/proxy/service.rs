@@ -74,8 +74,13 @@ pub async fn handle(
         let target = match &decision.outcome {
             Outcome::Forward {
                 target: Some(rewritten),
-            } => rewritten.clone(),
-            _ => facts.target(),
+            } => Some(rewritten.clone()),
+            // The usual case: the target needs no normalizing, so the
+            // parsed URI is sent as it came.
+            _ if facts.path == parts.uri.path() && facts.query.as_deref() == parts.uri.query() => {
+                None
+            }
+            _ => Some(facts.target()),
         };
         (decision, target)
     };
@@ -116,7 +121,7 @@ pub async fn handle(
                 &ctx,
                 parts,
                 body,
-                &target,
+                target,
                 on_upgrade,
                 rule_set.settings.upstream_response_timeout,
             )
