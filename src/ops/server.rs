@@ -75,10 +75,7 @@ pub fn run(options: ServerOptions) -> Result<(), ServeError> {
     };
     let access_log = AccessLog::open(&options.log_dir.join("access.log"))
         .map_err(|e| startup("cannot open access.log", &e))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| startup("cannot start the runtime", &e))?;
+    let runtime = runtime().map_err(|e| startup("cannot start the runtime", &e))?;
     let result = runtime.block_on(serve(
         options,
         compiled.rule_set,
@@ -91,6 +88,20 @@ pub fn run(options: ServerOptions) -> Result<(), ServeError> {
     // Connections cut at the end of the grace period must not hold up exit.
     runtime.shutdown_background();
     result
+}
+
+/// The runtime: one worker per CPU the process may use. With a single CPU
+/// (a container limited to one core, or a process pinned to one) the
+/// current-thread scheduler does the same work without the multi-thread
+/// scheduler's cross-thread wake-ups and queues.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let mut builder = if cpus == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    builder.enable_all().build()
 }
 
 async fn serve(
