@@ -77,10 +77,13 @@ impl Controller {
     pub async fn reload(&self) -> ControlReply {
         let _one_at_a_time = self.reloading.lock().await;
         let dir = self.config_dir.clone();
-        let loaded = match tokio::task::spawn_blocking(move || load_ready(&dir)).await {
-            Ok(loaded) => loaded,
-            Err(err) => return ControlReply::failed(format!("reload task failed: {err}")),
-        };
+        // Compiling 1,000 regexes takes tens of milliseconds of CPU; at the
+        // lowest priority it yields the core to requests.
+        let loaded =
+            match super::background::run("switchyard-compile", move || load_ready(&dir)).await {
+                Ok(loaded) => loaded,
+                Err(err) => return ControlReply::failed(format!("reload task failed: {err}")),
+            };
         match loaded {
             Ok(compiled) => {
                 let hash = compiled.rule_set.source_hash.clone();

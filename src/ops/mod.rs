@@ -2,6 +2,7 @@
 
 pub mod access_log;
 pub mod access_record;
+pub mod background;
 pub mod control_client;
 pub mod control_protocol;
 pub mod controller;
