@@ -24,6 +24,7 @@ pub struct ConnState {
     finished: AtomicU64,
     head_timed_out: AtomicBool,
     head_started: AtomicBool,
+    upgraded: AtomicBool,
     refused: Mutex<Option<Refusal>>,
     reader: Mutex<Option<Waker>>,
 }
@@ -42,6 +43,17 @@ impl ConnState {
         if let Some(waker) = waker {
             waker.wake();
         }
+    }
+
+    /// A `101 Switching Protocols` is going to the client: from now on the
+    /// connection is a tunnel, neither checked nor timed.
+    pub fn mark_upgraded(&self) {
+        self.upgraded.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the connection became a tunnel.
+    pub fn upgraded(&self) -> bool {
+        self.upgraded.load(Ordering::SeqCst)
     }
 
     /// Whether the connection was closed because a head came too slowly (a
@@ -100,6 +112,9 @@ pub struct ClientIo {
     /// How many requests had finished when hyper last flushed (hyper flushes
     /// only with its own buffer empty, so those responses are fully written).
     flushed_through: u64,
+    /// Bytes read after a request that asked to upgrade, not yet given to
+    /// hyper: a tunnel's or the next request's, depending on the answer.
+    held: Vec<u8>,
 }
 
 impl ClientIo {
@@ -124,6 +139,40 @@ impl ClientIo {
             framing: RequestFraming::new(head_limit),
             refusal: None,
             flushed_through: 0,
+            held: Vec::new(),
+        }
+    }
+
+    /// After a request that asked to upgrade: `Ready` once its outcome is
+    /// known (the framing check told which), `Pending` while it runs.
+    fn poll_upgrade_outcome(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.state.upgraded() {
+            self.framing.upgraded();
+            return Poll::Ready(());
+        }
+        *self.state.reader.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
+        if self.state.active.load(Ordering::SeqCst) > 0
+            || self.state.finished() < self.framing.heads()
+        {
+            // Its end (`request_finished`) wakes this read again.
+            return Poll::Pending;
+        }
+        // The 101 is marked before its request finishes: check again.
+        if self.state.upgraded() {
+            self.framing.upgraded();
+        } else {
+            self.framing.resume();
+        }
+        Poll::Ready(())
+    }
+
+    /// Moves held bytes into `buf`, as many as fit.
+    fn release_held(&mut self, buf: &mut ReadBuf<'_>) {
+        let n = buf.remaining().min(self.held.len());
+        buf.put_slice(&self.held[..n]);
+        self.held.drain(..n);
+        if self.held.is_empty() {
+            self.held = Vec::new();
         }
     }
 
@@ -195,14 +244,43 @@ impl AsyncRead for ClientIo {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        if let Some(refusal) = this.refusal {
-            return this.poll_refusal(refusal, cx);
-        }
-        let before = buf.filled().len();
-        match Pin::new(&mut this.inner).poll_read(cx, buf) {
-            Poll::Ready(Ok(())) => {
-                if let Verdict::Refuse { at, refusal } = this.framing.feed(&buf.filled()[before..])
-                {
+        loop {
+            if let Some(refusal) = this.refusal {
+                return this.poll_refusal(refusal, cx);
+            }
+            if this.state.upgraded() && !this.framing.awaiting_upgrade() {
+                // A tunnel: bytes pass untouched, and the client timers
+                // (which are about request heads) no longer apply.
+                if !this.held.is_empty() {
+                    this.release_held(buf);
+                    return Poll::Ready(Ok(()));
+                }
+                return Pin::new(&mut this.inner).poll_read(cx, buf);
+            }
+            if this.framing.awaiting_upgrade() {
+                if this.poll_upgrade_outcome(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                continue;
+            }
+            let before = buf.filled().len();
+            if this.held.is_empty() {
+                match Pin::new(&mut this.inner).poll_read(cx, buf) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                    Poll::Pending => {
+                        return match this.poll_timers(cx) {
+                            Some(result) => Poll::Ready(result),
+                            None => Poll::Pending,
+                        };
+                    }
+                }
+            } else {
+                this.release_held(buf);
+            }
+            match this.framing.feed(&buf.filled()[before..]) {
+                Verdict::Pass => {}
+                Verdict::Refuse { at, refusal } => {
                     // Only the bytes of earlier requests reach hyper.
                     buf.set_filled(before + at);
                     this.refusal = Some(refusal);
@@ -210,25 +288,31 @@ impl AsyncRead for ClientIo {
                         return this.poll_refusal(refusal, cx);
                     }
                 }
-                if buf.filled().len() > before && this.state.active.load(Ordering::SeqCst) == 0 {
-                    // The first bytes after a finished request start a new head.
-                    let finished = this.state.finished();
-                    if finished != this.seen_finished {
-                        this.seen_finished = finished;
-                        this.head_since = None;
-                    }
-                    if this.head_since.is_none() {
-                        this.head_since = Some(Instant::now());
-                        this.state.head_started.store(true, Ordering::SeqCst);
+                Verdict::Hold { at } => {
+                    // Keep what follows the upgrade request (ahead of any
+                    // bytes already held) until its outcome is known.
+                    let mut held = buf.filled()[before + at..].to_vec();
+                    held.append(&mut this.held);
+                    this.held = held;
+                    buf.set_filled(before + at);
+                    if at == 0 {
+                        continue;
                     }
                 }
-                Poll::Ready(Ok(()))
             }
-            Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
-            Poll::Pending => match this.poll_timers(cx) {
-                Some(result) => Poll::Ready(result),
-                None => Poll::Pending,
-            },
+            if buf.filled().len() > before && this.state.active.load(Ordering::SeqCst) == 0 {
+                // The first bytes after a finished request start a new head.
+                let finished = this.state.finished();
+                if finished != this.seen_finished {
+                    this.seen_finished = finished;
+                    this.head_since = None;
+                }
+                if this.head_since.is_none() {
+                    this.head_since = Some(Instant::now());
+                    this.state.head_started.store(true, Ordering::SeqCst);
+                }
+            }
+            return Poll::Ready(Ok(()));
         }
     }
 }

@@ -57,6 +57,8 @@ pub async fn forward(
     let upstream_ms = u64::try_from(sent.elapsed.as_millis()).unwrap_or(u64::MAX);
     match client_upgrade {
         Some(client) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
+            // Before the 101 is written: what the client sends next is the tunnel's.
+            ctx.state.mark_upgraded();
             let upstream = hyper::upgrade::on(&mut response);
             hop_by_hop::strip_keeping_upgrade(response.headers_mut());
             tokio::spawn(tunnel(client, upstream, ctx.drain.clone()));
