@@ -10,6 +10,7 @@
 mod client;
 mod failures;
 mod forwarding;
+mod hostile;
 mod lifecycle;
 mod logs;
 mod namespace;
@@ -68,6 +69,7 @@ fn all_cases() -> Vec<Case> {
     let mut cases = Vec::new();
     cases.extend(forwarding::cases());
     cases.extend(rejects::cases());
+    cases.extend(hostile::cases());
     cases.extend(failures::cases());
     cases.extend(logs::cases());
     cases.extend(lifecycle::cases());
