@@ -203,7 +203,9 @@ fn smuggling_shapes(world: &World) {
         ),
         (
             "Content-Length with a sign",
-            format!("POST /plus HTTP/1.1\r\nHost: s.test\r\nContent-Length: +{n}\r\n\r\n{SMUGGLED}"),
+            format!(
+                "POST /plus HTTP/1.1\r\nHost: s.test\r\nContent-Length: +{n}\r\n\r\n{SMUGGLED}"
+            ),
         ),
     ];
     for (what, request) in &cases {
@@ -413,9 +415,7 @@ fn refused_upgrade(world: &World) {
 }
 
 fn tunnel_outlives_timers(world: &World) {
-    world.write_config(
-        "settings {\n    client_header_timeout 1s\n    keepalive_timeout 1s\n}\n",
-    );
+    world.write_config("settings {\n    client_header_timeout 1s\n    keepalive_timeout 1s\n}\n");
     let _origin = Origin::start(world, "a", ORIGIN_A);
     let proxy = Proxy::start();
     let mut conn = Conn::open().expect("connect");
@@ -460,7 +460,8 @@ impl Lcg {
 }
 
 /// A sound request; its head is cut short or spoiled, never sent whole.
-const VALID: &[u8] = b"POST /g?x=1 HTTP/1.1\r\nHost: g.test\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello";
+const VALID: &[u8] =
+    b"POST /g?x=1 HTTP/1.1\r\nHost: g.test\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello";
 
 /// Where `VALID`'s head ends (before its blank line).
 fn valid_head_len() -> usize {
