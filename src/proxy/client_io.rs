@@ -362,3 +362,98 @@ impl AsyncWrite for ClientIo {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const ASK: &[u8] =
+        b"GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n";
+
+    /// A loopback pair: the client's end, and the server's wrapped in `ClientIo`.
+    async fn pair() -> (TcpStream, ClientIo, Arc<ConnState>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let client = TcpStream::connect(listener.local_addr().expect("addr"))
+            .await
+            .expect("connect");
+        let (server, _) = listener.accept().await.expect("accept");
+        let state = Arc::new(ConnState::default());
+        let timeouts = ClientTimeouts {
+            keepalive: Duration::from_secs(60),
+            header: Duration::from_secs(60),
+        };
+        let io = ClientIo::new(server, state.clone(), timeouts, 4096);
+        (client, io, state)
+    }
+
+    /// Reads what `io` hands over, until it has `n` bytes or stops for
+    /// `quiet` (long when bytes are expected, short to show none come).
+    async fn read_within(io: &mut ClientIo, n: usize, quiet: Duration) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 1024];
+        while out.len() < n {
+            match tokio::time::timeout(quiet, io.read(&mut buf)).await {
+                Ok(Ok(0)) | Err(_) => break,
+                Ok(Ok(got)) => out.extend_from_slice(&buf[..got]),
+                Ok(Err(err)) => return Err(err),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The next `n` bytes `io` hands over (fewer if it stops for 5 s).
+    async fn read_some(io: &mut ClientIo, n: usize) -> io::Result<Vec<u8>> {
+        read_within(io, n, Duration::from_secs(5)).await
+    }
+
+    /// Whether `io` holds everything back for a while.
+    async fn holds_back(io: &mut ClientIo) -> bool {
+        matches!(read_within(io, 1, Duration::from_millis(100)).await, Ok(v) if v.is_empty())
+    }
+
+    #[tokio::test]
+    async fn bytes_after_a_refused_upgrade_are_checked_as_the_next_head() {
+        let (mut client, mut io, state) = pair().await;
+        let mut stream = ASK.to_vec();
+        stream.extend_from_slice(b"GET /next HTTP/1.1\nHost: h\n\n");
+        client.write_all(&stream).await.expect("write");
+        // Only the upgrade request reaches hyper while it runs.
+        assert_eq!(read_some(&mut io, ASK.len()).await.expect("read"), ASK);
+        state.request_started();
+        assert!(holds_back(&mut io).await);
+        // No 101: once the response is out (hyper flushes), the held head
+        // (bare LF) is refused with its 400.
+        state.request_finished();
+        io.flush().await.expect("flush");
+        let err = read_some(&mut io, 1).await.expect_err("refused");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(state.refused(), Some(Refusal::Malformed));
+        let mut answer = vec![0u8; Refusal::Malformed.response().len()];
+        client.read_exact(&mut answer).await.expect("answer");
+        assert_eq!(answer, Refusal::Malformed.response());
+    }
+
+    #[tokio::test]
+    async fn bytes_after_an_accepted_upgrade_pass_unchecked() {
+        let (mut client, mut io, state) = pair().await;
+        client.write_all(ASK).await.expect("write");
+        assert_eq!(read_some(&mut io, ASK.len()).await.expect("read"), ASK);
+        state.request_started();
+        let frames = b"\x81\x05hello\n\n\nnot http at all\r\n\r\n";
+        client.write_all(frames).await.expect("write");
+        assert!(holds_back(&mut io).await);
+        // The 101 is marked before its (empty) response ends.
+        state.mark_upgraded();
+        state.request_finished();
+        assert_eq!(
+            read_some(&mut io, frames.len()).await.expect("read"),
+            frames
+        );
+        client.write_all(b"more\n\n").await.expect("write");
+        assert_eq!(read_some(&mut io, 6).await.expect("read"), b"more\n\n");
+        assert_eq!(state.refused(), None);
+    }
+}
