@@ -285,12 +285,8 @@ fn invalid_chunk_sizes(world: &World) {
 fn fields_and_request_lines(world: &World) {
     let origin = Origin::start(world, "a", ORIGIN_A);
     let proxy = Proxy::start();
-    // 600 small fields: 7 KiB, far under 32 KiB, but more than 512 fields.
-    let mut many = String::from("GET /many HTTP/1.1\r\nHost: l.test\r\n");
-    for i in 0..600 {
-        many.push_str(&format!("X-{i}: 1\r\n"));
-    }
-    many.push_str("\r\n");
+    // 600 small fields: 11 KiB, far under 32 KiB, but more than 512 fields.
+    let many = client::request_with_fields("/many", "l.test", 600);
     let answer = exchange_until_closed(many.as_bytes());
     assert_one_generated_then_closed("600 header fields", &answer, 431);
     // A request line over max_request_header_bytes (32 KiB) but within what
@@ -420,10 +416,7 @@ fn tunnel_outlives_timers(world: &World) {
     let proxy = Proxy::start();
     let mut conn = Conn::open().expect("connect");
     let key = "aG9zdGlsZS10dW5uZWwtMDE=";
-    let handshake = format!(
-        "GET /ws HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    );
+    let handshake = websocket::handshake(key);
     let response = conn.roundtrip(&handshake).expect("handshake");
     assert_eq!(response.status, 101, "{}", response.head);
     let stream = conn.stream();
