@@ -15,15 +15,30 @@ use switchyard::proxy::framing::{RequestFraming, Verdict};
 
 const LIMIT: usize = 2048;
 
-/// The refusal and its offset in the whole stream, if any.
+/// The refusal and its offset in the whole stream, if any. Bytes held
+/// after an upgrade request are fed again as if the upgrade was refused (the
+/// case in which they must still be checked).
 fn run(pieces: &[&[u8]]) -> Option<(usize, String)> {
     let mut framing = RequestFraming::new(LIMIT);
     let mut offset = 0;
     for piece in pieces.iter().chain([&&b"\r\n\r\n"[..]]) {
-        if let Verdict::Refuse { at, refusal } = framing.feed(piece) {
-            return Some((offset + at, format!("{refusal:?}")));
+        let mut rest: &[u8] = piece;
+        loop {
+            match framing.feed(rest) {
+                Verdict::Refuse { at, refusal } => {
+                    return Some((offset + at, format!("{refusal:?}")));
+                }
+                Verdict::Hold { at } => {
+                    framing.resume();
+                    offset += at;
+                    rest = &rest[at..];
+                }
+                Verdict::Pass => {
+                    offset += rest.len();
+                    break;
+                }
+            }
         }
-        offset += piece.len();
     }
     None
 }

@@ -24,6 +24,7 @@ pub struct ConnState {
     finished: AtomicU64,
     head_timed_out: AtomicBool,
     head_started: AtomicBool,
+    upgraded: AtomicBool,
     refused: Mutex<Option<Refusal>>,
     reader: Mutex<Option<Waker>>,
 }
@@ -42,6 +43,17 @@ impl ConnState {
         if let Some(waker) = waker {
             waker.wake();
         }
+    }
+
+    /// A `101 Switching Protocols` is going to the client: from now on the
+    /// connection is a tunnel, neither checked nor timed.
+    pub fn mark_upgraded(&self) {
+        self.upgraded.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the connection became a tunnel.
+    pub fn upgraded(&self) -> bool {
+        self.upgraded.load(Ordering::SeqCst)
     }
 
     /// Whether the connection was closed because a head came too slowly (a
@@ -100,6 +112,9 @@ pub struct ClientIo {
     /// How many requests had finished when hyper last flushed (hyper flushes
     /// only with its own buffer empty, so those responses are fully written).
     flushed_through: u64,
+    /// Bytes read after a request that asked to upgrade, not yet given to
+    /// hyper: a tunnel's or the next request's, depending on the answer.
+    held: Vec<u8>,
 }
 
 impl ClientIo {
@@ -124,6 +139,40 @@ impl ClientIo {
             framing: RequestFraming::new(head_limit),
             refusal: None,
             flushed_through: 0,
+            held: Vec::new(),
+        }
+    }
+
+    /// After a request that asked to upgrade: `Ready` once its outcome is
+    /// known (the framing check told which), `Pending` while it runs.
+    fn poll_upgrade_outcome(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.state.upgraded() {
+            self.framing.upgraded();
+            return Poll::Ready(());
+        }
+        *self.state.reader.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
+        if self.state.active.load(Ordering::SeqCst) > 0
+            || self.state.finished() < self.framing.heads()
+        {
+            // Its end (`request_finished`) wakes this read again.
+            return Poll::Pending;
+        }
+        // The 101 is marked before its request finishes: check again.
+        if self.state.upgraded() {
+            self.framing.upgraded();
+        } else {
+            self.framing.resume();
+        }
+        Poll::Ready(())
+    }
+
+    /// Moves held bytes into `buf`, as many as fit.
+    fn release_held(&mut self, buf: &mut ReadBuf<'_>) {
+        let n = buf.remaining().min(self.held.len());
+        buf.put_slice(&self.held[..n]);
+        self.held.drain(..n);
+        if self.held.is_empty() {
+            self.held = Vec::new();
         }
     }
 
@@ -195,14 +244,43 @@ impl AsyncRead for ClientIo {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        if let Some(refusal) = this.refusal {
-            return this.poll_refusal(refusal, cx);
-        }
-        let before = buf.filled().len();
-        match Pin::new(&mut this.inner).poll_read(cx, buf) {
-            Poll::Ready(Ok(())) => {
-                if let Verdict::Refuse { at, refusal } = this.framing.feed(&buf.filled()[before..])
-                {
+        loop {
+            if let Some(refusal) = this.refusal {
+                return this.poll_refusal(refusal, cx);
+            }
+            if this.state.upgraded() && !this.framing.awaiting_upgrade() {
+                // A tunnel: bytes pass untouched, and the client timers
+                // (which are about request heads) no longer apply.
+                if !this.held.is_empty() {
+                    this.release_held(buf);
+                    return Poll::Ready(Ok(()));
+                }
+                return Pin::new(&mut this.inner).poll_read(cx, buf);
+            }
+            if this.framing.awaiting_upgrade() {
+                if this.poll_upgrade_outcome(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                continue;
+            }
+            let before = buf.filled().len();
+            if this.held.is_empty() {
+                match Pin::new(&mut this.inner).poll_read(cx, buf) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                    Poll::Pending => {
+                        return match this.poll_timers(cx) {
+                            Some(result) => Poll::Ready(result),
+                            None => Poll::Pending,
+                        };
+                    }
+                }
+            } else {
+                this.release_held(buf);
+            }
+            match this.framing.feed(&buf.filled()[before..]) {
+                Verdict::Pass => {}
+                Verdict::Refuse { at, refusal } => {
                     // Only the bytes of earlier requests reach hyper.
                     buf.set_filled(before + at);
                     this.refusal = Some(refusal);
@@ -210,25 +288,31 @@ impl AsyncRead for ClientIo {
                         return this.poll_refusal(refusal, cx);
                     }
                 }
-                if buf.filled().len() > before && this.state.active.load(Ordering::SeqCst) == 0 {
-                    // The first bytes after a finished request start a new head.
-                    let finished = this.state.finished();
-                    if finished != this.seen_finished {
-                        this.seen_finished = finished;
-                        this.head_since = None;
-                    }
-                    if this.head_since.is_none() {
-                        this.head_since = Some(Instant::now());
-                        this.state.head_started.store(true, Ordering::SeqCst);
+                Verdict::Hold { at } => {
+                    // Keep what follows the upgrade request (ahead of any
+                    // bytes already held) until its outcome is known.
+                    let mut held = buf.filled()[before + at..].to_vec();
+                    held.append(&mut this.held);
+                    this.held = held;
+                    buf.set_filled(before + at);
+                    if at == 0 {
+                        continue;
                     }
                 }
-                Poll::Ready(Ok(()))
             }
-            Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
-            Poll::Pending => match this.poll_timers(cx) {
-                Some(result) => Poll::Ready(result),
-                None => Poll::Pending,
-            },
+            if buf.filled().len() > before && this.state.active.load(Ordering::SeqCst) == 0 {
+                // The first bytes after a finished request start a new head.
+                let finished = this.state.finished();
+                if finished != this.seen_finished {
+                    this.seen_finished = finished;
+                    this.head_since = None;
+                }
+                if this.head_since.is_none() {
+                    this.head_since = Some(Instant::now());
+                    this.state.head_started.store(true, Ordering::SeqCst);
+                }
+            }
+            return Poll::Ready(Ok(()));
         }
     }
 }
@@ -276,5 +360,100 @@ impl AsyncWrite for ClientIo {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const ASK: &[u8] =
+        b"GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n";
+
+    /// A loopback pair: the client's end, and the server's wrapped in `ClientIo`.
+    async fn pair() -> (TcpStream, ClientIo, Arc<ConnState>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let client = TcpStream::connect(listener.local_addr().expect("addr"))
+            .await
+            .expect("connect");
+        let (server, _) = listener.accept().await.expect("accept");
+        let state = Arc::new(ConnState::default());
+        let timeouts = ClientTimeouts {
+            keepalive: Duration::from_secs(60),
+            header: Duration::from_secs(60),
+        };
+        let io = ClientIo::new(server, state.clone(), timeouts, 4096);
+        (client, io, state)
+    }
+
+    /// Reads what `io` hands over, until it has `n` bytes or stops for
+    /// `quiet` (long when bytes are expected, short to show none come).
+    async fn read_within(io: &mut ClientIo, n: usize, quiet: Duration) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 1024];
+        while out.len() < n {
+            match tokio::time::timeout(quiet, io.read(&mut buf)).await {
+                Ok(Ok(0)) | Err(_) => break,
+                Ok(Ok(got)) => out.extend_from_slice(&buf[..got]),
+                Ok(Err(err)) => return Err(err),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The next `n` bytes `io` hands over (fewer if it stops for 5 s).
+    async fn read_some(io: &mut ClientIo, n: usize) -> io::Result<Vec<u8>> {
+        read_within(io, n, Duration::from_secs(5)).await
+    }
+
+    /// Whether `io` holds everything back for a while.
+    async fn holds_back(io: &mut ClientIo) -> bool {
+        matches!(read_within(io, 1, Duration::from_millis(100)).await, Ok(v) if v.is_empty())
+    }
+
+    #[tokio::test]
+    async fn bytes_after_a_refused_upgrade_are_checked_as_the_next_head() {
+        let (mut client, mut io, state) = pair().await;
+        let mut stream = ASK.to_vec();
+        stream.extend_from_slice(b"GET /next HTTP/1.1\nHost: h\n\n");
+        client.write_all(&stream).await.expect("write");
+        // Only the upgrade request reaches hyper while it runs.
+        assert_eq!(read_some(&mut io, ASK.len()).await.expect("read"), ASK);
+        state.request_started();
+        assert!(holds_back(&mut io).await);
+        // No 101: once the response is out (hyper flushes), the held head
+        // (bare LF) is refused with its 400.
+        state.request_finished();
+        io.flush().await.expect("flush");
+        let err = read_some(&mut io, 1).await.expect_err("refused");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(state.refused(), Some(Refusal::Malformed));
+        let mut answer = vec![0u8; Refusal::Malformed.response().len()];
+        client.read_exact(&mut answer).await.expect("answer");
+        assert_eq!(answer, Refusal::Malformed.response());
+    }
+
+    #[tokio::test]
+    async fn bytes_after_an_accepted_upgrade_pass_unchecked() {
+        let (mut client, mut io, state) = pair().await;
+        client.write_all(ASK).await.expect("write");
+        assert_eq!(read_some(&mut io, ASK.len()).await.expect("read"), ASK);
+        state.request_started();
+        let frames = b"\x81\x05hello\n\n\nnot http at all\r\n\r\n";
+        client.write_all(frames).await.expect("write");
+        assert!(holds_back(&mut io).await);
+        // The 101 is marked before its (empty) response ends.
+        state.mark_upgraded();
+        state.request_finished();
+        assert_eq!(
+            read_some(&mut io, frames.len()).await.expect("read"),
+            frames
+        );
+        client.write_all(b"more\n\n").await.expect("write");
+        assert_eq!(read_some(&mut io, 6).await.expect("read"), b"more\n\n");
+        assert_eq!(state.refused(), None);
     }
 }

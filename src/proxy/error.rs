@@ -31,6 +31,8 @@ pub enum Malformed {
     /// More than one `Host`, or one that is not a valid authority
     /// (RFC 9112 §3.2: the server must answer 400).
     InvalidHost,
+    /// An HTTP/1.1 request without `Host` (RFC 9112 §3.2: 400 as well).
+    MissingHost,
 }
 
 /// An error the proxy answers itself.
@@ -54,6 +56,10 @@ pub enum ProxyError {
         /// The configured limit.
         limit: usize,
     },
+    /// 400: the client's request body broke while it was being sent to the
+    /// next hop (an invalid chunk size, a connection closed mid-body), before
+    /// any response began: the client is at fault, and the connection closes.
+    ClientBody(hyper::Error),
     /// 502: the next hop switched protocols (101) for a request that did
     /// not ask to upgrade; the client could not make sense of it.
     UnexpectedUpgrade,
@@ -72,6 +78,7 @@ impl ProxyError {
     pub fn side(&self) -> Side {
         match self {
             ProxyError::Malformed(_)
+            | ProxyError::ClientBody(_)
             | ProxyError::ConnectNotAllowed
             | ProxyError::HeaderTooLarge { .. }
             | ProxyError::UriTooLong { .. } => Side::Downstream,
@@ -86,7 +93,7 @@ impl ProxyError {
     /// The status sent to the client.
     pub fn status(&self) -> StatusCode {
         match self {
-            ProxyError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ProxyError::Malformed(_) | ProxyError::ClientBody(_) => StatusCode::BAD_REQUEST,
             ProxyError::ConnectNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProxyError::HeaderTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ProxyError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
@@ -138,6 +145,12 @@ impl fmt::Display for ProxyError {
             }
             ProxyError::Malformed(Malformed::InvalidHost) => {
                 f.write_str("more than one Host, or an invalid one")
+            }
+            ProxyError::Malformed(Malformed::MissingHost) => {
+                f.write_str("an HTTP/1.1 request without Host")
+            }
+            ProxyError::ClientBody(err) => {
+                write!(f, "the request body from the client failed: {}", chain(err))
             }
             ProxyError::ConnectNotAllowed => f.write_str("CONNECT is not supported"),
             ProxyError::UriTooLong { size, limit } => {

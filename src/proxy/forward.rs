@@ -62,6 +62,8 @@ pub async fn forward(
     let mut connection = Some(sent.connection);
     match client_upgrade {
         Some(client) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
+            // Before the 101 is written: what the client sends next is the tunnel's.
+            ctx.state.mark_upgraded();
             let upstream = hyper::upgrade::on(&mut response);
             hop_by_hop::strip_keeping_upgrade(response.headers_mut());
             tokio::spawn(tunnel(client, upstream, ctx.drain.clone()));

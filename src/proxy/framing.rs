@@ -8,9 +8,12 @@
 //! for `Content-Length` + `Transfer-Encoding` it silently drops the length and
 //! forwards the request. To know where each head starts, this follows the
 //! request framing exactly as hyper does (head, then a fixed-length or chunked
-//! body); when it cannot follow (an upgrade, a body it cannot parse) it stops
-//! looking and leaves the connection to hyper, which then closes it after the
-//! request at the latest.
+//! body). After a request that asks to upgrade (`Upgrade`, `CONNECT`) the
+//! bytes that follow are either a tunnel or the next request, depending on
+//! the answer: the follower holds them (`Verdict::Hold`) until the caller
+//! says which (`upgraded` or `resume`). When it cannot follow a body (an
+//! invalid chunk) it stops looking and leaves the connection to hyper, which
+//! fails that body and closes the connection after the request.
 
 /// Most header fields in a head (the same limit hyper is given).
 pub const MAX_HEADERS: usize = 512;
@@ -105,6 +108,14 @@ pub enum Verdict {
         /// Why.
         refusal: Refusal,
     },
+    /// A request that asked to upgrade ended at byte `at` of this piece:
+    /// the bytes from there on must wait until it is known whether the
+    /// upgrade happened, then go to `upgraded` (a tunnel, unchecked) or,
+    /// after `resume`, back through `feed`.
+    Hold {
+        /// Offset in the piece where the held bytes begin.
+        at: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +151,8 @@ pub struct RequestFraming {
     limit: usize,
     /// Complete heads passed so far (each becomes one request).
     heads: u64,
+    /// The last head asked to upgrade; what follows its body is held.
+    upgrade_asked: bool,
 }
 
 impl RequestFraming {
@@ -150,7 +163,25 @@ impl RequestFraming {
             pending: Vec::new(),
             limit,
             heads: 0,
+            upgrade_asked: false,
         }
+    }
+
+    /// Whether bytes are held after a request that asked to upgrade.
+    pub fn awaiting_upgrade(&self) -> bool {
+        self.upgrade_asked && self.state == State::Head
+    }
+
+    /// The upgrade was refused (no 101): the held bytes are the next request
+    /// and are checked like any other.
+    pub fn resume(&mut self) {
+        self.upgrade_asked = false;
+    }
+
+    /// The upgrade happened: the rest of the stream is a tunnel.
+    pub fn upgraded(&mut self) {
+        self.upgrade_asked = false;
+        self.state = State::Passthrough;
     }
 
     /// How many heads were passed to hyper before the refused one (or so far).
@@ -164,6 +195,7 @@ impl RequestFraming {
         while pos < piece.len() {
             match self.state {
                 State::Passthrough | State::Refused => return Verdict::Pass,
+                State::Head if self.upgrade_asked => return Verdict::Hold { at: pos },
                 State::Head => {
                     let head_start = pos;
                     let already = self.pending.len();
@@ -184,12 +216,13 @@ impl RequestFraming {
                         return Verdict::Pass;
                     }
                     match self.parse_head() {
-                        Ok(Some((len, next))) => {
+                        Ok(Some((len, next, upgrade))) => {
                             // Bytes of this piece beyond the head belong to the body.
                             let used = len - already;
                             pos += used;
                             self.forget_pending();
                             self.state = next;
+                            self.upgrade_asked = upgrade;
                             self.heads += 1;
                         }
                         Ok(None) => {
@@ -269,8 +302,9 @@ impl RequestFraming {
         Verdict::Refuse { at, refusal }
     }
 
-    /// Parses the complete head in `pending`: its length and what follows it.
-    fn parse_head(&self) -> Result<Option<(usize, State)>, Refusal> {
+    /// Parses the complete head in `pending`: its length, what follows it,
+    /// and whether it asks to upgrade.
+    fn parse_head(&self) -> Result<Option<(usize, State, bool)>, Refusal> {
         let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut request = httparse::Request::new(&mut fields);
         let len = match request.parse(&self.pending) {
@@ -321,8 +355,7 @@ impl RequestFraming {
             (None, Some(0)) | (None, None) => State::Head,
             (None, Some(n)) => State::Body(n),
         };
-        let next = if upgrade { State::Passthrough } else { body };
-        Ok(Some((len, next)))
+        Ok(Some((len, body, upgrade)))
     }
 }
 
@@ -388,7 +421,7 @@ mod tests {
     fn refused(bytes: &[u8]) -> Option<Refusal> {
         match verdict(bytes) {
             Verdict::Refuse { refusal, .. } => Some(refusal),
-            Verdict::Pass => None,
+            Verdict::Pass | Verdict::Hold { .. } => None,
         }
     }
 
@@ -517,13 +550,52 @@ GET /last HTTP/1.0\r\n\r\n";
     }
 
     #[test]
-    fn upgrades_and_unparsable_bodies_stop_the_follower() {
+    fn bytes_after_an_upgrade_request_wait_for_its_outcome() {
+        let ask = b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n";
+        let tunnel = b"\x81\x05hello\n\n\n";
+        // The upgrade happened: the rest is a tunnel, never parsed.
+        let mut framing = RequestFraming::new(1024);
+        assert_eq!(framing.feed(ask), Verdict::Pass);
+        assert!(framing.awaiting_upgrade());
+        assert_eq!(framing.feed(tunnel), Verdict::Hold { at: 0 });
+        framing.upgraded();
+        assert!(!framing.awaiting_upgrade());
+        assert_eq!(framing.feed(tunnel), Verdict::Pass);
+        // It did not (no 101): the held bytes are checked as the next head,
+        // so a smuggling shape behind a refused upgrade is still refused.
+        let smuggled =
+            b"POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let mut stream = ask.to_vec();
+        stream.extend_from_slice(smuggled);
+        let mut framing = RequestFraming::new(1024);
+        assert_eq!(framing.feed(&stream), Verdict::Hold { at: ask.len() });
+        framing.resume();
+        assert_eq!(
+            framing.feed(smuggled),
+            Verdict::Refuse {
+                at: 0,
+                refusal: Refusal::LengthAndTransferEncoding
+            }
+        );
+        // An upgrade request with a body: held only once the body is over.
+        let mut framing = RequestFraming::new(1024);
+        let with_body = b"POST /u HTTP/1.1\r\nUpgrade: x\r\nContent-Length: 3\r\n\r\nabcGET";
+        assert_eq!(
+            framing.feed(with_body),
+            Verdict::Hold {
+                at: with_body.len() - 3
+            }
+        );
+        // CONNECT asks to switch too (and is answered 405): held, then resumed.
         let mut framing = RequestFraming::new(1024);
         assert_eq!(
-            framing.feed(b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n"),
-            Verdict::Pass
+            framing.feed(b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\nGET / HTTP/1.1\r\n"),
+            Verdict::Hold { at: 39 }
         );
-        assert_eq!(framing.feed(b"\x81\x05hello\n\n\n"), Verdict::Pass);
+    }
+
+    #[test]
+    fn unparsable_bodies_stop_the_follower() {
         let mut framing = RequestFraming::new(1024);
         assert_eq!(
             framing.feed(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),

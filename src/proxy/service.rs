@@ -158,7 +158,7 @@ fn check(parts: &mut http::request::Parts, limit: usize) -> Result<(), ProxyErro
     if size > limit {
         return Err(ProxyError::HeaderTooLarge { size, limit });
     }
-    check_host(&parts.headers)?;
+    check_host(&parts.headers, parts.version)?;
     if hop_by_hop::has_transfer_encoding(&parts.headers) {
         if parts.version == Version::HTTP_10 {
             return Err(ProxyError::Malformed(Malformed::TransferEncodingOnHttp10));
@@ -189,22 +189,40 @@ fn check(parts: &mut http::request::Parts, limit: usize) -> Result<(), ProxyErro
     Ok(())
 }
 
-/// At most one `Host`, and a valid authority without user info (an empty
-/// one is allowed by RFC 9110 §7.2 for targets without an authority).
-fn check_host(headers: &HeaderMap) -> Result<(), ProxyError> {
+/// Exactly one `Host` on HTTP/1.1 (at most one on HTTP/1.0, which predates
+/// it), holding a valid authority without user info (RFC 9112 §3.2). An
+/// empty one is allowed by RFC 9110 §7.2 for targets without an authority.
+fn check_host(headers: &HeaderMap, version: Version) -> Result<(), ProxyError> {
     let mut hosts = headers.get_all(HOST).iter();
     let (Some(host), None) = (hosts.next(), hosts.next()) else {
         return match headers.contains_key(HOST) {
             true => Err(ProxyError::Malformed(Malformed::InvalidHost)),
-            false => Ok(()),
+            false if matches!(version, Version::HTTP_09 | Version::HTTP_10) => Ok(()),
+            false => Err(ProxyError::Malformed(Malformed::MissingHost)),
         };
     };
     if host.is_empty() {
         return Ok(());
     }
     match http::uri::Authority::try_from(host.as_bytes()) {
-        Ok(authority) if !authority.as_str().contains('@') => Ok(()),
+        Ok(authority) if !authority.as_str().contains('@') && port_fits(&authority) => Ok(()),
         _ => Err(ProxyError::Malformed(Malformed::InvalidHost)),
+    }
+}
+
+/// Whether the authority's port, if any, is a number that fits 16 bits
+/// (`Authority` itself accepts `host:99999`). An empty port is allowed by
+/// the URI grammar (RFC 3986 §3.2.3).
+fn port_fits(authority: &http::uri::Authority) -> bool {
+    let text = authority.as_str();
+    // The port follows the last colon that is not inside an IPv6 literal.
+    let after_host = text.rfind(']').map_or(0, |end| end + 1);
+    match text[after_host..].rfind(':') {
+        Some(colon) => {
+            let port = &text[after_host + colon + 1..];
+            port.is_empty() || port.parse::<u16>().is_ok()
+        }
+        None => true,
     }
 }
 
@@ -342,6 +360,7 @@ mod tests {
         ));
         let mut p = parts(
             Request::post("/")
+                .header(HOST, "h")
                 .header("content-length", "3")
                 .header("transfer-encoding", "chunked")
                 .body(())
@@ -375,10 +394,11 @@ mod tests {
             check(&mut p, 32 * 1024)
         };
         for ok in [
-            &[][..],
-            &["example.com"],
+            &["example.com"][..],
             &["example.com:8080"],
             &["[::1]:80"],
+            &["a.example:"],
+            &["a.example:65535"],
             &[""],
         ] {
             assert!(with_hosts(ok).is_ok(), "{ok:?}");
@@ -389,6 +409,9 @@ mod tests {
             &["a.example/p"],
             &["user@a.example"],
             &["[::1"],
+            &["a.example:99999"],
+            &["a.example:8o"],
+            &["[::1]:70000"],
         ] {
             assert!(
                 matches!(
@@ -398,6 +421,40 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn http_11_needs_a_host_and_http_10_does_not() {
+        let mut p = parts(Request::get("/").body(()).expect("request"));
+        assert!(matches!(
+            check(&mut p, 32 * 1024),
+            Err(ProxyError::Malformed(Malformed::MissingHost))
+        ));
+        // Absolute-form does not excuse a missing Host (RFC 9112 §3.2).
+        let mut p = parts(Request::get("http://a.example/").body(()).expect("request"));
+        assert!(matches!(
+            check(&mut p, 32 * 1024),
+            Err(ProxyError::Malformed(Malformed::MissingHost))
+        ));
+        let mut p = parts(
+            Request::get("/")
+                .version(Version::HTTP_10)
+                .body(())
+                .expect("request"),
+        );
+        assert!(check(&mut p, 32 * 1024).is_ok());
+        let mut p = parts(
+            Request::get("/")
+                .version(Version::HTTP_10)
+                .header(HOST, "a")
+                .header(HOST, "b")
+                .body(())
+                .expect("request"),
+        );
+        assert!(matches!(
+            check(&mut p, 32 * 1024),
+            Err(ProxyError::Malformed(Malformed::InvalidHost))
+        ));
     }
 
     #[test]
@@ -414,6 +471,7 @@ mod tests {
     fn header_section_limit() {
         let mut p = parts(
             Request::get("/")
+                .header(HOST, "h")
                 .header("x-big", "a".repeat(2000))
                 .body(())
                 .expect("request"),

@@ -164,12 +164,12 @@ impl Upstream {
             let again = replayable(&request);
             match sender.try_send_request(request).await {
                 Ok(response) => return Ok((response, Lent::new(self.pool.clone(), sender))),
-                Err(mut failed) => {
-                    if let Some(unsent) = failed.take_message() {
+                Err(mut refused) => {
+                    if let Some(unsent) = refused.take_message() {
                         request = unsent;
                         continue;
                     }
-                    let err = failed.into_error();
+                    let err = refused.into_error();
                     match again {
                         Some(copy) if connection_was_stale(&err) => {
                             tracing::debug!(
@@ -178,7 +178,7 @@ impl Upstream {
                             request = copy;
                             break;
                         }
-                        _ => return Err(ProxyError::UpstreamFailed(err)),
+                        _ => return Err(failed(err)),
                     }
                 }
             }
@@ -186,7 +186,7 @@ impl Upstream {
         let mut sender = self.connect().await.map_err(ProxyError::UpstreamConnect)?;
         match sender.send_request(request).await {
             Ok(response) => Ok((response, Lent::new(self.pool.clone(), sender))),
-            Err(err) => Err(ProxyError::UpstreamFailed(err)),
+            Err(err) => Err(failed(err)),
         }
     }
 
@@ -250,6 +250,23 @@ fn replayable(request: &Request<UpstreamBody>) -> Option<Request<UpstreamBody>> 
     Some(copy)
 }
 
+/// The error of a request that went out: the client's fault when its body
+/// failed, else the next hop's.
+fn failed(err: hyper::Error) -> ProxyError {
+    if client_body_failed(&err) {
+        ProxyError::ClientBody(err)
+    } else {
+        ProxyError::UpstreamFailed(err)
+    }
+}
+
+/// Whether the request failed because the body being sent (the client's,
+/// the only fallible body sent upstream) failed: hyper reports it as a user
+/// body error whose source is the client connection's own `hyper::Error`.
+fn client_body_failed(err: &hyper::Error) -> bool {
+    err.is_user() && err.source().is_some_and(|cause| cause.is::<hyper::Error>())
+}
+
 /// Whether the error means a reused connection was already closed by the
 /// next hop before any response byte (so replaying is safe for idempotent
 /// requests).
@@ -271,4 +288,60 @@ fn connection_was_stale(err: &hyper::Error) -> bool {
         source = inner.source();
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::Uri;
+    use hyper::server::conn::http1;
+    use hyper_util::rt::TokioIo;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A client request whose chunked body is broken, relayed to a next hop
+    /// that reads everything and never answers: the failure is the client's.
+    #[tokio::test]
+    async fn a_broken_client_body_is_a_client_error() {
+        let next_hop = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let authority = next_hop.local_addr().expect("addr").to_string();
+        tokio::spawn(async move {
+            if let Ok((mut stream, _)) = next_hop.accept().await {
+                let mut sink = [0u8; 4096];
+                while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+            }
+        });
+        let upstream = Arc::new(Upstream::new(&authority, &Settings::default()));
+        let (mut client, server) = tokio::io::duplex(4096);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let tx = std::sync::Mutex::new(Some(tx));
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            let upstream = upstream.clone();
+            let tx = tx.lock().ok().and_then(|mut t| t.take());
+            async move {
+                let (mut parts, body) = request.into_parts();
+                parts.uri = Uri::from_static("/");
+                let sent = upstream
+                    .send(
+                        Request::from_parts(parts, Either::Left(body)),
+                        Duration::from_secs(10),
+                    )
+                    .await;
+                if let Some(tx) = tx {
+                    let _ = tx.send(sent.err());
+                }
+                Ok::<_, std::convert::Infallible>(Response::new(Empty::<Bytes>::new()))
+            }
+        });
+        tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(server), service));
+        client
+            .write_all(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n")
+            .await
+            .expect("write");
+        let err = rx.await.expect("the service ran").expect("an error");
+        assert!(matches!(err, ProxyError::ClientBody(_)), "{err:?}");
+        assert_eq!(err.status(), http::StatusCode::BAD_REQUEST);
+        assert_eq!(err.side(), super::super::error::Side::Downstream);
+    }
 }

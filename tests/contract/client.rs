@@ -265,6 +265,16 @@ pub fn get_request(path: &str, host: &str) -> String {
     format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: contract-raw\r\n\r\n")
 }
 
+/// A GET whose head carries `count` small fields `X-Many-I: vI`.
+pub fn request_with_fields(path: &str, host: &str, count: usize) -> String {
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n");
+    for i in 0..count {
+        request.push_str(&format!("X-Many-{i}: v{i}\r\n"));
+    }
+    request.push_str("\r\n");
+    request
+}
+
 /// Sends raw bytes on a fresh connection and returns everything until the
 /// server closes (or 10 s pass).
 pub fn raw_exchange(bytes: &[u8]) -> Vec<u8> {

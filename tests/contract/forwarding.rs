@@ -446,10 +446,7 @@ fn websocket_echo(world: &World) {
     let proxy = Proxy::start();
     let mut conn = Conn::open().expect("connect");
     let key = "Y29udHJhY3QtdGVzdHMtMDE=";
-    let handshake = format!(
-        "GET /ws HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    );
+    let handshake = websocket::handshake(key);
     conn.send(handshake.as_bytes()).expect("send handshake");
     let response = conn.read_response(false).expect("handshake response");
     assert_eq!(response.status, 101, "{}", response.head);

@@ -12,6 +12,7 @@ mod broken_upstreams;
 mod client;
 mod failures;
 mod forwarding;
+mod hostile;
 mod lifecycle;
 mod logs;
 mod namespace;
@@ -71,6 +72,7 @@ fn all_cases() -> Vec<Case> {
     let mut cases = Vec::new();
     cases.extend(forwarding::cases());
     cases.extend(rejects::cases());
+    cases.extend(hostile::cases());
     cases.extend(failures::cases());
     cases.extend(broken_upstreams::cases());
     cases.extend(resources::cases());

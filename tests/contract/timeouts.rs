@@ -1,6 +1,6 @@
 //! Contract §2 and `proxy-conf.md` §10, client-side timers: a client too slow
-//! to send its headers is cut off (408 when possible), and an idle kept-alive
-//! connection is closed after `keepalive_timeout`.
+//! to send its headers is cut off with a 408, and a flood of idle kept-alive
+//! (and silent) connections is closed after `keepalive_timeout`.
 
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -18,7 +18,10 @@ use crate::world::World;
 pub fn cases() -> Vec<Case> {
     vec![
         Case::new("slow_header_client_is_cut_off", slow_headers),
-        Case::new("idle_keepalive_connection_is_closed", idle_keepalive),
+        Case::new(
+            "idle_keepalive_connections_are_closed",
+            idle_keepalive_flood,
+        ),
     ]
 }
 
@@ -74,36 +77,66 @@ fn slow_headers(world: &World) {
         closed,
         "the connection was not closed while the headers trickled in (client_header_timeout 1s)"
     );
+    // A head was under way: the client is told why, in the generated form.
     assert!(
-        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
-        "only a 408 may be sent: {answer:?}"
+        answer.starts_with("HTTP/1.1 408"),
+        "a 408 before the close: {answer:?}"
+    );
+    assert!(
+        answer.ends_with("\r\n\r\n408 Request Timeout\n")
+            && answer
+                .to_ascii_lowercase()
+                .contains("content-type: text/plain"),
+        "{answer:?}"
     );
     assert_eq!(origin.requests().len(), 0);
     assert_eq!(crate::client::get("/ok", &[]).status, 200);
     proxy.stop();
 }
 
-fn idle_keepalive(world: &World) {
-    world.write_config("settings {\n    keepalive_timeout 1s\n}\n");
-    let _origin = Origin::start(world, "a", ORIGIN_A);
+fn idle_keepalive_flood(world: &World) {
+    world.write_config("settings {\n    keepalive_timeout 1s\n    client_header_timeout 1s\n}\n");
+    let origin = Origin::start(world, "a", ORIGIN_A);
     let proxy = Proxy::start();
-    let mut conn = Conn::open().expect("connect");
-    let got = conn
-        .roundtrip(&client::get_request("/once", "k.test"))
-        .expect("response");
-    assert_eq!(got.status, 200);
-    let stream = conn.stream().get_mut();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(12)))
-        .expect("timeout");
-    let (rest, closed) = read_until_closed(stream);
-    assert!(
-        closed,
-        "an idle kept-alive connection outlived keepalive_timeout 1s by 12 s"
-    );
-    assert!(
-        rest.is_empty(),
-        "nothing should be sent on an idle close: {rest:?}"
-    );
+    // 150 connections that made one request each, 150 that never spoke.
+    let mut used = Vec::new();
+    for i in 0..150 {
+        let mut conn = Conn::open().expect("connect");
+        let got = conn
+            .roundtrip(&client::get_request(&format!("/k/{i}"), "k.test"))
+            .expect("response");
+        assert_eq!(got.status, 200);
+        used.push(conn);
+    }
+    let mut silent: Vec<std::net::TcpStream> = (0..150)
+        .map(|_| std::net::TcpStream::connect(client::PROXY).expect("connect"))
+        .collect();
+    for (i, conn) in used.iter_mut().enumerate() {
+        let stream = conn.stream().get_mut();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(12)))
+            .expect("timeout");
+        let (rest, closed) = read_until_closed(stream);
+        assert!(
+            closed,
+            "kept-alive connection {i} outlived keepalive_timeout 1s by 12 s"
+        );
+        assert!(
+            rest.is_empty(),
+            "nothing should be sent on an idle close: {rest:?}"
+        );
+    }
+    for (i, stream) in silent.iter_mut().enumerate() {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(12)))
+            .expect("timeout");
+        let (rest, closed) = read_until_closed(stream);
+        assert!(closed, "silent connection {i} was never closed");
+        assert!(rest.is_empty(), "closed quietly: {rest:?}");
+    }
+    assert_eq!(crate::client::get("/ok", &[]).status, 200);
+    assert_eq!(origin.requests().len(), 151);
     proxy.stop();
+    let lines = crate::logs::read_json_log(crate::logs::ACCESS_LOG);
+    assert_eq!(lines.len(), 151, "idle closes are not requests");
 }
