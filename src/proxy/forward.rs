@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use http::header::EXPECT;
-use http::{Request, Response, StatusCode, Uri, Version};
+use http::header::{EXPECT, HOST};
+use http::{HeaderValue, Request, Response, StatusCode, Uri, Version};
 use http_body_util::{Either, Empty};
 use hyper::body::{Body, Incoming};
 use hyper::upgrade::OnUpgrade;
@@ -44,6 +44,12 @@ pub async fn forward(
         hop_by_hop::strip(&mut parts.headers);
     }
     parts.headers.remove(EXPECT);
+    // An HTTP/1.0 client may omit Host, but the request goes on as HTTP/1.1,
+    // which must carry one: empty, as RFC 9112 §3.2 says for a target
+    // without an authority.
+    if !parts.headers.contains_key(HOST) {
+        parts.headers.insert(HOST, HeaderValue::from_static(""));
+    }
     parts.version = Version::HTTP_11;
     // Any hyper extensions (the upgrade handle was already taken) stay behind.
     parts.extensions = http::Extensions::new();

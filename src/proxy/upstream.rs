@@ -200,6 +200,9 @@ impl Upstream {
             .map_err(|_| ConnectError::Timeout(limit))??;
         // Requests are written whole; Nagle would only delay them.
         stream.set_nodelay(true).map_err(ConnectError::Connect)?;
+        if let Ok(address) = stream.peer_addr() {
+            tracing::debug!(next_hop = %self.authority, %address, "new connection to the next hop");
+        }
         let (sender, connection) = hyper::client::conn::http1::Builder::new()
             .handshake(TokioIo::new(stream))
             .await

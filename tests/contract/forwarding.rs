@@ -521,6 +521,16 @@ fn http_1_0(world: &World) {
     assert_eq!(seen.header("host"), Some("old.test"));
     let got = get("/curl10", &["--http1.0"]);
     assert_eq!(got.status, 200);
+    // HTTP/1.0 may omit Host; the request goes on as HTTP/1.1, which must
+    // carry one (RFC 9112 §3.2): empty, since the client named no authority.
+    let answer =
+        String::from_utf8_lossy(&raw_exchange(b"GET /no-host HTTP/1.0\r\n\r\n")).into_owned();
+    assert!(
+        answer[..12].ends_with(" 200"),
+        "HTTP/1.0 without Host: {answer:?}"
+    );
+    let seen = origin.requests().pop().expect("seen");
+    assert_eq!(seen.header("host"), Some(""), "{seen:?}");
     proxy.stop();
 }
 
