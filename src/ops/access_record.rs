@@ -272,12 +272,23 @@ impl Plain {
     }
 }
 
+/// The bytes a JSON string cannot hold as they are: controls, `"` and `\\`.
+static JSON_ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = true;
+        byte += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 /// A JSON string: copied as is when nothing in it needs escaping (the
 /// usual case), else escaped by serde_json.
 fn push_json_string(text: &str, out: &mut Vec<u8>) {
-    let plain = text
-        .bytes()
-        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b != 0x7f);
+    let plain = !text.bytes().any(|b| JSON_ESCAPED[usize::from(b)]);
     if plain {
         out.push(b'"');
         out.extend_from_slice(text.as_bytes());
