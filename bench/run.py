@@ -155,6 +155,28 @@ def serving_pid(name, proc):
     return proc.pid
 
 
+def cpu_ticks(pid):
+    """User and system clock ticks of the process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]), int(fields[12])
+
+
+def measured(procs, target, run):
+    """Runs wrk through `run` and adds the serving process's CPU time per
+    request (user and system microseconds) to its figures."""
+    if target == "direct":
+        return run()
+    pid = serving_pid(target, procs.procs[target])
+    u0, s0 = cpu_ticks(pid)
+    figures = run()
+    u1, s1 = cpu_ticks(pid)
+    tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
+    requests = max(figures["requests"], 1)
+    figures["user_us_per_req"] = (u1 - u0) * tick_us / requests
+    figures["sys_us_per_req"] = (s1 - s0) * tick_us / requests
+    return figures
+
+
 def hwm_kib(pid):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -198,10 +220,12 @@ def wrk(port, path, proto, seconds, conns):
         value, unit = float(m.group(1)), m.group(2)
         return value * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
+    total = re.search(r"(\d+) requests in", text)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     return {
         "rps": rps, "p50_ms": pct(50), "p99_ms": pct(99),
+        "requests": int(total.group(1)) if total else 0,
         "socket_errors": sum(int(g) for g in errors.groups()) if errors else 0,
         "non_2xx_3xx": int(non2xx.group(1)) if non2xx else 0,
     }
@@ -238,18 +262,20 @@ def run_scenario(name, out, binary, rounds, seconds, conns):
             for t in order:
                 if reload:
                     # the same run twice: without and with a reload every second
-                    base = wrk(PORTS[t], path, proto, seconds, conns)
+                    base = measured(procs, t, lambda: wrk(PORTS[t], path, proto, seconds, conns))
                     results.setdefault("switchyard-no-reload", []).append(base)
                     import threading
                     box = {}
                     th = threading.Thread(target=lambda: box.update(
                         rl=reload_loop(out, confdir, binary, time.monotonic() + seconds)))
                     th.start()
-                    results[t].append(wrk(PORTS[t], path, proto, seconds, conns))
+                    results[t].append(measured(
+                        procs, t, lambda: wrk(PORTS[t], path, proto, seconds, conns)))
                     th.join()
                     reloads.append(box.get("rl"))
                 else:
-                    results[t].append(wrk(PORTS[t], path, proto, seconds, conns))
+                    results[t].append(measured(
+                        procs, t, lambda: wrk(PORTS[t], path, proto, seconds, conns)))
         rss = {p: hwm_kib(serving_pid(p, procs.procs[p])) for p in PROXIES}
     finally:
         procs.stop()
@@ -300,8 +326,9 @@ def report(all_results, rounds, seconds, conns):
             continue
         rows = res["results"]
         lines.append(f"\n### {name}\n")
-        lines.append("| target | req/s | p50 ms | p99 ms | errors | peak RSS MiB | vs nginx | vs direct |")
-        lines.append("|---|---|---|---|---|---|---|---|")
+        lines.append("| target | req/s | p50 ms | p99 ms | errors | peak RSS MiB | CPU µs/req user + sys "
+                     "| vs nginx | vs direct |")
+        lines.append("|---|---|---|---|---|---|---|---|---|")
         base_n = med(rows["nginx"], "rps") if rows.get("nginx") else None
         base_d = med(rows["direct"], "rps") if rows.get("direct") else None
         for t, runs in rows.items():
@@ -313,6 +340,8 @@ def report(all_results, rounds, seconds, conns):
             lines.append(
                 f"| {t} | {rps:,.0f} | {med(runs, 'p50_ms'):.3f} | {med(runs, 'p99_ms'):.3f} | {errs} | "
                 + (f"{rss / 1024:.1f}" if rss else "-") + " | "
+                + (f"{med(runs, 'user_us_per_req'):.1f} + {med(runs, 'sys_us_per_req'):.1f}"
+                   if "user_us_per_req" in runs[0] else "-") + " | "
                 + (f"{rps / base_n:.2f}" if base_n else "-") + " | "
                 + (f"{rps / base_d:.2f}" if base_d else "-") + " |")
         if res.get("reloads"):
