@@ -205,8 +205,10 @@ impl AccessRecord {
                         out.push(b',');
                     }
                     first = false;
-                    push_json_string(name, out);
-                    out.push(b':');
+                    // Field names are plain ASCII: no escaping to check.
+                    out.push(b'"');
+                    out.extend_from_slice(name.as_bytes());
+                    out.extend_from_slice(b"\":");
                     match value {
                         Value::Text(text) => push_json_string(&text, out),
                         Value::Plain(plain) => {
@@ -264,6 +266,14 @@ impl Plain {
     fn write(&self, out: &mut Vec<u8>) {
         match self {
             Plain::Time(time) => out.extend_from_slice(time.as_bytes()),
+            Plain::Ip(IpAddr::V4(ip)) => {
+                for (i, octet) in ip.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b'.');
+                    }
+                    push_decimal(u64::from(octet), out);
+                }
+            }
             Plain::Ip(ip) => {
                 // Writing into a Vec cannot fail.
                 let _ = write!(out, "{ip}");
