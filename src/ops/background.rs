@@ -1,4 +1,5 @@
-//! Work the server does beside serving (compiling a reloaded config), run on
+//! Work the server does beside serving (compiling a reloaded config, freeing
+//! the rule set it replaced), run on
 //! a thread of the lowest CPU priority: on a busy core the scheduler then
 //! gives the serving threads the CPU first, so a reload of a large config
 //! adds little to request latency. On an idle core the work runs at full
@@ -30,6 +31,21 @@ where
         .map_err(|_| io::Error::other("the background thread ended without a result"))
 }
 
+/// Drops `value` on a new low-priority thread, without waiting: freeing a
+/// large rule set then costs the serving threads nothing. If no thread can
+/// be started, the value is dropped here.
+pub fn retire<T: Send + 'static>(name: &str, value: T) {
+    let started = std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            lower_own_priority();
+            drop(value);
+        });
+    if let Err(err) = started {
+        tracing::debug!("cannot start a thread to free memory, freeing it here: {err}");
+    }
+}
+
 /// Lowers the calling thread's CPU priority; a failure only means the work
 /// runs at normal priority, so it is logged and otherwise ignored.
 fn lower_own_priority() {
@@ -59,6 +75,24 @@ mod tests {
             .expect("nice field")
             .parse()
             .expect("number")
+    }
+
+    #[test]
+    fn a_retired_value_is_dropped_on_a_low_priority_thread() {
+        struct Probe(std::sync::mpsc::Sender<(String, i32)>);
+        impl Drop for Probe {
+            fn drop(&mut self) {
+                let name = std::thread::current().name().unwrap_or("").to_owned();
+                let _ = self.0.send((name, own_nice()));
+            }
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        retire("test-retire", Probe(tx));
+        let (name, nice) = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("dropped");
+        assert_eq!(name, "test-retire");
+        assert_eq!(nice, BACKGROUND_NICE);
     }
 
     #[tokio::test]

@@ -43,10 +43,11 @@ impl DataPlane {
         self.generation.load(Ordering::SeqCst)
     }
 
-    /// Serves `rules` from the next request on; returns the new generation.
-    pub fn swap(&self, rules: RuleSet) -> u64 {
+    /// Serves `rules` from the next request on; returns the new generation
+    /// and the rule set it replaces (requests in flight may still hold it).
+    pub fn swap(&self, rules: RuleSet) -> (u64, Arc<RuleSet>) {
         self.upstream.configure(&rules.settings);
-        self.rules.store(Arc::new(rules));
-        self.generation.fetch_add(1, Ordering::SeqCst) + 1
+        let old = self.rules.swap(Arc::new(rules));
+        (self.generation.fetch_add(1, Ordering::SeqCst) + 1, old)
     }
 }
