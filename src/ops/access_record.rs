@@ -325,7 +325,9 @@ fn push_decimal(mut n: u64, out: &mut Vec<u8>) {
 }
 
 impl AccessRecord {
-    /// An empty record, left behind when a finished one is moved out.
+    /// A record of nothing known (every text `-`, status 0): the base of
+    /// lines for heads refused before they were parsed, and what a finished
+    /// record leaves behind when it is moved out.
     pub fn placeholder() -> Self {
         AccessRecord {
             time: std::time::UNIX_EPOCH,

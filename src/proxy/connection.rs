@@ -17,7 +17,7 @@ use super::client_io::{ClientIo, ClientTimeouts, ConnState};
 use super::data_plane::DataPlane;
 use super::drain::{DrainToken, stopping};
 use super::service::{ConnectionContext, handle};
-use crate::ops::access_record::{AccessRecord, FiredRules, LogAction, LogText};
+use crate::ops::access_record::{AccessRecord, LogAction};
 
 /// Most header fields accepted in one request head (hyper's default is 100);
 /// the framing check refuses more with 431 before hyper sees them.
@@ -113,25 +113,18 @@ fn log_connection_error(
         (None, None) => {}
     }
     let format = plane.rules().settings.access_log;
+    // Nothing of the request is known: every text field is `-`.
     let record = AccessRecord {
         time: SystemTime::now(),
         client_ip: peer,
-        method: LogText::Absent,
-        host: LogText::Absent,
-        uri: LogText::Absent,
         status,
         bytes_sent: match refusal {
             Some(refusal) => refusal.body_len(),
             None if status == 408 => 20,
             None => 0,
         },
-        duration_ms: 0,
-        upstream_ms: None,
-        scheme: LogText::Absent,
-        user_agent: LogText::Absent,
-        referer: LogText::Absent,
         action: LogAction::Error,
-        rules: FiredRules::default(),
+        ..AccessRecord::placeholder()
     };
     plane.access_log.record(record, format);
 }
