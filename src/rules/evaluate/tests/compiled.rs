@@ -9,34 +9,8 @@ fn compiled(text: &str) -> RuleSet {
     }
 }
 
-const SPEC_EXAMPLE: &str = r#"
-settings { access_log json }
-rule force-https {
-    when scheme == "http"
-    redirect 301 "https://{host}{uri}"
-}
-rule hsts {
-    when scheme == "https"
-    response header set Strict-Transport-Security "max-age=63072000; includeSubDomains"
-}
-rule security-headers {
-    response header set X-Content-Type-Options "nosniff"
-    response header remove Server
-}
-rule old-blog {
-    when path ~ "^/blog/(?<year>[0-9]{4})/([^/]+)/?$"
-    redirect 308 "/articles/{year}/{2}"
-}
-rule api-v2 {
-    when path ^= "/api/" and method in ["GET", "HEAD"]
-    request header set X-Api-Version "2"
-    rewrite "/v2{path}"
-}
-rule admin-only-inside {
-    when path ^= "/admin" and not client_ip in ["10.0.0.0/8", "192.168.0.0/16"]
-    respond 403 "Forbidden\n"
-}
-"#;
+/// The complete example of `proxy-conf.md` §1.
+const SPEC_EXAMPLE: &str = include_str!("../../../../tests/fixtures/valid/spec_example.conf");
 
 #[test]
 fn spec_example_behaves_as_described() {
