@@ -3,8 +3,8 @@
 //!
 //! A record is built on the serving thread for every request, so it holds
 //! its texts as they arrived (header values, the target, the rule set and
-//! the indices of the rules that fired) and copies nothing; the access-log
-//! writer thread turns them into text.
+//! the indices of the rules that fired) and copies nothing; it is turned
+//! into its line as soon as the response ends, then dropped.
 
 use std::borrow::Cow;
 use std::io::Write as _;
