@@ -1,9 +1,9 @@
 //! Compiled conditions: the boolean tree of a rule's `when` line, with regexes
 //! compiled, lists turned into sets and CIDR blocks parsed.
 
+use super::rule_regex::RuleRegex;
 use http::HeaderName;
 use ipnet::IpNet;
-use regex::Regex;
 
 /// A value of the request that a condition or template can read (spec §4).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,13 +64,13 @@ pub enum TestOp {
     /// `~`; `slot` numbers the rule's regexes in source order so templates can
     /// find the captures.
     Matches {
-        /// The compiled regex.
-        regex: Regex,
+        /// The regex (built on first use).
+        regex: RuleRegex,
         /// This regex's slot among the rule's regexes.
         slot: usize,
     },
     /// `!~`.
-    NotMatches(Regex),
+    NotMatches(RuleRegex),
     /// `^=`.
     StartsWith(String),
     /// `$=`.

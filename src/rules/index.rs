@@ -186,6 +186,14 @@ impl RuleIndex {
         let ungated: Vec<usize> = (0..plans.len())
             .filter(|&at| plans[at].gate.is_none())
             .collect();
+        // Every request that reaches an ungated rule runs its regexes: build
+        // them now, off the serving path. A gated rule's regexes wait until
+        // its gate first matches (most never do).
+        for rule in ungated.iter().filter_map(|&at| rules.get(at)) {
+            if let Some(condition) = &rule.condition {
+                build_regexes(condition);
+            }
+        }
         let first_gated = (0..plans.len()).find(|&at| plans[at].gate.is_some());
         let capacity = capacity_of(rules, &ungated);
         RuleIndex {
@@ -215,6 +223,23 @@ impl RuleIndex {
     /// ungated rule, and the gated ones whose regex matches.
     pub fn candidates<'p>(&'p self, reader: &'p FieldReader<'p>) -> Candidates<'p> {
         Candidates::new(self, reader)
+    }
+}
+
+/// Builds every regex of the condition.
+fn build_regexes(condition: &Condition) {
+    match condition {
+        Condition::All(members) | Condition::Any(members) => {
+            members.iter().for_each(build_regexes);
+        }
+        Condition::Not(inner) => build_regexes(inner),
+        Condition::Test(Test {
+            op: TestOp::Matches { regex, .. } | TestOp::NotMatches(regex),
+            ..
+        }) => {
+            regex.get();
+        }
+        Condition::Test(_) | Condition::Exists(_) => {}
     }
 }
 

@@ -92,23 +92,24 @@ impl<'v, O: Observer> Matcher<'v, '_, O> {
             TestOp::NotMatches(regex) => !regex.is_match(&value),
             TestOp::Matches { regex, slot } => {
                 let wanted = O::RECORDS || self.wanted.get(*slot).copied().unwrap_or(false);
-                if !wanted {
-                    regex.is_match(&value)
-                } else {
-                    let mut locations = regex.capture_locations();
-                    let held = regex.captures_read(&mut locations, &value).is_some();
-                    self.observer
-                        .leaf(Leaf::Test(test), &value, held, negated, false);
-                    if held {
-                        self.observer.captured(*slot, regex, &value, &locations);
-                        if let Some(entry) = self.slots.get_mut(*slot) {
-                            *entry = Some(Captured {
-                                haystack: value,
-                                locations,
-                            });
+                match regex.get() {
+                    Some(regex) if wanted => {
+                        let mut locations = regex.capture_locations();
+                        let held = regex.captures_read(&mut locations, &value).is_some();
+                        self.observer
+                            .leaf(Leaf::Test(test), &value, held, negated, false);
+                        if held {
+                            self.observer.captured(*slot, regex, &value, &locations);
+                            if let Some(entry) = self.slots.get_mut(*slot) {
+                                *entry = Some(Captured {
+                                    haystack: value,
+                                    locations,
+                                });
+                            }
                         }
+                        return held;
                     }
-                    return held;
+                    _ => regex.is_match(&value),
                 }
             }
         };

@@ -376,9 +376,10 @@ impl<'a> ConditionCompiler<'a> {
             }
         };
         let names: Vec<(String, usize)> = compiled
-            .capture_names()
+            .group_names
+            .iter()
             .enumerate()
-            .filter_map(|(index, name)| name.map(|n| (n.to_owned(), index)))
+            .filter_map(|(index, name)| name.clone().map(|n| (n, index)))
             .collect();
         let mut ok = true;
         for (name, _) in &names {
@@ -430,7 +431,7 @@ impl<'a> ConditionCompiler<'a> {
             slot,
             uncertain,
             names,
-            group_count: compiled.captures_len(),
+            group_count: compiled.group_names.len(),
             literal: literal.span,
         });
         if !ok {
@@ -438,10 +439,10 @@ impl<'a> ConditionCompiler<'a> {
         }
         Some(match slot {
             Some(slot) => TestOp::Matches {
-                regex: compiled,
+                regex: compiled.regex,
                 slot,
             },
-            None => TestOp::NotMatches(compiled),
+            None => TestOp::NotMatches(compiled.regex),
         })
     }
 }

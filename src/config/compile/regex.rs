@@ -4,69 +4,78 @@
 
 use std::collections::HashMap;
 
-use regex::{Regex, RegexBuilder};
+use regex::Regex;
 
 use super::super::diagnostic::{Code, Diagnostic};
 use super::super::string_literal::StringLiteral;
+use crate::rules::RuleRegex;
+pub use crate::rules::rule_regex::REGEX_SIZE_LIMIT;
+use crate::rules::rule_regex::{REGEX_NEST_LIMIT, build_regex};
 
-/// The largest compiled program one regex may have (bytes), so no pattern can
-/// make the proxy slow to load or large in memory.
-pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
-/// The deepest nesting a pattern may have.
-const REGEX_NEST_LIMIT: u32 = 64;
+/// A pattern that compiled, with what the checks of its rule need to know of
+/// it; the compiled program itself is not kept (see `RuleRegex`).
+#[derive(Debug, Clone)]
+pub struct CheckedRegex {
+    /// The pattern, for the rule set.
+    pub regex: RuleRegex,
+    /// Each group's name (`None` for unnamed ones), group 0 first.
+    pub group_names: Vec<Option<String>>,
+}
 
-/// Regexes compiled so far in one file, by pattern: a pattern written in many
-/// rules is compiled once and shared (a `Regex` clone shares its program).
+/// Regexes checked so far in one file, by pattern: a pattern written in many
+/// rules is checked once and shared.
 #[derive(Debug, Default)]
 pub struct RegexCache {
-    compiled: HashMap<String, Regex>,
+    checked: HashMap<String, CheckedRegex>,
 }
 
 impl RegexCache {
-    /// The compiled regex of the literal, from the cache when seen before.
-    pub fn compile(&mut self, literal: &StringLiteral) -> Result<Regex, Diagnostic> {
-        if let Some(regex) = self.compiled.get(&literal.value) {
-            return Ok(regex.clone());
+    /// The checked regex of the literal, from the cache when seen before.
+    pub fn compile(&mut self, literal: &StringLiteral) -> Result<CheckedRegex, Diagnostic> {
+        if let Some(checked) = self.checked.get(&literal.value) {
+            return Ok(checked.clone());
         }
-        let regex = compile(literal)?;
-        self.compiled.insert(literal.value.clone(), regex.clone());
-        Ok(regex)
+        let built = compile(literal)?;
+        let checked = CheckedRegex {
+            regex: RuleRegex::checked(built.as_str()),
+            group_names: built
+                .capture_names()
+                .map(|name| name.map(str::to_owned))
+                .collect(),
+        };
+        self.checked.insert(literal.value.clone(), checked.clone());
+        Ok(checked)
     }
 }
 
 /// Compiles the literal's value as a regex, or says where and why it is refused.
 pub fn compile(literal: &StringLiteral) -> Result<Regex, Diagnostic> {
     let pattern = literal.value.as_str();
-    RegexBuilder::new(pattern)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
-        .nest_limit(REGEX_NEST_LIMIT)
-        .build()
-        .map_err(|error| match error {
-            regex::Error::CompiledTooBig(limit) => Diagnostic::error(
-                Code::RegexTooBig,
-                "regular expression too large",
-                literal.span,
-                format!("compiles to more than {} KiB", limit / 1024),
-            )
-            .with_help("use smaller repetition counts such as `{1,100}` or split the pattern"),
-            other => {
-                // Parse again with regex-syntax, which says where the fault is.
-                let parsed = regex_syntax::ParserBuilder::new()
-                    .nest_limit(REGEX_NEST_LIMIT)
-                    .build()
-                    .parse(pattern);
-                match parsed {
-                    Err(error) => syntax_fault(literal, &error),
-                    Ok(_) => Diagnostic::error(
-                        Code::InvalidRegex,
-                        "invalid regular expression",
-                        literal.span,
-                        other.to_string(),
-                    ),
-                }
+    build_regex(pattern).map_err(|error| match error {
+        regex::Error::CompiledTooBig(limit) => Diagnostic::error(
+            Code::RegexTooBig,
+            "regular expression too large",
+            literal.span,
+            format!("compiles to more than {} KiB", limit / 1024),
+        )
+        .with_help("use smaller repetition counts such as `{1,100}` or split the pattern"),
+        other => {
+            // Parse again with regex-syntax, which says where the fault is.
+            let parsed = regex_syntax::ParserBuilder::new()
+                .nest_limit(REGEX_NEST_LIMIT)
+                .build()
+                .parse(pattern);
+            match parsed {
+                Err(error) => syntax_fault(literal, &error),
+                Ok(_) => Diagnostic::error(
+                    Code::InvalidRegex,
+                    "invalid regular expression",
+                    literal.span,
+                    other.to_string(),
+                ),
             }
-        })
+        }
+    })
 }
 
 fn syntax_fault(literal: &StringLiteral, error: &regex_syntax::Error) -> Diagnostic {

@@ -25,7 +25,7 @@ fn regex(field: Field, pattern: &str, slot: usize) -> Condition {
     test(
         field,
         TestOp::Matches {
-            regex: Regex::new(pattern).unwrap(),
+            regex: Regex::new(pattern).unwrap().into(),
             slot,
         },
     )

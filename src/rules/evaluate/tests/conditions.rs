@@ -222,10 +222,13 @@ fn comparison_operators() {
         (TestOp::Contains("/x.".into()), true),
         (TestOp::Contains("/y.".into()), false),
         (
-            TestOp::NotMatches(Regex::new("(?i)\\.PDF$").unwrap()),
+            TestOp::NotMatches(Regex::new("(?i)\\.PDF$").unwrap().into()),
             false,
         ),
-        (TestOp::NotMatches(Regex::new("\\.PDF$").unwrap()), true),
+        (
+            TestOp::NotMatches(Regex::new("\\.PDF$").unwrap().into()),
+            true,
+        ),
     ];
     for (op, expected) in cases {
         let label = format!("{op:?}");

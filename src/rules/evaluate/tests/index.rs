@@ -175,3 +175,44 @@ fn candidates_are_in_file_order_and_the_set_runs_late() {
     assert_eq!(candidates.next(), Some(1));
     assert!(!candidates.is_set_pending());
 }
+
+/// The regex of a rule whose whole condition is one `~` or `!~` test.
+fn only_regex(rule: &Rule) -> &crate::rules::RuleRegex {
+    match &rule.condition {
+        Some(Condition::Test(Test {
+            op: TestOp::Matches { regex, .. } | TestOp::NotMatches(regex),
+            ..
+        })) => regex,
+        other => panic!("not a one-regex condition: {other:?}"),
+    }
+}
+
+#[test]
+fn gated_regexes_are_built_when_their_gate_first_matches_and_the_rest_with_the_index() {
+    let compiled = crate::config::compile_source(
+        "proxy.conf",
+        b"rule not-pdf {\n    when path !~ \"\\\\.pdf$\"\n    response header set X-Not-Pdf \"1\"\n}\n\
+          rule old-a {\n    when path ~ \"^/old-a/(.*)$\"\n    redirect 301 \"/new-a/{1}\"\n}\n\
+          rule old-b {\n    when path ~ \"^/old-b/(.*)$\"\n    redirect 301 \"/new-b/{1}\"\n}\n",
+    )
+    .expect("valid config");
+    let set = compiled.rule_set;
+    let [not_pdf, old_a, old_b] = [0, 1, 2].map(|at| only_regex(&set.rules[at]).clone());
+    assert!(
+        !not_pdf.is_built() && !old_a.is_built(),
+        "compiling keeps patterns only"
+    );
+    set.index();
+    assert!(
+        not_pdf.is_built(),
+        "an ungated rule's regex runs on every request"
+    );
+    assert!(!old_a.is_built() && !old_b.is_built(), "gated ones wait");
+    let d = run_on(&set, "/elsewhere", &[]);
+    assert_eq!(d.fired, vec![0]);
+    assert!(!old_a.is_built() && !old_b.is_built(), "no gate matched");
+    let d = run_on(&set, "/old-b/page", &[]);
+    assert_eq!(d.fired, vec![0, 2]);
+    assert_eq!(location(&d), Some((301, "/new-b/page")));
+    assert!(old_b.is_built() && !old_a.is_built());
+}
