@@ -78,7 +78,10 @@ fn workload(redirects: usize, field: Field) -> RuleSet {
             format!("legacy-{n}"),
             Some(Condition::Test(Test {
                 field: field.clone(),
-                op: TestOp::Matches { regex: regex.into(), slot: 0 },
+                op: TestOp::Matches {
+                    regex: regex.into(),
+                    slot: 0,
+                },
             })),
             Action::Redirect {
                 status: StatusCode::MOVED_PERMANENTLY,

@@ -9,6 +9,7 @@ use clap::Args;
 
 use super::ServerPaths;
 use crate::config::{self, LoadError};
+use crate::ops::background;
 use crate::ops::control_client::{self, ControlError};
 use crate::ops::control_protocol::ControlRequest;
 
@@ -31,6 +32,9 @@ pub fn run(args: ReloadArgs) -> ExitCode {
 /// Validates `config_dir`; with no server exits 0; else asks the server to
 /// reload and exits 0 only when it confirms serving exactly what was validated.
 pub(crate) fn reload(config_dir: &Path, run_dir: &Path, command: &str) -> ExitCode {
+    // The check below compiles the whole config on the CPUs the server
+    // serves from: it waits for them rather than making requests wait.
+    background::lower_own_priority();
     let expected = match config::load_dir(config_dir) {
         Ok(compiled) => compiled.rule_set.source_hash,
         Err(LoadError::Invalid(invalid)) => {
