@@ -27,6 +27,9 @@ pub struct ConnState {
     upgraded: AtomicBool,
     refused: Mutex<Option<Refusal>>,
     reader: Mutex<Option<Waker>>,
+    /// When the last request finished: the keep-alive period counts from
+    /// there, however late the socket wrapper looks.
+    finished_at: Mutex<Option<Instant>>,
 }
 
 impl ConnState {
@@ -37,6 +40,7 @@ impl ConnState {
 
     /// A response body finished or was dropped: the connection may be idle now.
     pub fn request_finished(&self) {
+        *self.finished_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
         self.active.fetch_sub(1, Ordering::SeqCst);
         self.finished.fetch_add(1, Ordering::SeqCst);
         let waker = self.reader.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -77,6 +81,11 @@ impl ConnState {
     /// How many requests finished on this connection.
     pub fn finished(&self) -> u64 {
         self.finished.load(Ordering::SeqCst)
+    }
+
+    /// When the last request finished, if one has.
+    fn finished_at(&self) -> Option<Instant> {
+        *self.finished_at.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -200,16 +209,24 @@ impl ClientIo {
     /// Checks the timers while hyper waits for bytes; `Some` ends the read.
     fn poll_timers(&mut self, cx: &mut Context<'_>) -> Option<io::Result<()>> {
         if self.state.active.load(Ordering::SeqCst) > 0 {
-            *self.state.reader.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
-            // Re-check: a request may have finished before the waker was stored.
-            if self.state.active.load(Ordering::SeqCst) > 0 {
-                return None;
+            // No client timer runs while a request is in flight. Its end
+            // does not wake this read (that would cost a poll of the whole
+            // connection for every request): instead the timer looks again
+            // a keep-alive period from now, and then counts the idle time
+            // from when the request finished.
+            let now = Instant::now();
+            let again = now + self.timeouts.keepalive;
+            let deadline = self.sleep.deadline();
+            if deadline <= now || deadline > again {
+                self.sleep.as_mut().reset(again);
             }
+            let _ = self.sleep.as_mut().poll(cx);
+            return None;
         }
         let finished = self.state.finished();
         if finished != self.seen_finished {
             self.seen_finished = finished;
-            self.idle_since = Instant::now();
+            self.idle_since = self.state.finished_at().unwrap_or_else(Instant::now);
             self.head_since = None;
             self.state.head_started.store(false, Ordering::SeqCst);
         }
@@ -412,6 +429,38 @@ mod tests {
     /// Whether `io` holds everything back for a while.
     async fn holds_back(io: &mut ClientIo) -> bool {
         matches!(read_within(io, 1, Duration::from_millis(100)).await, Ok(v) if v.is_empty())
+    }
+
+    /// A request that takes longer than the keep-alive period is not cut,
+    /// and the idle time after it counts from when it finished, though its
+    /// end wakes nothing.
+    #[tokio::test(start_paused = true)]
+    async fn keep_alive_counts_from_the_end_of_a_long_request() {
+        let (mut client, mut io, state) = pair().await;
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+            .await
+            .expect("write");
+        assert_eq!(read_some(&mut io, 27).await.expect("read").len(), 27);
+        state.request_started();
+        let read = tokio::spawn(async move {
+            let mut buf = [0u8; 64];
+            let started = Instant::now();
+            let got = io.read(&mut buf).await;
+            (got.map_err(|e| e.kind()), started.elapsed())
+        });
+        // In flight for longer than the keep-alive period: the connection stays.
+        tokio::time::sleep(Duration::from_secs(100)).await;
+        assert!(!read.is_finished(), "cut while a request was in flight");
+        state.request_finished();
+        let (got, after) = read.await.expect("read task");
+        assert_eq!(got, Ok(0), "a quiet close once idle too long");
+        // 100 s in flight, then 60 s idle: the alarm looked at 60 s (still
+        // in flight) and at 120 s, and counted from the end at 100 s.
+        assert!(
+            after >= Duration::from_secs(160) && after < Duration::from_secs(161),
+            "closed after {after:?}"
+        );
     }
 
     #[tokio::test]
