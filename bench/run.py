@@ -177,6 +177,17 @@ def measured(procs, target, run):
     return figures
 
 
+def rss_split_kib(pid):
+    """The process's resident memory now: (anonymous, file-backed) KiB. The
+    file-backed part is its program's and libraries' pages (shared, clean)."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("RssAnon", "RssFile"):
+            fields[key] = int(value.split()[0])
+    return fields.get("RssAnon", 0), fields.get("RssFile", 0)
+
+
 def hwm_kib(pid):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -279,9 +290,10 @@ def run_scenario(name, out, binary, rounds, seconds, conns):
                     results[t].append(measured(
                         procs, t, lambda: wrk(PORTS[t], path, proto, seconds, conns)))
         rss = {p: hwm_kib(serving_pid(p, procs.procs[p])) for p in PROXIES}
+        split = {p: rss_split_kib(serving_pid(p, procs.procs[p])) for p in PROXIES}
     finally:
         procs.stop()
-    return {"results": results, "rss_kib": rss, "reloads": reloads}
+    return {"results": results, "rss_kib": rss, "rss_split_kib": split, "reloads": reloads}
 
 
 def startup_times(out, binary, tries=5):
@@ -328,9 +340,9 @@ def report(all_results, rounds, seconds, conns):
             continue
         rows = res["results"]
         lines.append(f"\n### {name}\n")
-        lines.append("| target | req/s | p50 ms | p99 ms | errors | peak RSS MiB | CPU µs/req user + sys "
-                     "| vs nginx | vs direct |")
-        lines.append("|---|---|---|---|---|---|---|---|---|")
+        lines.append("| target | req/s | p50 ms | p99 ms | errors | peak RSS MiB | RSS at end MiB anon + file "
+                     "| CPU µs/req user + sys | vs nginx | vs direct |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|")
         base_n = med(rows["nginx"], "rps") if rows.get("nginx") else None
         base_d = med(rows["direct"], "rps") if rows.get("direct") else None
         for t, runs in rows.items():
@@ -339,9 +351,11 @@ def report(all_results, rounds, seconds, conns):
             rps = med(runs, "rps")
             errs = sum(r["socket_errors"] + r["non_2xx_3xx"] for r in runs)
             rss = res["rss_kib"].get(t.split("-")[0]) if t != "direct" else None
+            split = res.get("rss_split_kib", {}).get(t.split("-")[0]) if t != "direct" else None
             lines.append(
                 f"| {t} | {rps:,.0f} | {med(runs, 'p50_ms'):.3f} | {med(runs, 'p99_ms'):.3f} | {errs} | "
                 + (f"{rss / 1024:.1f}" if rss else "-") + " | "
+                + (f"{split[0] / 1024:.1f} + {split[1] / 1024:.1f}" if split else "-") + " | "
                 + (f"{med(runs, 'user_us_per_req'):.1f} + {med(runs, 'sys_us_per_req'):.1f}"
                    if "user_us_per_req" in runs[0] else "-") + " | "
                 + (f"{rps / base_n:.2f}" if base_n else "-") + " | "
