@@ -494,3 +494,41 @@ fn http_10_client_without_host_is_forwarded_with_an_empty_host() {
     let hosts: Vec<&str> = text.lines().filter(|l| l.starts_with("host:")).collect();
     assert_eq!(hosts, ["host: "], "{text}");
 }
+
+/// A next hop that answers each request with a head of `cookie` bytes of
+/// `Set-Cookie` and a 2-byte body.
+fn origin_with_head_of(cookie: usize) -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0; 2048];
+            if stream.read(&mut buf).unwrap_or(0) > 0 {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nSet-Cookie: c={}\r\nContent-Length: 2\r\n\r\nok",
+                    "x".repeat(cookie)
+                );
+                let _ = stream.write_all(head.as_bytes());
+            }
+        }
+    });
+    addr
+}
+
+#[test]
+fn response_heads_of_64_kib_pass_and_far_larger_ones_are_502() {
+    let proxy = Proxy::start(origin_with_head_of(60 * 1024), settings());
+    let mut conn = connect(proxy.addr);
+    let wire = exchange(&mut conn, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(wire.status, 200);
+    assert_eq!(wire.header("set-cookie").map(str::len), Some(2 + 60 * 1024));
+    assert_eq!(wire.text(), "ok");
+
+    let proxy = Proxy::start(origin_with_head_of(200 * 1024), settings());
+    let mut conn = connect(proxy.addr);
+    let wire = exchange(&mut conn, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(wire.status, 502);
+    let lines = json_lines(&proxy.access_lines());
+    assert_eq!(lines[0]["status"], 502);
+}

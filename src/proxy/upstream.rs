@@ -31,6 +31,13 @@ const POOL_IDLE: Duration = Duration::from_secs(30);
 /// The most idle connections kept (more are opened under load, then closed).
 const POOL_MAX_IDLE: usize = 1024;
 
+/// How much a connection to the next hop buffers of what it reads: how far
+/// a response body is read ahead of the client, and the response head it
+/// can hold (a 64 KiB head always passes; past about twice that, 502 —
+/// nginx's default is 4 or 8 KiB, HAProxy's 16 KiB). hyper's default,
+/// about 400 KiB, let 64 clients downloading large files hold 60 MiB.
+const UPSTREAM_READ_BUFFER: usize = 64 * 1024;
+
 /// A request body sent upstream: the client's, or none at all.
 pub type UpstreamBody = Either<Incoming, Empty<Bytes>>;
 
@@ -204,6 +211,7 @@ impl Upstream {
             tracing::debug!(next_hop = %self.authority, %address, "new connection to the next hop");
         }
         let (sender, connection) = hyper::client::conn::http1::Builder::new()
+            .max_buf_size(UPSTREAM_READ_BUFFER)
             .handshake(TokioIo::new(stream))
             .await
             .map_err(ConnectError::Handshake)?;
