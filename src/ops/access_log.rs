@@ -215,7 +215,7 @@ impl Writer {
     fn run(mut self) {
         let _gone = GoneOnDrop(self.shared.clone());
         loop {
-            let (asks, closed) = {
+            let (asks, closed, was_full) = {
                 let mut pending = self.shared.lock();
                 while pending.lines.is_empty() && pending.asks.is_empty() && !pending.closed {
                     pending.writer_idle = true;
@@ -226,10 +226,14 @@ impl Writer {
                         .unwrap_or_else(|p| p.into_inner());
                 }
                 pending.writer_idle = false;
+                // Only a full batch can have request threads waiting.
+                let was_full = pending.lines.len() >= MAX_PENDING;
                 mem::swap(&mut pending.lines, &mut self.batch);
-                (mem::take(&mut pending.asks), pending.closed)
+                (mem::take(&mut pending.asks), pending.closed, was_full)
             };
-            self.shared.room.notify_all();
+            if was_full {
+                self.shared.room.notify_all();
+            }
             let written = self.write_batch();
             for ask in asks {
                 self.answer(ask, &written);
@@ -404,6 +408,52 @@ mod tests {
         assert!(shared.lock().writer_gone, "the writer ended");
         let text = std::fs::read_to_string(&path).expect("read");
         assert_eq!(text.lines().count(), 100);
+    }
+
+    /// A log that cannot be written (a pipe nobody reads) holds request
+    /// threads back once `MAX_PENDING` bytes wait, and loses no line.
+    #[test]
+    fn a_stalled_writer_holds_senders_back_and_loses_no_line() {
+        use std::io::Read;
+        let dir = temp_dir("pressure");
+        let path = dir.join("access.log");
+        let made = std::process::Command::new("mkfifo").arg(&path).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        let (start_reading, go) = mpsc::channel::<()>();
+        let reader_path = path.clone();
+        let reader = std::thread::spawn(move || {
+            let mut pipe = File::open(&reader_path).expect("open the pipe");
+            go.recv().expect("told to read");
+            let mut all = String::new();
+            pipe.read_to_string(&mut all).expect("read");
+            all
+        });
+        let log = AccessLog::open(&path).expect("open");
+        let shared = log.sender.shared.clone();
+        const LINES: usize = 40_000;
+        let sender_log = log.clone();
+        let sender = std::thread::spawn(move || {
+            for i in 0..LINES {
+                sender_log.record(
+                    record(&format!("/{i}/{}", "x".repeat(100))),
+                    AccessLogFormat::Json,
+                );
+            }
+        });
+        let full = (0..1000).any(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            shared.lock().lines.len() >= MAX_PENDING
+        });
+        assert!(full, "lines pile up while the pipe is full");
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!sender.is_finished(), "the sender waits for room");
+        start_reading.send(()).expect("reader");
+        sender.join().expect("sender");
+        log.flush_blocking().expect("flush");
+        drop(log);
+        let all = reader.join().expect("reader");
+        assert_eq!(all.lines().count(), LINES);
+        assert!(all.lines().all(|l| l.starts_with('{') && l.ends_with('}')));
     }
 
     #[test]
