@@ -256,19 +256,9 @@ fn slow_next_hop_is_504() {
 
 #[test]
 fn closed_pooled_connection_is_retried_not_502() {
-    // A next hop that closes every connection after one response, without saying so.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut buf = [0; 2048];
-            if stream.read(&mut buf).unwrap_or(0) > 0 {
-                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-            }
-            // dropped: closed while the proxy thinks it is reusable
-        }
-    });
+    // A next hop that closes every connection after one response, without
+    // saying so: closed while the proxy thinks it is reusable.
+    let addr = one_answer_origin(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec());
     let proxy = Proxy::start(addr, settings());
     let mut conn = connect(proxy.addr);
     for _ in 0..10 {
@@ -495,9 +485,9 @@ fn http_10_client_without_host_is_forwarded_with_an_empty_host() {
     assert_eq!(hosts, ["host: "], "{text}");
 }
 
-/// A next hop that answers each request with a head of `cookie` bytes of
-/// `Set-Cookie` and a 2-byte body.
-fn origin_with_head_of(cookie: usize) -> std::net::SocketAddr {
+/// A next hop that answers the first request of each connection with
+/// `response`, then closes the connection.
+fn one_answer_origin(response: Vec<u8>) -> std::net::SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     std::thread::spawn(move || {
@@ -505,15 +495,21 @@ fn origin_with_head_of(cookie: usize) -> std::net::SocketAddr {
             let Ok(mut stream) = stream else { return };
             let mut buf = [0; 2048];
             if stream.read(&mut buf).unwrap_or(0) > 0 {
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nSet-Cookie: c={}\r\nContent-Length: 2\r\n\r\nok",
-                    "x".repeat(cookie)
-                );
-                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&response);
             }
         }
     });
     addr
+}
+
+/// A next hop that answers with a head of `cookie` bytes of `Set-Cookie`
+/// and a 2-byte body.
+fn origin_with_head_of(cookie: usize) -> std::net::SocketAddr {
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nSet-Cookie: c={}\r\nContent-Length: 2\r\n\r\nok",
+        "x".repeat(cookie)
+    );
+    one_answer_origin(head.into_bytes())
 }
 
 #[test]
