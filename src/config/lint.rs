@@ -243,8 +243,8 @@ fn known_test(op: &TestOp, value: &str) -> Option<bool> {
     Some(match op {
         TestOp::Equals(text) => value == text,
         TestOp::NotEquals(text) => value != text,
-        TestOp::Matches { regex, .. } => regex.is_match(value),
-        TestOp::NotMatches(regex) => !regex.is_match(value),
+        TestOp::Matches { regex, .. } => regex.get()?.is_match(value),
+        TestOp::NotMatches(regex) => !regex.get()?.is_match(value),
         TestOp::StartsWith(text) => value.starts_with(text.as_str()),
         TestOp::EndsWith(text) => value.ends_with(text.as_str()),
         TestOp::Contains(text) => value.contains(text.as_str()),

@@ -125,9 +125,8 @@ impl AccessLog {
             }
             pending.lines.extend_from_slice(line);
             shared.wake_writer(&mut pending);
-        });
-        // A line that grew the scratch past the usual keeps no memory.
-        SCRATCH.with_borrow_mut(|line| {
+            drop(pending);
+            // A line that grew the scratch past the usual keeps no memory.
             if line.capacity() > 16 * 1024 {
                 *line = Vec::with_capacity(1024);
             }

@@ -1,5 +1,5 @@
 //! Compiled conditions: the boolean tree of a rule's `when` line, with regexes
-//! compiled, lists turned into sets and CIDR blocks parsed.
+//! checked (and built on first use), lists turned into sets and CIDR blocks parsed.
 
 use super::rule_regex::RuleRegex;
 use http::HeaderName;

@@ -89,7 +89,7 @@ impl<'v, O: Observer> Matcher<'v, '_, O> {
             TestOp::Contains(text) => value.contains(text.as_str()),
             TestOp::In(set) => self.member(&test.field, &value, set),
             TestOp::NotIn(set) => !self.member(&test.field, &value, set),
-            TestOp::NotMatches(regex) => !regex.is_match(&value),
+            TestOp::NotMatches(regex) => regex.get().is_some_and(|regex| !regex.is_match(&value)),
             TestOp::Matches { regex, slot } => {
                 let wanted = O::RECORDS || self.wanted.get(*slot).copied().unwrap_or(false);
                 match regex.get() {
@@ -109,7 +109,7 @@ impl<'v, O: Observer> Matcher<'v, '_, O> {
                         }
                         return held;
                     }
-                    _ => regex.is_match(&value),
+                    built => built.is_some_and(|regex| regex.is_match(&value)),
                 }
             }
         };
