@@ -5,202 +5,122 @@ use std::fmt;
 
 use super::span::Span;
 
-/// The stable identity of a fault: users search for it, docs list it, tests
-/// and tools match on it. Never renumber or rename one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Code {
-    /// The grammar could not read the file.
-    Syntax,
-    /// `=` written where `==` was meant.
-    SingleEquals,
-    /// A string in single quotes.
-    SingleQuotes,
-    /// A string that runs to the end of its line.
-    UnterminatedString,
-    /// A `{` that is never closed, or a block that runs into the next one.
-    MissingBrace,
-    /// An action keyword that does not exist.
-    UnknownAction,
-    /// The file is not UTF-8.
-    NotUtf8,
-    /// The file is larger than the cap.
-    FileTooLarge,
-    /// Parentheses or `not` nested beyond the cap.
-    TooDeep,
-    /// A rule name that breaks the naming rule.
-    InvalidRuleName,
-    /// Two rules with one name.
-    DuplicateRule,
-    /// A rule with no action.
-    NoAction,
-    /// Two `when` lines in one rule.
-    DuplicateWhen,
-    /// `when` after an action.
-    WhenNotFirst,
-    /// Two terminal actions in one rule.
-    DuplicateTerminal,
-    /// An action after the terminal one.
-    ActionAfterTerminal,
-    /// A field name that does not exist.
-    UnknownField,
-    /// `header`, `cookie` or `arg` without its `("name")`, or a plain field with one.
-    FieldArgument,
-    /// `exists` on a field other than `header`, `cookie`, `arg`.
-    ExistsOnPlainField,
-    /// `in []`.
-    EmptyList,
-    /// A list where one string belongs, or one string where a list belongs.
-    ValueShape,
-    /// A regex the regex crate refuses.
-    InvalidRegex,
-    /// A regex whose compiled form exceeds the size cap.
-    RegexTooBig,
-    /// A named group that has a field's name.
-    GroupShadowsField,
-    /// A named group defined by two regexes of one rule.
-    DuplicateGroup,
-    /// A client_ip value that is not an address or CIDR block.
-    InvalidCidr,
-    /// A status code of the wrong shape or range.
-    InvalidStatus,
-    /// A header name that is not an RFC 9110 token.
-    InvalidHeaderName,
-    /// A header the proxy manages itself.
-    ManagedHeader,
-    /// CR, LF or NUL in a header value or target.
-    HeaderValueLineBreak,
-    /// Another control character in a header value.
-    InvalidHeaderValue,
-    /// `set`/`add` without a value, or `remove` with one.
-    HeaderValueArity,
-    /// A rewrite target that does not start with `/`.
-    RewriteNotAbsolute,
-    /// `{name}` that names nothing.
-    UnknownTemplateName,
-    /// A numbered group where the rule does not have exactly one `~`.
-    AmbiguousGroupNumber,
-    /// A group that the regex does not have.
-    NoSuchGroup,
-    /// A group that may not have matched when the rule fires.
-    UncertainGroup,
-    /// `{` without `}` in a template, or a lone `}`.
-    TemplateBrace,
-    /// A setting that does not exist.
-    UnknownSetting,
-    /// A setting given twice.
-    DuplicateSetting,
-    /// Two `settings` blocks.
-    DuplicateSettingsBlock,
-    /// A setting value of the wrong type.
-    InvalidSettingValue,
-    /// A setting value outside its range.
-    SettingOutOfRange,
-    /// Warning: a rule below an unconditional terminal rule.
-    UnreachableRule,
-    /// Warning: a redirect whose target satisfies its own condition.
-    RedirectLoop,
+/// Declares every fault's code once: the variant, its doc, and the text after
+/// `switchyard::`. `Code`, `Code::ALL` and `Code::as_str` all come from this list.
+macro_rules! codes {
+    ($($(#[doc = $doc:literal])* $name:ident => $text:literal,)*) => {
+        /// The stable identity of a fault: users search for it, docs list it, tests
+        /// and tools match on it. Never renumber or rename one.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $($(#[doc = $doc])* $name,)*
+        }
+
+        impl Code {
+            /// Every code, for documentation and its tests.
+            pub const ALL: &'static [Code] = &[$(Code::$name,)*];
+
+            /// The text users see and search for, `switchyard::…`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$name => concat!("switchyard::", $text),)*
+                }
+            }
+        }
+    };
 }
 
-impl Code {
-    /// Every code, for documentation and its tests.
-    pub const ALL: [Code; 45] = [
-        Code::Syntax,
-        Code::SingleEquals,
-        Code::SingleQuotes,
-        Code::UnterminatedString,
-        Code::MissingBrace,
-        Code::UnknownAction,
-        Code::NotUtf8,
-        Code::FileTooLarge,
-        Code::TooDeep,
-        Code::InvalidRuleName,
-        Code::DuplicateRule,
-        Code::NoAction,
-        Code::DuplicateWhen,
-        Code::WhenNotFirst,
-        Code::DuplicateTerminal,
-        Code::ActionAfterTerminal,
-        Code::UnknownField,
-        Code::FieldArgument,
-        Code::ExistsOnPlainField,
-        Code::EmptyList,
-        Code::ValueShape,
-        Code::InvalidRegex,
-        Code::RegexTooBig,
-        Code::GroupShadowsField,
-        Code::DuplicateGroup,
-        Code::InvalidCidr,
-        Code::InvalidStatus,
-        Code::InvalidHeaderName,
-        Code::ManagedHeader,
-        Code::HeaderValueLineBreak,
-        Code::InvalidHeaderValue,
-        Code::HeaderValueArity,
-        Code::RewriteNotAbsolute,
-        Code::UnknownTemplateName,
-        Code::AmbiguousGroupNumber,
-        Code::NoSuchGroup,
-        Code::UncertainGroup,
-        Code::TemplateBrace,
-        Code::UnknownSetting,
-        Code::DuplicateSetting,
-        Code::DuplicateSettingsBlock,
-        Code::InvalidSettingValue,
-        Code::SettingOutOfRange,
-        Code::UnreachableRule,
-        Code::RedirectLoop,
-    ];
-
-    /// The text users see and search for, `switchyard::…`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::Syntax => "switchyard::syntax",
-            Code::SingleEquals => "switchyard::single_equals",
-            Code::SingleQuotes => "switchyard::single_quotes",
-            Code::UnterminatedString => "switchyard::unterminated_string",
-            Code::MissingBrace => "switchyard::missing_brace",
-            Code::UnknownAction => "switchyard::unknown_action",
-            Code::NotUtf8 => "switchyard::not_utf8",
-            Code::FileTooLarge => "switchyard::file_too_large",
-            Code::TooDeep => "switchyard::too_deep",
-            Code::InvalidRuleName => "switchyard::invalid_rule_name",
-            Code::DuplicateRule => "switchyard::duplicate_rule",
-            Code::NoAction => "switchyard::no_action",
-            Code::DuplicateWhen => "switchyard::duplicate_when",
-            Code::WhenNotFirst => "switchyard::when_not_first",
-            Code::DuplicateTerminal => "switchyard::duplicate_terminal",
-            Code::ActionAfterTerminal => "switchyard::action_after_terminal",
-            Code::UnknownField => "switchyard::unknown_field",
-            Code::FieldArgument => "switchyard::field_argument",
-            Code::ExistsOnPlainField => "switchyard::exists_on_plain_field",
-            Code::EmptyList => "switchyard::empty_list",
-            Code::ValueShape => "switchyard::value_shape",
-            Code::InvalidRegex => "switchyard::invalid_regex",
-            Code::RegexTooBig => "switchyard::regex_too_big",
-            Code::GroupShadowsField => "switchyard::group_shadows_field",
-            Code::DuplicateGroup => "switchyard::duplicate_group",
-            Code::InvalidCidr => "switchyard::invalid_cidr",
-            Code::InvalidStatus => "switchyard::invalid_status",
-            Code::InvalidHeaderName => "switchyard::invalid_header_name",
-            Code::ManagedHeader => "switchyard::managed_header",
-            Code::HeaderValueLineBreak => "switchyard::header_value_line_break",
-            Code::InvalidHeaderValue => "switchyard::invalid_header_value",
-            Code::HeaderValueArity => "switchyard::header_value_arity",
-            Code::RewriteNotAbsolute => "switchyard::rewrite_not_absolute",
-            Code::UnknownTemplateName => "switchyard::unknown_template_name",
-            Code::AmbiguousGroupNumber => "switchyard::ambiguous_group_number",
-            Code::NoSuchGroup => "switchyard::no_such_group",
-            Code::UncertainGroup => "switchyard::uncertain_group",
-            Code::TemplateBrace => "switchyard::template_brace",
-            Code::UnknownSetting => "switchyard::unknown_setting",
-            Code::DuplicateSetting => "switchyard::duplicate_setting",
-            Code::DuplicateSettingsBlock => "switchyard::duplicate_settings_block",
-            Code::InvalidSettingValue => "switchyard::invalid_setting_value",
-            Code::SettingOutOfRange => "switchyard::setting_out_of_range",
-            Code::UnreachableRule => "switchyard::unreachable_rule",
-            Code::RedirectLoop => "switchyard::redirect_loop",
-        }
-    }
+codes! {
+    /// The grammar could not read the file.
+    Syntax => "syntax",
+    /// `=` written where `==` was meant.
+    SingleEquals => "single_equals",
+    /// A string in single quotes.
+    SingleQuotes => "single_quotes",
+    /// A string that runs to the end of its line.
+    UnterminatedString => "unterminated_string",
+    /// A `{` that is never closed, or a block that runs into the next one.
+    MissingBrace => "missing_brace",
+    /// An action keyword that does not exist.
+    UnknownAction => "unknown_action",
+    /// The file is not UTF-8.
+    NotUtf8 => "not_utf8",
+    /// The file is larger than the cap.
+    FileTooLarge => "file_too_large",
+    /// Parentheses or `not` nested beyond the cap.
+    TooDeep => "too_deep",
+    /// A rule name that breaks the naming rule.
+    InvalidRuleName => "invalid_rule_name",
+    /// Two rules with one name.
+    DuplicateRule => "duplicate_rule",
+    /// A rule with no action.
+    NoAction => "no_action",
+    /// Two `when` lines in one rule.
+    DuplicateWhen => "duplicate_when",
+    /// `when` after an action.
+    WhenNotFirst => "when_not_first",
+    /// Two terminal actions in one rule.
+    DuplicateTerminal => "duplicate_terminal",
+    /// An action after the terminal one.
+    ActionAfterTerminal => "action_after_terminal",
+    /// A field name that does not exist.
+    UnknownField => "unknown_field",
+    /// `header`, `cookie` or `arg` without its `("name")`, or a plain field with one.
+    FieldArgument => "field_argument",
+    /// `exists` on a field other than `header`, `cookie`, `arg`.
+    ExistsOnPlainField => "exists_on_plain_field",
+    /// `in []`.
+    EmptyList => "empty_list",
+    /// A list where one string belongs, or one string where a list belongs.
+    ValueShape => "value_shape",
+    /// A regex the regex crate refuses.
+    InvalidRegex => "invalid_regex",
+    /// A regex whose compiled form exceeds the size cap.
+    RegexTooBig => "regex_too_big",
+    /// A named group that has a field's name.
+    GroupShadowsField => "group_shadows_field",
+    /// A named group defined by two regexes of one rule.
+    DuplicateGroup => "duplicate_group",
+    /// A client_ip value that is not an address or CIDR block.
+    InvalidCidr => "invalid_cidr",
+    /// A status code of the wrong shape or range.
+    InvalidStatus => "invalid_status",
+    /// A header name that is not an RFC 9110 token.
+    InvalidHeaderName => "invalid_header_name",
+    /// A header the proxy manages itself.
+    ManagedHeader => "managed_header",
+    /// CR, LF or NUL in a header value or target.
+    HeaderValueLineBreak => "header_value_line_break",
+    /// Another control character in a header value.
+    InvalidHeaderValue => "invalid_header_value",
+    /// `set`/`add` without a value, or `remove` with one.
+    HeaderValueArity => "header_value_arity",
+    /// A rewrite target that does not start with `/`.
+    RewriteNotAbsolute => "rewrite_not_absolute",
+    /// `{name}` that names nothing.
+    UnknownTemplateName => "unknown_template_name",
+    /// A numbered group where the rule does not have exactly one `~`.
+    AmbiguousGroupNumber => "ambiguous_group_number",
+    /// A group that the regex does not have.
+    NoSuchGroup => "no_such_group",
+    /// A group that may not have matched when the rule fires.
+    UncertainGroup => "uncertain_group",
+    /// `{` without `}` in a template, or a lone `}`.
+    TemplateBrace => "template_brace",
+    /// A setting that does not exist.
+    UnknownSetting => "unknown_setting",
+    /// A setting given twice.
+    DuplicateSetting => "duplicate_setting",
+    /// Two `settings` blocks.
+    DuplicateSettingsBlock => "duplicate_settings_block",
+    /// A setting value of the wrong type.
+    InvalidSettingValue => "invalid_setting_value",
+    /// A setting value outside its range.
+    SettingOutOfRange => "setting_out_of_range",
+    /// Warning: a rule below an unconditional terminal rule.
+    UnreachableRule => "unreachable_rule",
+    /// Warning: a redirect whose target satisfies its own condition.
+    RedirectLoop => "redirect_loop",
 }
 
 impl fmt::Display for Code {
