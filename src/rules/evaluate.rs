@@ -238,7 +238,12 @@ impl<O: Observer> Actions<'_, '_, O> {
                     let Some(text) = self.expand_bounded(template, "rewrite") else {
                         continue;
                     };
-                    let text = escape_uri(text);
+                    let mut text = escape_uri(text);
+                    // Only a function of `path` can lose the leading `/`
+                    // (compile checks the rest): the target stays origin-form.
+                    if !text.starts_with('/') {
+                        text.insert(0, '/');
+                    }
                     let (path, query) = split_rewrite(&text);
                     if let Some(query) = query {
                         target.query = Some(query.to_owned());

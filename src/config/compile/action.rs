@@ -252,10 +252,20 @@ fn header_value_clean(literal: &StringLiteral, out: &mut Vec<Diagnostic>) -> boo
     false
 }
 
+/// A rewrite target starts with `/`, `{path}`, `{uri}`, or a function of
+/// them (`{replace(path, "/{2,}", "/")}`; should a function's value not
+/// start with `/` at run time, the evaluator puts one in front).
 fn starts_with_slash(template: &Template) -> bool {
+    fn is_path(field: &crate::rules::Field) -> bool {
+        match field {
+            crate::rules::Field::Path | crate::rules::Field::Uri => true,
+            crate::rules::Field::Call(call) => is_path(&call.input),
+            _ => false,
+        }
+    }
     match template.parts.first() {
         Some(TemplatePart::Literal(text)) => text.starts_with('/'),
-        Some(TemplatePart::Field(crate::rules::Field::Path | crate::rules::Field::Uri)) => true,
+        Some(TemplatePart::Field(field)) => is_path(field),
         _ => false,
     }
 }
