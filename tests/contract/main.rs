@@ -22,6 +22,7 @@ mod proxy;
 mod rejects;
 mod resources;
 mod rules;
+mod strings;
 mod scripts;
 mod timeouts;
 mod websocket;
@@ -81,6 +82,7 @@ fn all_cases() -> Vec<Case> {
     cases.extend(timeouts::cases());
     cases.extend(scripts::cases());
     cases.extend(rules::cases());
+    cases.extend(strings::cases());
     cases
 }
 
