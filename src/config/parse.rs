@@ -477,6 +477,34 @@ mod tests {
     }
 
     #[test]
+    fn functions_wrap_fields_and_templates_hold_inner_strings() {
+        let file = parse_ok(
+            r#"rule a { when lower(url_decode(header("X"))) ~* "a" redirect 301 "{replace(path, "/{2,}", "/")}" query remove "utm_*" "x" stop }"#,
+        );
+        let statements = &file.rules[0].statements;
+        let StatementKind::When(Expr::Test(test)) = &statements[0].kind else {
+            panic!("expected a test");
+        };
+        let calls: Vec<&str> = test
+            .field
+            .calls
+            .iter()
+            .map(|c| c.name.text.as_str())
+            .collect();
+        assert_eq!(calls, ["lower", "url_decode"]);
+        assert_eq!(test.field.name.text, "header");
+        assert_eq!(test.op.0, Operator::MatchIgnoringCase);
+        let StatementKind::Redirect { target, .. } = &statements[1].kind else {
+            panic!("expected a redirect");
+        };
+        assert_eq!(target.value, r#"{replace(path, "/{2,}", "/")}"#);
+        assert!(
+            matches!(&statements[2].kind, StatementKind::Query(QueryEdit::Remove(p)) if p.len() == 2)
+        );
+        assert!(matches!(statements[3].kind, StatementKind::Stop));
+    }
+
+    #[test]
     fn long_runs_of_not_are_refused_without_recursion() {
         let text = format!(
             r#"rule a {{ when {} path == "/" respond 200 }}"#,

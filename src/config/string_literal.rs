@@ -152,6 +152,18 @@ mod tests {
     }
 
     #[test]
+    fn a_template_keeps_its_placeholders_as_written() {
+        let source = r#""a\"{replace(path, "\"", "x")}\t""#;
+        let body = &source[1..source.len() - 1];
+        let lit = StringLiteral::unescape_template(body, 1, Span::new(0, source.len()));
+        assert_eq!(lit.value, r#"a"{replace(path, "\"", "x")}	"#);
+        // The `{` is value byte 2 and file byte 4 (after `"a\"`).
+        assert_eq!(lit.inner_span(2, 3), Span::new(4, 5));
+        // Inside the placeholder, value and file advance together.
+        assert_eq!(lit.inner_span(19, 21), Span::new(21, 23));
+    }
+
+    #[test]
     fn maps_multibyte_characters() {
         let lit = literal("\"é(\"");
         assert_eq!(lit.inner_span(2, 3), Span::new(3, 4));

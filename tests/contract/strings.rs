@@ -66,7 +66,10 @@ fn country(world: &World) {
     );
     let got = get("/?utm_source=x", &["-H", "CF-IPCountry: DE"]);
     assert_eq!(got.status, 302);
-    assert_eq!(got.header("location"), Some("/locales/de.json?utm_source=x"));
+    assert_eq!(
+        got.header("location"),
+        Some("/locales/de.json?utm_source=x")
+    );
     assert_eq!(get("/", &[]).status, 200, "no country header: forwarded");
     assert_eq!(get("/ADMIN/users", &[]).status, 403);
     assert_eq!(get("/%41dmin", &[]).status, 403);
@@ -88,7 +91,11 @@ fn stop(world: &World) {
     assert_eq!(got.header("x-later"), None, "no later rule applies");
     let seen = origin.requests().pop().expect("forwarded");
     assert_eq!(seen.uri, "/index.html?tab=2");
-    assert_eq!(seen.header("x-spa"), Some("1"), "the edits made so far go upstream");
+    assert_eq!(
+        seen.header("x-spa"),
+        Some("1"),
+        "the edits made so far go upstream"
+    );
     assert_eq!(get("/other", &[]).header("x-later"), Some("1"));
     proxy.stop();
     let lines = read_json_log(ACCESS_LOG);
