@@ -108,10 +108,19 @@ fn foreign_variables(literal: &StringLiteral, out: &mut Vec<Diagnostic>) {
 
 fn unreachable_rules(file: &File, rule_set: &RuleSet, out: &mut Vec<Diagnostic>) {
     let blocking = rule_set.rules.iter().position(|rule| {
-        rule.condition.is_none() && rule.actions.last().is_some_and(Action::is_terminal)
+        rule.condition.is_none() && rule.actions.last().is_some_and(Action::ends_evaluation)
     });
     let Some(blocking) = blocking else {
         return;
+    };
+    let stops = rule_set.rules[blocking]
+        .actions
+        .last()
+        .is_some_and(|action| matches!(action, Action::Stop));
+    let why = if stops {
+        "this rule stops evaluation for every request"
+    } else {
+        "this rule answers every request"
     };
     let blocker = &file.rules[blocking].name;
     for later in file.rules.iter().skip(blocking + 1) {
@@ -122,7 +131,7 @@ fn unreachable_rules(file: &File, rule_set: &RuleSet, out: &mut Vec<Diagnostic>)
                 later.name.span,
                 "never reached",
             )
-            .with_related(blocker.span, "this rule answers every request")
+            .with_related(blocker.span, why)
             .with_help(format!(
                 "move it above `{}`, or give `{}` a `when` line",
                 blocker.text, blocker.text

@@ -112,46 +112,48 @@ fn parameters(query: &str) -> impl Iterator<Item = &str> {
 
 /// The query after `set`: `value` is the expanded template, not yet encoded.
 pub fn set(query: &str, name: &QueryName, value: &str) -> String {
-    let mut out = String::with_capacity(query.len() + value.len() + 8);
+    let mut out = Joined::with_capacity(query.len() + value.len() + 8);
     let mut placed = false;
     for parameter in parameters(query) {
         if !decoded_name_is(parameter, |decoded| decoded == &*name.decoded) {
-            push_parameter(&mut out, parameter);
+            out.push(parameter);
         } else if !placed {
             placed = true;
-            start_parameter(&mut out);
-            out.push_str(raw_name(parameter));
-            out.push('=');
-            push_url_encoded(value, &mut out);
+            let text = out.start();
+            text.push_str(raw_name(parameter));
+            text.push('=');
+            push_url_encoded(value, text);
         }
     }
     if !placed {
-        append(&mut out, name, value);
+        out.append(name, value);
     }
-    out
+    out.text
 }
 
 /// The query after `add`.
 pub fn add(query: &str, name: &QueryName, value: &str) -> String {
-    let mut out = String::with_capacity(query.len() + value.len() + 8);
-    out.push_str(query);
-    append(&mut out, name, value);
-    out
+    let mut out = Joined::with_capacity(query.len() + value.len() + 8);
+    for parameter in parameters(query) {
+        out.push(parameter);
+    }
+    out.append(name, value);
+    out.text
 }
 
 /// The query without the parameters whose name matches (`remove`), or
 /// without those whose name matches none (`keep`, `keep_matching` true).
 pub fn filter(query: &str, patterns: &[NamePattern], keep_matching: bool) -> String {
-    let mut out = String::with_capacity(query.len());
+    let mut out = Joined::with_capacity(query.len());
     for parameter in parameters(query) {
         let matched = decoded_name_is(parameter, |decoded| {
             patterns.iter().any(|p| p.matches(decoded))
         });
         if matched == keep_matching {
-            push_parameter(&mut out, parameter);
+            out.push(parameter);
         }
     }
-    out
+    out.text
 }
 
 /// The query with its parameters ordered by their raw names' bytes, equal
@@ -162,22 +164,40 @@ pub fn sort(query: &str) -> String {
     all.join("&")
 }
 
-fn start_parameter(out: &mut String) {
-    if !out.is_empty() {
-        out.push('&');
+/// Parameters joined with `&`; it counts them rather than looking at the
+/// text, so an empty parameter (`a=1&&b=2`) survives as it was.
+struct Joined {
+    text: String,
+    count: usize,
+}
+
+impl Joined {
+    fn with_capacity(capacity: usize) -> Self {
+        Joined {
+            text: String::with_capacity(capacity),
+            count: 0,
+        }
     }
-}
 
-fn push_parameter(out: &mut String, parameter: &str) {
-    start_parameter(out);
-    out.push_str(parameter);
-}
+    /// Starts one more parameter and hands out the text to write it into.
+    fn start(&mut self) -> &mut String {
+        if self.count > 0 {
+            self.text.push('&');
+        }
+        self.count += 1;
+        &mut self.text
+    }
 
-fn append(out: &mut String, name: &QueryName, value: &str) {
-    start_parameter(out);
-    out.push_str(&name.encoded);
-    out.push('=');
-    push_url_encoded(value, out);
+    fn push(&mut self, parameter: &str) {
+        self.start().push_str(parameter);
+    }
+
+    fn append(&mut self, name: &QueryName, value: &str) {
+        let text = self.start();
+        text.push_str(&name.encoded);
+        text.push('=');
+        push_url_encoded(value, text);
+    }
 }
 
 #[cfg(test)]
@@ -234,6 +254,15 @@ mod tests {
         let name = QueryName::new("tag list");
         assert_eq!(add("a=1", &name, "x&y"), "a=1&tag%20list=x%26y");
         assert_eq!(add("", &name, ""), "tag%20list=");
+    }
+
+    #[test]
+    fn empty_parameters_survive_untouched() {
+        let name = QueryName::new("q=x");
+        assert_eq!(set("&&", &name, "1"), "&&&q%3Dx=1");
+        assert_eq!(add("&a", &name, ""), "&a&q%3Dx=");
+        assert_eq!(filter("&&b=1", &patterns(&["a"]), false), "&&b=1");
+        assert_eq!(filter("&&b=1", &patterns(&["*"]), false), "");
     }
 
     #[test]
