@@ -15,17 +15,17 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
-use super::framing::{Refusal, RequestFraming, Verdict};
+use super::framing::{RequestFraming, Verdict};
+use super::rejection::Rejection;
 
 /// What a request in flight tells the socket wrapper (shared per connection).
 #[derive(Debug, Default)]
 pub struct ConnState {
     active: AtomicUsize,
     finished: AtomicU64,
-    head_timed_out: AtomicBool,
     head_started: AtomicBool,
     upgraded: AtomicBool,
-    refused: Mutex<Option<Refusal>>,
+    rejected: Mutex<Option<Rejected>>,
     reader: Mutex<Option<Waker>>,
     /// When the last request finished: the keep-alive period counts from
     /// there, however late the socket wrapper looks.
@@ -60,22 +60,16 @@ impl ConnState {
         self.upgraded.load(Ordering::SeqCst)
     }
 
-    /// Whether the connection was closed because a head came too slowly (a
-    /// 408 has been written).
-    pub fn head_timed_out(&self) -> bool {
-        self.head_timed_out.load(Ordering::SeqCst)
-    }
-
     /// Whether bytes of a request head had arrived when the connection ended
     /// (so a failure is a rejected request, not a quiet close).
     pub fn head_started(&self) -> bool {
         self.head_started.load(Ordering::SeqCst)
     }
 
-    /// The head refused by the framing check (its response has been
-    /// written), if the connection ended that way.
-    pub fn refused(&self) -> Option<Refusal> {
-        *self.refused.lock().unwrap_or_else(|p| p.into_inner())
+    /// The head refused by the framing check or the header timer, and how
+    /// much of its body was written, if the connection ended that way.
+    pub fn rejected(&self) -> Option<Rejected> {
+        *self.rejected.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// How many requests finished on this connection.
@@ -89,6 +83,55 @@ impl ConnState {
     }
 }
 
+/// A refusal the socket wrapper wrote itself, as far as it got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rejected {
+    /// Why.
+    pub rejection: Rejection,
+    /// The bytes of its body that reached the socket (all of them, unless
+    /// the client went away first).
+    pub body_bytes: u64,
+}
+
+/// A refusal being written: the whole response, and how much is out.
+#[derive(Debug)]
+struct Refusing {
+    rejection: Rejection,
+    wire: Vec<u8>,
+    written: usize,
+}
+
+impl Refusing {
+    fn new(rejection: Rejection) -> Self {
+        Refusing {
+            rejection,
+            wire: rejection.wire(),
+            written: 0,
+        }
+    }
+
+    /// Writes what is left; `Ready` once all of it is out or the socket failed.
+    fn poll_write_all(&mut self, io: &mut TcpStream, cx: &mut Context<'_>) -> Poll<()> {
+        while self.written < self.wire.len() {
+            match Pin::new(&mut *io).poll_write(cx, &self.wire[self.written..]) {
+                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => break,
+                Poll::Ready(Ok(n)) => self.written += n,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(())
+    }
+
+    /// What the access log records of it.
+    fn outcome(&self) -> Rejected {
+        let head = self.wire.len() - self.rejection.body().len();
+        Rejected {
+            rejection: self.rejection,
+            body_bytes: self.written.saturating_sub(head) as u64,
+        }
+    }
+}
+
 /// The two client timeouts, taken from the settings when the connection was accepted.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientTimeouts {
@@ -98,11 +141,6 @@ pub struct ClientTimeouts {
     /// to the first byte).
     pub header: Duration,
 }
-
-/// The response written when a head did not arrive in time.
-const REQUEST_TIMEOUT: &[u8] =
-    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n\
-content-length: 20\r\nconnection: close\r\n\r\n408 Request Timeout\n";
 
 /// The socket plus the timers.
 #[derive(Debug)]
@@ -117,7 +155,11 @@ pub struct ClientIo {
     framing: RequestFraming,
     /// A refused head waiting for the connection to be quiet (no request in
     /// flight, hyper's writes flushed) before its response is written.
-    refusal: Option<Refusal>,
+    refusal: Option<Rejection>,
+    /// The refusal being written (the head refused, or the header timer).
+    refusing: Option<Refusing>,
+    /// A chunked body broke: the next read fails, so hyper fails the body.
+    broken: bool,
     /// How many requests had finished when hyper last flushed (hyper flushes
     /// only with its own buffer empty, so those responses are fully written).
     flushed_through: u64,
@@ -147,6 +189,8 @@ impl ClientIo {
             seen_finished: 0,
             framing: RequestFraming::new(head_limit),
             refusal: None,
+            refusing: None,
+            broken: false,
             flushed_through: 0,
             held: Vec::new(),
         }
@@ -187,23 +231,39 @@ impl ClientIo {
 
     /// Answers a refused head once nothing else can be written before it,
     /// then ends the connection; `Pending` until then.
-    fn poll_refusal(&mut self, refusal: Refusal, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        *self.state.reader.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
-        let finished = self.state.finished();
-        if self.state.active.load(Ordering::SeqCst) > 0
-            || finished < self.framing.heads()
-            || self.flushed_through != finished
-        {
-            // Requests before it are still being answered (pipelining): their
-            // end, or hyper's next flush, wakes this read again.
+    fn poll_refusal(&mut self, refusal: Rejection, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.refusing.is_none() {
+            *self.state.reader.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
+            let finished = self.state.finished();
+            if self.state.active.load(Ordering::SeqCst) > 0
+                || finished < self.framing.heads()
+                || self.flushed_through != finished
+            {
+                // Requests before it are still being answered (pipelining):
+                // their end, or hyper's next flush, wakes this read again.
+                return Poll::Pending;
+            }
+            self.refusing = Some(Refusing::new(refusal));
+        }
+        self.poll_refused(io::ErrorKind::InvalidData, cx)
+    }
+
+    /// Writes the refusal under way until all of it is out (or the client
+    /// is gone), records it, then ends the read with an error of `kind`.
+    fn poll_refused(&mut self, kind: io::ErrorKind, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let Some(refusing) = self.refusing.as_mut() else {
+            return Poll::Ready(Err(io::Error::from(kind)));
+        };
+        if refusing.poll_write_all(&mut self.inner, cx).is_pending() {
             return Poll::Pending;
         }
-        let _ = self.inner.try_write(refusal.response());
-        *self.state.refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(refusal);
-        Poll::Ready(Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            refusal.to_string(),
-        )))
+        let outcome = refusing.outcome();
+        *self
+            .state
+            .rejected
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+        Poll::Ready(Err(io::Error::new(kind, outcome.rejection.to_string())))
     }
 
     /// Checks the timers while hyper waits for bytes; `Some` ends the read.
@@ -245,12 +305,11 @@ impl ClientIo {
             // Idle too long: end of stream, a quiet close.
             return Some(Ok(()));
         }
-        let _ = self.inner.try_write(REQUEST_TIMEOUT);
-        self.state.head_timed_out.store(true, Ordering::SeqCst);
-        Some(Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            "client header timeout",
-        )))
+        self.refusing = Some(Refusing::new(Rejection::HeadTimeout));
+        match self.poll_refused(io::ErrorKind::TimedOut, cx) {
+            Poll::Ready(result) => Some(result),
+            Poll::Pending => None,
+        }
     }
 }
 
@@ -262,6 +321,17 @@ impl AsyncRead for ClientIo {
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
         loop {
+            if let Some(refusing) = &this.refusing
+                && refusing.rejection == Rejection::HeadTimeout
+            {
+                return this.poll_refused(io::ErrorKind::TimedOut, cx);
+            }
+            if this.broken {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "broken chunked request body",
+                )));
+            }
             if let Some(refusal) = this.refusal {
                 return this.poll_refusal(refusal, cx);
             }
@@ -295,14 +365,23 @@ impl AsyncRead for ClientIo {
             } else {
                 this.release_held(buf);
             }
-            match this.framing.feed(&buf.filled()[before..]) {
+            match this.framing.feed(&mut buf.filled_mut()[before..]) {
                 Verdict::Pass => {}
-                Verdict::Refuse { at, refusal } => {
+                Verdict::Refuse { at, rejection } => {
                     // Only the bytes of earlier requests reach hyper.
                     buf.set_filled(before + at);
-                    this.refusal = Some(refusal);
+                    this.refusal = Some(rejection);
                     if at == 0 {
-                        return this.poll_refusal(refusal, cx);
+                        return this.poll_refusal(rejection, cx);
+                    }
+                }
+                Verdict::Break { at } => {
+                    // The body's bytes before the break reach hyper, then
+                    // the read fails: hyper fails the body (400) and closes.
+                    buf.set_filled(before + at);
+                    this.broken = true;
+                    if at == 0 {
+                        continue;
                     }
                 }
                 Verdict::Hold { at } => {
@@ -479,10 +558,17 @@ mod tests {
         io.flush().await.expect("flush");
         let err = read_some(&mut io, 1).await.expect_err("refused");
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
-        assert_eq!(state.refused(), Some(Refusal::Malformed));
-        let mut answer = vec![0u8; Refusal::Malformed.response().len()];
+        let wire = Rejection::Malformed.wire();
+        assert_eq!(
+            state.rejected(),
+            Some(Rejected {
+                rejection: Rejection::Malformed,
+                body_bytes: 16
+            })
+        );
+        let mut answer = vec![0u8; wire.len()];
         client.read_exact(&mut answer).await.expect("answer");
-        assert_eq!(answer, Refusal::Malformed.response());
+        assert_eq!(answer, wire);
     }
 
     #[tokio::test]
@@ -503,6 +589,6 @@ mod tests {
         );
         client.write_all(b"more\n\n").await.expect("write");
         assert_eq!(read_some(&mut io, 6).await.expect("read"), b"more\n\n");
-        assert_eq!(state.refused(), None);
+        assert_eq!(state.rejected(), None);
     }
 }

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use super::client_io::{ClientIo, ClientTimeouts, ConnState};
 use super::data_plane::DataPlane;
 use super::drain::{DrainToken, stopping};
+use super::rejection::Rejection;
 use super::service::{ConnectionContext, handle};
 use crate::ops::access_record::{AccessRecord, LogAction};
 
@@ -74,7 +75,7 @@ pub async fn serve(
     // error that hyper reports as a quiet close when its buffer was empty.
     match &result {
         Err(err) => log_connection_error(Some(err), &state, peer, &plane),
-        Ok(()) if state.refused().is_some() => log_connection_error(None, &state, peer, &plane),
+        Ok(()) if state.rejected().is_some() => log_connection_error(None, &state, peer, &plane),
         Ok(()) => {}
     }
 }
@@ -87,30 +88,25 @@ fn log_connection_error(
     peer: IpAddr,
     plane: &DataPlane,
 ) {
-    let refusal = state.refused();
-    let status = match (refusal, err) {
-        (Some(refusal), _) => refusal.status(),
-        (None, _) if state.head_timed_out() => 408,
-        (None, Some(err)) if err.is_parse_too_large() => 431,
-        (None, Some(err)) if err.is_parse() => {
-            if err.to_string().contains("URI too long") {
-                414
-            } else {
-                400
+    // What the socket wrapper wrote itself comes first: hyper only saw the
+    // read fail. Else hyper refused the head (and answered, empty-bodied).
+    let (rejection, body_bytes) = match (state.rejected(), err) {
+        (Some(rejected), _) => (rejected.rejection, rejected.body_bytes),
+        (None, Some(err)) => match Rejection::of_parser_error(err) {
+            Some(rejection) => (rejection, 0),
+            None => {
+                tracing::debug!(%peer, "client connection ended: {err}");
+                return;
             }
-        }
-        (None, Some(err)) => {
-            tracing::debug!(%peer, "client connection ended: {err}");
-            return;
-        }
+        },
         (None, None) => return,
     };
-    match (refusal, err) {
-        (Some(refusal), _) => {
-            tracing::info!(%peer, status, "rejected before the service: {refusal}")
+    let status = rejection.status().as_u16();
+    match err {
+        Some(err) if state.rejected().is_none() => {
+            tracing::info!(%peer, status, "rejected before the service: {err}")
         }
-        (None, Some(err)) => tracing::info!(%peer, status, "rejected before the service: {err}"),
-        (None, None) => {}
+        _ => tracing::info!(%peer, status, "rejected before the service: {rejection}"),
     }
     let format = plane.rules().settings.access_log;
     // Nothing of the request is known: every text field is `-`.
@@ -118,11 +114,7 @@ fn log_connection_error(
         time: SystemTime::now(),
         client_ip: peer,
         status,
-        bytes_sent: match refusal {
-            Some(refusal) => refusal.body_len(),
-            None if status == 408 => 20,
-            None => 0,
-        },
+        bytes_sent: body_bytes,
         action: LogAction::Error,
         ..AccessRecord::placeholder()
     };

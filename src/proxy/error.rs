@@ -19,13 +19,10 @@ pub enum Side {
     Internal,
 }
 
-/// Why a malformed request is refused with 400.
+/// Why a malformed request is refused with 400 by the service (framing was
+/// refused earlier, by the framing check: see `rejection.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Malformed {
-    /// Both `Content-Length` and `Transfer-Encoding` (request smuggling risk).
-    LengthAndTransferEncoding,
-    /// `Transfer-Encoding` on an HTTP/1.0 request.
-    TransferEncodingOnHttp10,
     /// The request target is not origin-form or absolute-form.
     Target(TargetError),
     /// More than one `Host`, or one that is not a valid authority
@@ -107,11 +104,16 @@ impl ProxyError {
 
     /// The short body sent to the client: the status's reason phrase.
     pub fn body(&self) -> String {
-        let status = self.status();
-        format!(
-            "{} {}\n",
-            status.as_u16(),
-            status.canonical_reason().unwrap_or("Error")
+        super::rejection::status_body(self.status())
+    }
+
+    /// Whether the connection closes after the answer: after CONNECT the
+    /// client's next bytes were meant for a tunnel, and after a broken body
+    /// the rest of the stream cannot be framed.
+    pub fn closes_connection(&self) -> bool {
+        matches!(
+            self,
+            ProxyError::ConnectNotAllowed | ProxyError::ClientBody(_)
         )
     }
 
@@ -134,12 +136,6 @@ impl ProxyError {
 impl fmt::Display for ProxyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ProxyError::Malformed(Malformed::LengthAndTransferEncoding) => {
-                f.write_str("both Content-Length and Transfer-Encoding")
-            }
-            ProxyError::Malformed(Malformed::TransferEncodingOnHttp10) => {
-                f.write_str("Transfer-Encoding on an HTTP/1.0 request")
-            }
             ProxyError::Malformed(Malformed::Target(_)) => {
                 f.write_str("unsupported request-target form")
             }
@@ -208,7 +204,7 @@ mod tests {
     fn statuses_and_bodies() {
         let cases = [
             (
-                ProxyError::Malformed(Malformed::TransferEncodingOnHttp10),
+                ProxyError::Malformed(Malformed::MissingHost),
                 400,
                 "400 Bad Request\n",
             ),

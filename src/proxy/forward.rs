@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use http::header::{EXPECT, HOST};
+use http::header::{CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
 use http::{HeaderValue, Request, Response, StatusCode, Uri, Version};
 use http_body_util::{Either, Empty};
 use hyper::body::{Body, Incoming};
@@ -56,6 +56,13 @@ pub async fn forward(
     let body = if body.is_end_stream() {
         Either::Right(Empty::new())
     } else {
+        if body.size_hint().exact().is_none() {
+            // A chunked body goes on chunked, whatever the method: hyper
+            // would send a GET or HEAD without it and drop its bytes.
+            parts
+                .headers
+                .insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        }
         Either::Left(body)
     };
     let sent = ctx
@@ -82,7 +89,15 @@ pub async fn forward(
         None if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
             return Err(ProxyError::UnexpectedUpgrade);
         }
-        _ => hop_by_hop::strip(response.headers_mut()),
+        _ => {
+            // Framed by chunking and a received length: the chunking is what
+            // hyper read, so the length goes (RFC 9112 §6.3), else the client
+            // would take a prefix of the body for all of it.
+            if hop_by_hop::has_transfer_encoding(response.headers()) {
+                response.headers_mut().remove(CONTENT_LENGTH);
+            }
+            hop_by_hop::strip(response.headers_mut())
+        }
     }
     Ok((response, upstream_ms, connection))
 }

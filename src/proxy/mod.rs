@@ -4,7 +4,9 @@
 //! (checks, rules) → forward (upstream, hop-by-hop) → body (streaming, access log).
 
 pub mod accept_backoff;
+pub mod authority;
 pub mod body;
+pub mod chunked;
 pub mod client_io;
 pub mod connection;
 pub mod data_plane;
@@ -15,6 +17,8 @@ pub mod framing;
 pub mod hop_by_hop;
 pub mod listener;
 pub mod pool;
+pub mod rejection;
+pub mod request_line;
 pub mod service;
 pub mod upstream;
 

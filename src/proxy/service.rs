@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, LOCATION, REFERER, USER_AGENT};
+use http::header::{CONNECTION, CONTENT_TYPE, HOST, LOCATION, REFERER, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
 
+use super::authority::is_valid_authority;
 use super::body::{PendingLog, ProxyBody};
 use super::client_io::ConnState;
 use super::data_plane::DataPlane;
@@ -144,8 +145,10 @@ pub async fn handle(
     }
 }
 
-/// The checks made before rules run: CONNECT, smuggling-prone framing, the
-/// header-section size, and absolute-form targets (moved into `Host`).
+/// The checks made before rules run: CONNECT, the header-section size,
+/// `Host`, and absolute-form targets (their authority, checked like `Host`,
+/// moved into `Host`). Framing (lengths, codings) was checked before hyper
+/// parsed the head, by the framing check.
 fn check(parts: &mut http::request::Parts, limit: usize) -> Result<(), ProxyError> {
     if parts.method == Method::CONNECT {
         return Err(ProxyError::ConnectNotAllowed);
@@ -159,14 +162,6 @@ fn check(parts: &mut http::request::Parts, limit: usize) -> Result<(), ProxyErro
         return Err(ProxyError::HeaderTooLarge { size, limit });
     }
     check_host(&parts.headers, parts.version)?;
-    if hop_by_hop::has_transfer_encoding(&parts.headers) {
-        if parts.version == Version::HTTP_10 {
-            return Err(ProxyError::Malformed(Malformed::TransferEncodingOnHttp10));
-        }
-        if parts.headers.contains_key(CONTENT_LENGTH) {
-            return Err(ProxyError::Malformed(Malformed::LengthAndTransferEncoding));
-        }
-    }
     if let Some(authority) = parts.uri.authority().cloned() {
         // Absolute-form (RFC 9112 §3.2.2) has a scheme; authority-form
         // (`host:port`) is only for CONNECT, answered above: 400.
@@ -177,11 +172,23 @@ fn check(parts: &mut http::request::Parts, limit: usize) -> Result<(), ProxyErro
                 rules::TargetError::UnsupportedForm,
             )));
         }
-        let value = HeaderValue::from_str(authority.as_str()).map_err(|_| {
-            ProxyError::Malformed(Malformed::Target(rules::TargetError::UnsupportedForm))
-        })?;
+        // The authority replaces Host, so it passes the same check: no user
+        // info, a port that fits, only what a host can hold.
+        if !is_valid_authority(authority.as_str().as_bytes()) {
+            return Err(ProxyError::Malformed(Malformed::InvalidHost));
+        }
+        let value = HeaderValue::from_str(authority.as_str())
+            .map_err(|_| ProxyError::Malformed(Malformed::InvalidHost))?;
         parts.headers.insert(HOST, value);
-        let origin_form = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        // `http://a.example?x=1` has an empty path: origin-form `/?x=1`.
+        let path = match parts.uri.path() {
+            "" => "/",
+            path => path,
+        };
+        let origin_form = match parts.uri.query() {
+            Some(query) => format!("{path}?{query}"),
+            None => path.to_owned(),
+        };
         parts.uri = Uri::try_from(origin_form).map_err(|_| {
             ProxyError::Malformed(Malformed::Target(rules::TargetError::UnsupportedForm))
         })?;
@@ -201,28 +208,10 @@ fn check_host(headers: &HeaderMap, version: Version) -> Result<(), ProxyError> {
             false => Err(ProxyError::Malformed(Malformed::MissingHost)),
         };
     };
-    if host.is_empty() {
-        return Ok(());
-    }
-    match http::uri::Authority::try_from(host.as_bytes()) {
-        Ok(authority) if !authority.as_str().contains('@') && port_fits(&authority) => Ok(()),
-        _ => Err(ProxyError::Malformed(Malformed::InvalidHost)),
-    }
-}
-
-/// Whether the authority's port, if any, is a number that fits 16 bits
-/// (`Authority` itself accepts `host:99999`). An empty port is allowed by
-/// the URI grammar (RFC 3986 §3.2.3).
-fn port_fits(authority: &http::uri::Authority) -> bool {
-    let text = authority.as_str();
-    // The port follows the last colon that is not inside an IPv6 literal.
-    let after_host = text.rfind(']').map_or(0, |end| end + 1);
-    match text[after_host..].rfind(':') {
-        Some(colon) => {
-            let port = &text[after_host + colon + 1..];
-            port.is_empty() || port.parse::<u16>().is_ok()
-        }
-        None => true,
+    if is_valid_authority(host.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ProxyError::Malformed(Malformed::InvalidHost))
     }
 }
 
@@ -301,13 +290,11 @@ fn generated(
 fn error_response(err: ProxyError, mut pending: PendingLog) -> Response<ProxyBody> {
     err.log(&pending.record.method.text(), &pending.record.uri.text());
     pending.record.action = LogAction::Error;
-    generated(
-        err.status(),
-        HeaderMap::new(),
-        Bytes::from(err.body()),
-        &[],
-        pending,
-    )
+    let mut headers = HeaderMap::new();
+    if err.closes_connection() {
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    generated(err.status(), headers, Bytes::from(err.body()), &[], pending)
 }
 
 #[cfg(test)]
@@ -348,7 +335,7 @@ mod tests {
     }
 
     #[test]
-    fn rejects_connect_and_ambiguous_framing() {
+    fn rejects_connect() {
         let mut p = parts(
             Request::connect("example.com:443")
                 .body(())
@@ -358,29 +345,39 @@ mod tests {
             check(&mut p, 32 * 1024),
             Err(ProxyError::ConnectNotAllowed)
         ));
-        let mut p = parts(
-            Request::post("/")
-                .header(HOST, "h")
-                .header("content-length", "3")
-                .header("transfer-encoding", "chunked")
-                .body(())
-                .expect("request"),
-        );
-        assert!(matches!(
-            check(&mut p, 32 * 1024),
-            Err(ProxyError::Malformed(Malformed::LengthAndTransferEncoding))
-        ));
-        let mut p = parts(
-            Request::post("/")
-                .version(Version::HTTP_10)
-                .header("transfer-encoding", "chunked")
-                .body(())
-                .expect("request"),
-        );
-        assert!(matches!(
-            check(&mut p, 32 * 1024),
-            Err(ProxyError::Malformed(Malformed::TransferEncodingOnHttp10))
-        ));
+        assert!(ProxyError::ConnectNotAllowed.closes_connection());
+    }
+
+    #[test]
+    fn absolute_form_authority_is_checked_like_host() {
+        let absolute = |target: &str| {
+            let mut p = parts(
+                Request::get(target)
+                    .header(HOST, "x")
+                    .body(())
+                    .expect("request"),
+            );
+            check(&mut p, 32 * 1024).map(|()| p)
+        };
+        for bad in [
+            "http://x@admin.example/p",
+            "http://a:b@admin.example/p",
+            "http://admin.example:99999/p",
+        ] {
+            assert!(
+                matches!(
+                    absolute(bad),
+                    Err(ProxyError::Malformed(Malformed::InvalidHost))
+                ),
+                "{bad}"
+            );
+        }
+        let p = absolute("http://a.example?x=1").expect("valid");
+        assert_eq!(p.uri.to_string(), "/?x=1");
+        assert_eq!(p.headers[HOST], "a.example");
+        let p = absolute("http://A.example:8080").expect("valid");
+        assert_eq!(p.uri.to_string(), "/");
+        assert_eq!(p.headers[HOST], "A.example:8080");
     }
 
     #[test]
@@ -399,6 +396,7 @@ mod tests {
             &["[::1]:80"],
             &["a.example:"],
             &["a.example:65535"],
+            &["a%2Eexample"],
             &[""],
         ] {
             assert!(with_hosts(ok).is_ok(), "{ok:?}");
