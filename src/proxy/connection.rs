@@ -43,16 +43,7 @@ pub async fn serve(
     // large are refused by the framing check (and hyper's parser) unread.
     let parser_limit = settings.max_request_header_bytes.saturating_mul(2);
     let io = ClientIo::new(stream, state.clone(), timeouts, parser_limit);
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(None)
-        .keep_alive(true)
-        .max_headers(MAX_HEADERS)
-        // One byte of slack: hyper refuses a partial head *at* its limit, the
-        // framing check only *past* it, so the framing check answers first.
-        .max_header_size(parser_limit + 1)
-        .max_buf_size(parser_limit.max(408 * 1024));
+    let builder = http1_builder(parser_limit);
     let ctx = ConnectionContext {
         plane: plane.clone(),
         peer,
@@ -78,6 +69,23 @@ pub async fn serve(
         Ok(()) if state.rejected().is_some() => log_connection_error(None, &state, peer, &plane),
         Ok(()) => {}
     }
+}
+
+/// hyper's server as every client connection runs it, for heads up to
+/// `parser_limit` bytes (the framing check's limit). The fuzz target that
+/// compares the framing check with hyper builds its server here too.
+pub fn http1_builder(parser_limit: usize) -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(None)
+        .keep_alive(true)
+        .max_headers(MAX_HEADERS)
+        // One byte of slack: hyper refuses a partial head *at* its limit, the
+        // framing check only *past* it, so the framing check answers first.
+        .max_header_size(parser_limit + 1)
+        .max_buf_size(parser_limit.max(408 * 1024));
+    builder
 }
 
 /// Turns a connection-level failure into its access-log line when it was a

@@ -89,17 +89,22 @@ pub async fn forward(
         None if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
             return Err(ProxyError::UnexpectedUpgrade);
         }
-        _ => {
-            // Framed by chunking and a received length: the chunking is what
-            // hyper read, so the length goes (RFC 9112 §6.3), else the client
-            // would take a prefix of the body for all of it.
-            if hop_by_hop::has_transfer_encoding(response.headers()) {
-                response.headers_mut().remove(CONTENT_LENGTH);
-            }
-            hop_by_hop::strip(response.headers_mut())
-        }
+        _ => response_head_for_client(response.headers_mut()),
     }
     Ok((response, upstream_ms, connection))
+}
+
+/// The next hop's response fields as the client gets them: hop-by-hop
+/// fields dropped, and a received `Content-Length` dropped when the body
+/// was framed by chunking — hyper read it by the chunks, so the length
+/// goes (RFC 9112 §6.3), else the client would take a prefix of the body
+/// for all of it. The fuzz target that compares the client's reading with
+/// the next-hop parser's calls this too.
+pub fn response_head_for_client(headers: &mut http::HeaderMap) {
+    if hop_by_hop::has_transfer_encoding(headers) {
+        headers.remove(CONTENT_LENGTH);
+    }
+    hop_by_hop::strip(headers);
 }
 
 /// Copies bytes both ways between the upgraded client and next-hop

@@ -117,6 +117,12 @@ impl RequestFraming {
         self.state = State::Passthrough;
     }
 
+    /// Whether the follower is between requests or inside a head (not in a
+    /// body, a tunnel, or past a refusal).
+    pub fn in_head(&self) -> bool {
+        matches!(self.state, State::Head)
+    }
+
     /// How many heads were passed to hyper before the refused one (or so far).
     pub fn heads(&self) -> u64 {
         self.heads

@@ -8,6 +8,8 @@ use std::fmt;
 
 use http::StatusCode;
 
+use crate::rules::TargetError;
+
 /// Why a request is refused at the edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rejection {
@@ -34,23 +36,56 @@ pub enum Rejection {
     ParserRefused,
     /// hyper refused the head as too large; hyper wrote its own answer.
     ParserTooLarge,
+    /// `CONNECT`: the proxy tunnels nothing (405, and the connection
+    /// closes: what follows was meant for a tunnel).
+    ConnectNotAllowed,
+    /// The header section exceeds `max_request_header_bytes` (431).
+    HeaderSectionTooLarge {
+        /// The size of the header section received.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The request line alone exceeds `max_request_header_bytes` (414).
+    RequestLineTooLong {
+        /// The length of the request line.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// An HTTP/1.1 request without `Host` (RFC 9112 §3.2: 400).
+    MissingHost,
+    /// More than one `Host`, or a `Host` or absolute-form authority that is
+    /// not a valid authority (RFC 9112 §3.2: 400).
+    InvalidHost,
+    /// A target that is neither origin-form nor absolute-form, or a path
+    /// that cannot be normalized (400).
+    Target(TargetError),
 }
 
 impl Rejection {
     /// The status answered (and logged).
     pub fn status(self) -> StatusCode {
         match self {
-            Rejection::TooLarge | Rejection::ParserTooLarge => {
+            Rejection::TooLarge
+            | Rejection::ParserTooLarge
+            | Rejection::HeaderSectionTooLarge { .. } => {
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
             }
-            Rejection::UriTooLong => StatusCode::URI_TOO_LONG,
+            Rejection::UriTooLong | Rejection::RequestLineTooLong { .. } => {
+                StatusCode::URI_TOO_LONG
+            }
+            Rejection::ConnectNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Rejection::HeadTimeout => StatusCode::REQUEST_TIMEOUT,
             Rejection::UnknownTransferCoding => StatusCode::NOT_IMPLEMENTED,
             Rejection::Malformed
             | Rejection::LengthAndTransferEncoding
             | Rejection::BadContentLength
             | Rejection::BadTransferEncoding
-            | Rejection::ParserRefused => StatusCode::BAD_REQUEST,
+            | Rejection::ParserRefused
+            | Rejection::MissingHost
+            | Rejection::InvalidHost
+            | Rejection::Target(_) => StatusCode::BAD_REQUEST,
         }
     }
 
@@ -63,17 +98,37 @@ impl Rejection {
         status_body(self.status())
     }
 
-    /// The whole response written to the client before the connection
-    /// closes; empty when hyper answered itself.
+    /// Whether the connection closes after the answer: always for what is
+    /// refused before hyper parses a head (the stream cannot be trusted past
+    /// it) and after CONNECT; the service's other refusals keep it.
+    pub fn closes_connection(self) -> bool {
+        !matches!(
+            self,
+            Rejection::HeaderSectionTooLarge { .. }
+                | Rejection::RequestLineTooLong { .. }
+                | Rejection::MissingHost
+                | Rejection::InvalidHost
+                | Rejection::Target(_)
+        )
+    }
+
+    /// The whole response as the socket wrapper writes it, before the
+    /// connection closes; empty when hyper answered itself. (The service's
+    /// refusals go out through hyper, with the same status and body.)
     pub fn wire(self) -> Vec<u8> {
         if self.answered_by_parser() {
             return Vec::new();
         }
         let status = self.status();
         let body = status_body(status);
+        let close = if self.closes_connection() {
+            "connection: close\r\n"
+        } else {
+            ""
+        };
         format!(
             "HTTP/1.1 {} {}\r\ncontent-type: text/plain; charset=utf-8\r\n\
-             content-length: {}\r\nconnection: close\r\n\r\n{body}",
+             content-length: {}\r\n{close}\r\n{body}",
             status.as_u16(),
             status.canonical_reason().unwrap_or("Error"),
             body.len()
@@ -110,6 +165,21 @@ pub fn status_body(status: StatusCode) -> String {
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejection::HeaderSectionTooLarge { size, limit } => {
+                return write!(
+                    f,
+                    "header section of {size} bytes exceeds the limit of {limit}"
+                );
+            }
+            Rejection::RequestLineTooLong { size, limit } => {
+                return write!(
+                    f,
+                    "request line of {size} bytes exceeds the limit of {limit}"
+                );
+            }
+            _ => {}
+        }
         f.write_str(match self {
             Rejection::Malformed => "malformed request head",
             Rejection::LengthAndTransferEncoding => "both Content-Length and Transfer-Encoding",
@@ -123,6 +193,13 @@ impl fmt::Display for Rejection {
             Rejection::HeadTimeout => "client header timeout",
             Rejection::ParserRefused => "the HTTP parser refused the head",
             Rejection::ParserTooLarge => "the HTTP parser found the head too large",
+            Rejection::ConnectNotAllowed => "CONNECT is not supported",
+            Rejection::MissingHost => "an HTTP/1.1 request without Host",
+            Rejection::InvalidHost => "more than one Host, or an invalid one",
+            Rejection::Target(_) => "unsupported request-target form",
+            Rejection::HeaderSectionTooLarge { .. } | Rejection::RequestLineTooLong { .. } => {
+                "request head too large"
+            }
         })
     }
 }

@@ -46,6 +46,10 @@ impl Default for RequestLine {
     }
 }
 
+/// A byte the HTTP parser would refuse in a request line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadRequestLine;
+
 /// The version prefix every request line must carry.
 const VERSION: &[u8] = b"HTTP/1.";
 
@@ -53,7 +57,7 @@ impl RequestLine {
     /// Checks the next bytes of a head (those past the line are left
     /// alone), rewriting a minor version above 1 to 1; `Err` at the first
     /// byte the parser would refuse.
-    pub fn check(&mut self, bytes: &mut [u8]) -> Result<(), ()> {
+    pub fn check(&mut self, bytes: &mut [u8]) -> Result<(), BadRequestLine> {
         for byte in bytes.iter_mut() {
             self.part = match (self.part, *byte) {
                 (Part::Done, _) => return Ok(()),
@@ -75,7 +79,7 @@ impl RequestLine {
                 }
                 (Part::Cr, b'\r') => Part::Lf,
                 (Part::Lf, b'\n') => Part::Done,
-                _ => return Err(()),
+                _ => return Err(BadRequestLine),
             };
         }
         Ok(())
@@ -96,7 +100,7 @@ fn is_target(byte: u8) -> bool {
 mod tests {
     use super::*;
 
-    fn check(line: &[u8]) -> Result<Vec<u8>, ()> {
+    fn check(line: &[u8]) -> Result<Vec<u8>, BadRequestLine> {
         let mut bytes = line.to_vec();
         RequestLine::default().check(&mut bytes)?;
         // The same bytes one at a time give the same answer.
@@ -150,7 +154,7 @@ mod tests {
             b" GET",
             b"GET / HTTP/1.1\r\r",
         ] {
-            assert_eq!(check(line), Err(()), "{line:?}");
+            assert_eq!(check(line), Err(BadRequestLine), "{line:?}");
         }
     }
 }

@@ -15,9 +15,10 @@ use super::authority::is_valid_authority;
 use super::body::{PendingLog, ProxyBody};
 use super::client_io::ConnState;
 use super::data_plane::DataPlane;
-use super::error::{Malformed, ProxyError};
+use super::error::ProxyError;
 use super::forward::forward;
 use super::hop_by_hop;
+use super::rejection::Rejection;
 use crate::ops::access_record::{AccessRecord, FiredRules, LogAction, LogText};
 use crate::rules::{self, Decision, Outcome, RequestFacts, apply_edits};
 
@@ -65,7 +66,7 @@ pub async fn handle(
             Ok(facts) => facts,
             Err(err) => {
                 return Ok(error_response(
-                    ProxyError::Malformed(Malformed::Target(err)),
+                    ProxyError::Rejected(Rejection::Target(err)),
                     pending,
                 ));
             }
@@ -151,15 +152,21 @@ pub async fn handle(
 /// parsed the head, by the framing check.
 fn check(parts: &mut http::request::Parts, limit: usize) -> Result<(), ProxyError> {
     if parts.method == Method::CONNECT {
-        return Err(ProxyError::ConnectNotAllowed);
+        return Err(ProxyError::Rejected(Rejection::ConnectNotAllowed));
     }
     let line = request_line_size(parts);
     if line > limit {
-        return Err(ProxyError::UriTooLong { size: line, limit });
+        return Err(ProxyError::Rejected(Rejection::RequestLineTooLong {
+            size: line,
+            limit,
+        }));
     }
     let size = head_size(parts);
     if size > limit {
-        return Err(ProxyError::HeaderTooLarge { size, limit });
+        return Err(ProxyError::Rejected(Rejection::HeaderSectionTooLarge {
+            size,
+            limit,
+        }));
     }
     check_host(&parts.headers, parts.version)?;
     if let Some(authority) = parts.uri.authority().cloned() {
@@ -168,17 +175,17 @@ fn check(parts: &mut http::request::Parts, limit: usize) -> Result<(), ProxyErro
         let absolute = matches!(parts.uri.scheme_str(), Some(s)
             if s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"));
         if !absolute {
-            return Err(ProxyError::Malformed(Malformed::Target(
+            return Err(ProxyError::Rejected(Rejection::Target(
                 rules::TargetError::UnsupportedForm,
             )));
         }
         // The authority replaces Host, so it passes the same check: no user
         // info, a port that fits, only what a host can hold.
         if !is_valid_authority(authority.as_str().as_bytes()) {
-            return Err(ProxyError::Malformed(Malformed::InvalidHost));
+            return Err(ProxyError::Rejected(Rejection::InvalidHost));
         }
         let value = HeaderValue::from_str(authority.as_str())
-            .map_err(|_| ProxyError::Malformed(Malformed::InvalidHost))?;
+            .map_err(|_| ProxyError::Rejected(Rejection::InvalidHost))?;
         parts.headers.insert(HOST, value);
         // `http://a.example?x=1` has an empty path: origin-form `/?x=1`.
         let path = match parts.uri.path() {
@@ -190,7 +197,7 @@ fn check(parts: &mut http::request::Parts, limit: usize) -> Result<(), ProxyErro
             None => path.to_owned(),
         };
         parts.uri = Uri::try_from(origin_form).map_err(|_| {
-            ProxyError::Malformed(Malformed::Target(rules::TargetError::UnsupportedForm))
+            ProxyError::Rejected(Rejection::Target(rules::TargetError::UnsupportedForm))
         })?;
     }
     Ok(())
@@ -203,15 +210,15 @@ fn check_host(headers: &HeaderMap, version: Version) -> Result<(), ProxyError> {
     let mut hosts = headers.get_all(HOST).iter();
     let (Some(host), None) = (hosts.next(), hosts.next()) else {
         return match headers.contains_key(HOST) {
-            true => Err(ProxyError::Malformed(Malformed::InvalidHost)),
+            true => Err(ProxyError::Rejected(Rejection::InvalidHost)),
             false if matches!(version, Version::HTTP_09 | Version::HTTP_10) => Ok(()),
-            false => Err(ProxyError::Malformed(Malformed::MissingHost)),
+            false => Err(ProxyError::Rejected(Rejection::MissingHost)),
         };
     };
     if is_valid_authority(host.as_bytes()) {
         Ok(())
     } else {
-        Err(ProxyError::Malformed(Malformed::InvalidHost))
+        Err(ProxyError::Rejected(Rejection::InvalidHost))
     }
 }
 
@@ -343,9 +350,9 @@ mod tests {
         );
         assert!(matches!(
             check(&mut p, 32 * 1024),
-            Err(ProxyError::ConnectNotAllowed)
+            Err(ProxyError::Rejected(Rejection::ConnectNotAllowed))
         ));
-        assert!(ProxyError::ConnectNotAllowed.closes_connection());
+        assert!(ProxyError::Rejected(Rejection::ConnectNotAllowed).closes_connection());
     }
 
     #[test]
@@ -367,7 +374,7 @@ mod tests {
             assert!(
                 matches!(
                     absolute(bad),
-                    Err(ProxyError::Malformed(Malformed::InvalidHost))
+                    Err(ProxyError::Rejected(Rejection::InvalidHost))
                 ),
                 "{bad}"
             );
@@ -414,7 +421,7 @@ mod tests {
             assert!(
                 matches!(
                     with_hosts(bad),
-                    Err(ProxyError::Malformed(Malformed::InvalidHost))
+                    Err(ProxyError::Rejected(Rejection::InvalidHost))
                 ),
                 "{bad:?}"
             );
@@ -426,13 +433,13 @@ mod tests {
         let mut p = parts(Request::get("/").body(()).expect("request"));
         assert!(matches!(
             check(&mut p, 32 * 1024),
-            Err(ProxyError::Malformed(Malformed::MissingHost))
+            Err(ProxyError::Rejected(Rejection::MissingHost))
         ));
         // Absolute-form does not excuse a missing Host (RFC 9112 §3.2).
         let mut p = parts(Request::get("http://a.example/").body(()).expect("request"));
         assert!(matches!(
             check(&mut p, 32 * 1024),
-            Err(ProxyError::Malformed(Malformed::MissingHost))
+            Err(ProxyError::Rejected(Rejection::MissingHost))
         ));
         let mut p = parts(
             Request::get("/")
@@ -451,7 +458,7 @@ mod tests {
         );
         assert!(matches!(
             check(&mut p, 32 * 1024),
-            Err(ProxyError::Malformed(Malformed::InvalidHost))
+            Err(ProxyError::Rejected(Rejection::InvalidHost))
         ));
     }
 
@@ -461,7 +468,10 @@ mod tests {
         let mut p = parts(Request::get(target.as_str()).body(()).expect("request"));
         assert!(matches!(
             check(&mut p, 1024),
-            Err(ProxyError::UriTooLong { limit: 1024, .. })
+            Err(ProxyError::Rejected(Rejection::RequestLineTooLong {
+                limit: 1024,
+                ..
+            }))
         ));
     }
 
@@ -476,7 +486,10 @@ mod tests {
         );
         assert!(matches!(
             check(&mut p, 1024),
-            Err(ProxyError::HeaderTooLarge { limit: 1024, .. })
+            Err(ProxyError::Rejected(Rejection::HeaderSectionTooLarge {
+                limit: 1024,
+                ..
+            }))
         ));
         assert!(check(&mut p, 4096).is_ok());
     }
