@@ -139,9 +139,11 @@ fuzz_target!(|data: &[u8]| {
     for (mine, hypers) in ours.iter().zip(&theirs) {
         assert_eq!(mine.0, hypers.0, "method: {ours:?} vs {theirs:?}");
         // hyper prints an absolute-form target as it parsed it (`http://a`
-        // becomes `http://a/`); an origin-form one is the text as sent.
+        // becomes `http://a/`); an origin-form one is the text as sent, but
+        // for a fragment, which `http::Uri` drops.
         if mine.1.starts_with('/') {
-            assert_eq!(mine.1, hypers.1, "target: {ours:?} vs {theirs:?}");
+            let sent = mine.1.split('#').next().unwrap_or("");
+            assert_eq!(sent, hypers.1, "target: {ours:?} vs {theirs:?}");
         }
     }
 });
