@@ -41,6 +41,10 @@ enum Step {
     EndLf,
 }
 
+/// A byte at which hyper's decoder fails the body (or a bare LF).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Broken;
+
 /// What one piece of a chunked body came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Progress {
@@ -100,37 +104,37 @@ impl ChunkedBody {
             match self.step(byte) {
                 Ok(true) => return Progress::Ended(pos + 1),
                 Ok(false) => pos += 1,
-                Err(()) => return Progress::Broken(pos),
+                Err(Broken) => return Progress::Broken(pos),
             }
         }
         Progress::More
     }
 
     /// One byte outside chunk data: `Ok(true)` when it ends the body.
-    fn step(&mut self, byte: u8) -> Result<bool, ()> {
+    fn step(&mut self, byte: u8) -> Result<bool, Broken> {
         self.step = match (self.step, byte) {
             (Step::Start, _) => {
-                self.size = hex(byte).ok_or(())?;
+                self.size = hex(byte).ok_or(Broken)?;
                 Step::Size
             }
             (Step::Size, b'\t' | b' ') => Step::SizeWhitespace,
             (Step::Size | Step::SizeWhitespace, b';') => Step::Extension,
             (Step::Size | Step::SizeWhitespace | Step::Extension, b'\r') => Step::SizeLf,
             (Step::Size, _) => {
-                let digit = hex(byte).ok_or(())?;
+                let digit = hex(byte).ok_or(Broken)?;
                 self.size = self
                     .size
                     .checked_mul(16)
                     .and_then(|size| size.checked_add(digit))
-                    .ok_or(())?;
+                    .ok_or(Broken)?;
                 Step::Size
             }
             (Step::SizeWhitespace, b'\t' | b' ') => Step::SizeWhitespace,
-            (Step::Extension, b'\n') => return Err(()),
+            (Step::Extension, b'\n') => return Err(Broken),
             (Step::Extension, _) => {
                 self.extensions += 1;
                 if self.extensions >= EXTENSIONS_LIMIT {
-                    return Err(());
+                    return Err(Broken);
                 }
                 Step::Extension
             }
@@ -153,7 +157,7 @@ impl ChunkedBody {
             }
             (Step::TrailerLf, b'\n') => {
                 if self.trailer_lines >= self.max_trailers {
-                    return Err(());
+                    return Err(Broken);
                 }
                 self.trailer_lines += 1;
                 self.collect(byte)?;
@@ -175,34 +179,34 @@ impl ChunkedBody {
                 | Step::EndLf
                 | Step::Data,
                 _,
-            ) => return Err(()),
+            ) => return Err(Broken),
         };
         Ok(false)
     }
 
     /// A byte of a trailer line: its CR ends it; a bare LF breaks the body
     /// (where hyper would read on, the hops in front end the section).
-    fn trailer_byte(&self, byte: u8) -> Result<Step, ()> {
+    fn trailer_byte(&self, byte: u8) -> Result<Step, Broken> {
         match byte {
             b'\r' => Ok(Step::TrailerLf),
-            b'\n' => Err(()),
+            b'\n' => Err(Broken),
             _ => Ok(Step::Trailer),
         }
     }
 
     /// Keeps a byte of the trailer section, within hyper's limit.
-    fn collect(&mut self, byte: u8) -> Result<(), ()> {
+    fn collect(&mut self, byte: u8) -> Result<(), Broken> {
         if let Some(trailers) = &mut self.trailers {
             trailers.push(byte);
             if trailers.len() >= self.trailer_limit {
-                return Err(());
+                return Err(Broken);
             }
         }
         Ok(())
     }
 
     /// The trailer section parses as header fields, as hyper requires.
-    fn check_trailers(&mut self) -> Result<(), ()> {
+    fn check_trailers(&mut self) -> Result<(), Broken> {
         let Some(trailers) = self.trailers.take() else {
             return Ok(());
         };
@@ -213,12 +217,12 @@ impl ChunkedBody {
                     if http::HeaderName::from_bytes(field.name.as_bytes()).is_err()
                         || http::HeaderValue::from_bytes(field.value).is_err()
                     {
-                        return Err(());
+                        return Err(Broken);
                     }
                 }
                 Ok(())
             }
-            _ => Err(()),
+            _ => Err(Broken),
         }
     }
 }
