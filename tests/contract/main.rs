@@ -24,6 +24,7 @@ mod rejects;
 mod resources;
 mod rules;
 mod scripts;
+mod strings;
 mod timeouts;
 mod websocket;
 mod world;
@@ -83,6 +84,7 @@ fn all_cases() -> Vec<Case> {
     cases.extend(timeouts::cases());
     cases.extend(scripts::cases());
     cases.extend(rules::cases());
+    cases.extend(strings::cases());
     cases
 }
 
