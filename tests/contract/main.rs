@@ -12,6 +12,7 @@ mod broken_upstreams;
 mod client;
 mod failures;
 mod forwarding;
+mod framing_holes;
 mod hostile;
 mod lifecycle;
 mod logs;
@@ -74,6 +75,7 @@ fn all_cases() -> Vec<Case> {
     cases.extend(forwarding::cases());
     cases.extend(rejects::cases());
     cases.extend(hostile::cases());
+    cases.extend(framing_holes::cases());
     cases.extend(failures::cases());
     cases.extend(broken_upstreams::cases());
     cases.extend(resources::cases());
