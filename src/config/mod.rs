@@ -9,6 +9,7 @@
 pub mod ast;
 pub mod compile;
 pub mod diagnostic;
+pub(crate) mod faults;
 pub mod lexical;
 pub mod lint;
 pub mod parse;
