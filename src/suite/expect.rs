@@ -24,7 +24,7 @@ pub fn check(expect: &Expect, exchange: &Exchange, rule_set: &RuleSet) -> Result
             if exchange.status == *status {
                 Ok(())
             } else {
-                miss(format!("status {status}"), answered(exchange))
+                miss(format!("status {status}"), status_words(exchange))
             }
         }
         Expect::Redirect { status, location } => match &exchange.answer {
@@ -174,6 +174,21 @@ fn display_name(name: &HeaderName) -> String {
         .join("-")
 }
 
+/// The status the client got and who gave it, in words that follow "got".
+fn status_words(exchange: &Exchange) -> String {
+    let status = exchange.status;
+    match &exchange.answer {
+        Answer::Redirect { location } => format!("{status} from a redirect to {location:?}"),
+        Answer::Respond { .. } => format!("{status} from a rule's `respond`"),
+        Answer::Forward { target, .. } => format!(
+            "{status} from the next hop (the request was forwarded to {target:?})"
+        ),
+        Answer::Refused { reason } => {
+            format!("{status} from the proxy before any rule ran ({reason})")
+        }
+    }
+}
+
 /// What the client got, in words that follow "got".
 fn answered(exchange: &Exchange) -> String {
     let status = exchange.status;
@@ -186,7 +201,7 @@ fn answered(exchange: &Exchange) -> String {
         Answer::Forward { target, .. } => {
             format!("the request forwarded upstream to {target:?}, answered {status}")
         }
-        Answer::Refused { reason } => format!("{status} before any rule ran ({reason})"),
+        Answer::Refused { reason } => format!("a {status} before any rule ran ({reason})"),
     }
 }
 

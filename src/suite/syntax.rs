@@ -44,6 +44,9 @@ pub fn convert(error: &Error<Rule>, text: &str, unclosed_braces: &[usize]) -> Di
     if expects(Rule::kw_request) && !expects(Rule::kw_expect) {
         return faults::request_not_first(&found.describe(), found.span);
     }
+    if expects(Rule::kw_forward) && found.text == "header" {
+        return faults::header_without_side(found.span);
+    }
     let (words, expected, label) = if expects(Rule::kw_expect) {
         (
             &LINE_WORDS[..],

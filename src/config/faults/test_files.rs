@@ -8,7 +8,7 @@ use crate::config::span::Span;
 pub(crate) fn file_too_large(name: &str, size: u64, limit_mib: u64) -> Diagnostic {
     Diagnostic::whole_file(
         Code::FileTooLarge,
-        format!("{name} is {size} bytes, larger than the {limit_mib} MiB a test file may be"),
+        format!("{name} is {size} bytes; a test file may be at most {limit_mib} MiB"),
     )
     .with_help("split the tests into several `.test` files")
 }
@@ -246,4 +246,18 @@ pub(crate) fn invalid_redirect_status(text: &str, span: Span) -> Diagnostic {
         "invalid redirect status",
     )
     .with_help("a redirect is 301, 302, 303, 307 or 308")
+}
+
+/// `expect header …` without saying which side of the proxy.
+pub(crate) fn header_without_side(span: Span) -> Diagnostic {
+    Diagnostic::error(
+        Code::Syntax,
+        "`expect header` does not say which headers",
+        span,
+        "request or response?",
+    )
+    .with_help(
+        "write `expect request header NAME \"value\"` (what goes upstream) or \
+         `expect response header NAME \"value\"` (what the client gets)",
+    )
 }
