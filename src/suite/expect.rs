@@ -180,9 +180,9 @@ fn status_words(exchange: &Exchange) -> String {
     match &exchange.answer {
         Answer::Redirect { location } => format!("{status} from a redirect to {location:?}"),
         Answer::Respond { .. } => format!("{status} from a rule's `respond`"),
-        Answer::Forward { target, .. } => format!(
-            "{status} from the next hop (the request was forwarded to {target:?})"
-        ),
+        Answer::Forward { target, .. } => {
+            format!("{status} from the next hop (the request was forwarded to {target:?})")
+        }
         Answer::Refused { reason } => {
             format!("{status} from the proxy before any rule ran ({reason})")
         }
