@@ -42,11 +42,11 @@ fn compare(conf: &Path, actual: &str) -> Option<String> {
 
 fn compare_with(expected_path: &Path, conf: &Path, actual: &str) -> Option<String> {
     if bless() {
-        fs::write(&expected_path, actual)
+        fs::write(expected_path, actual)
             .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
         return None;
     }
-    let expected = fs::read_to_string(&expected_path).unwrap_or_default();
+    let expected = fs::read_to_string(expected_path).unwrap_or_default();
     (expected != actual).then(|| {
         format!(
             "{}: rendered output differs\n--- expected ---\n{expected}--- actual ---\n{actual}",
