@@ -95,7 +95,7 @@ pub fn text(suite: &Suite, run: &Run, rule_set: &RuleSet, color: bool) -> String
         .filter_map(|(result, file)| {
             file.cases
                 .get(result.case)
-                .map(|case| suite::position(&file.source, case.name_span).len())
+                .map(|case| file.position(case.name_span).len())
         })
         .max()
         .unwrap_or(0);
@@ -107,7 +107,7 @@ pub fn text(suite: &Suite, run: &Run, rule_set: &RuleSet, color: bool) -> String
             continue;
         };
         let verdict = if result.passed() { "ok  " } else { "FAIL" };
-        let at = suite::position(&file.source, case.name_span);
+        let at = file.position(case.name_span);
         out.push_str(&format!("{verdict}  {at:<width$}  {}\n", case.name));
     }
     let reports = run.reports(suite, rule_set);

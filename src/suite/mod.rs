@@ -39,6 +39,43 @@ pub struct TestFile {
     pub source: Arc<SourceFile>,
     /// Its tests, in file order (none when the file has faults).
     pub cases: Vec<TestCase>,
+    /// Where each line starts, so a thousand positions cost a thousand
+    /// binary searches rather than a thousand scans of the file.
+    line_starts: Vec<usize>,
+}
+
+impl TestFile {
+    fn new(source: Arc<SourceFile>, cases: Vec<TestCase>) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(source.text.match_indices('\n').map(|(at, _)| at + 1))
+            .collect();
+        TestFile {
+            source,
+            cases,
+            line_starts,
+        }
+    }
+
+    /// The 1-based line and column (in characters) of a byte offset.
+    pub fn line_column(&self, offset: usize) -> (usize, usize) {
+        let line = self
+            .line_starts
+            .partition_point(|&start| start <= offset)
+            .max(1);
+        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+        let column = self
+            .source
+            .text
+            .get(start..offset)
+            .map_or(1, |text| text.chars().count() + 1);
+        (line, column)
+    }
+
+    /// `name.test:LINE:COLUMN` of a span's start, as people read positions.
+    pub fn position(&self, span: Span) -> String {
+        let (line, column) = self.line_column(span.start);
+        format!("{}:{line}:{column}", self.source.name)
+    }
 }
 
 /// Every `.test` file of a directory, read and checked.
@@ -72,7 +109,7 @@ impl Suite {
                         let at = suite
                             .files
                             .get(first_file)
-                            .map(|file| position(&file.source, first))
+                            .map(|file| file.position(first))
                             .unwrap_or_default();
                         diagnostics.push(faults::duplicate_test_elsewhere(
                             &case.name,
@@ -89,7 +126,7 @@ impl Suite {
                 diagnostics.sort_by_key(|d| d.primary.as_ref().map_or(0, |label| label.span.start));
                 suite.faults.push(Report::new(source.clone(), diagnostics));
             }
-            suite.files.push(TestFile { source, cases });
+            suite.files.push(TestFile::new(source, cases));
         }
         suite
     }
@@ -157,13 +194,8 @@ pub fn render(reports: &[Report], color: bool) -> String {
     text
 }
 
-/// `name.test:LINE:COLUMN` of a span's start, as people read positions.
-pub fn position(source: &SourceFile, span: Span) -> String {
-    let (line, column) = line_column(&source.text, span.start);
-    format!("{}:{line}:{column}", source.name)
-}
-
-/// The 1-based line and column (in characters) of a byte offset.
+/// The 1-based line and column (in characters) of a byte offset, for a text
+/// read once (a `TestFile` answers faster for many positions).
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = text.get(..offset).unwrap_or(text);
     let line_start = before.rfind('\n').map_or(0, |at| at + 1);
@@ -204,5 +236,32 @@ fn read_source(
             let text = String::from_utf8_lossy(&bytes).into_owned();
             (Arc::new(SourceFile { name, text }), Err(vec![fault]))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_agree_with_a_scan_of_the_text() {
+        let text = "a\nbé\n\ncd\n";
+        let file = TestFile::new(
+            Arc::new(SourceFile {
+                name: "x.test".into(),
+                text: text.into(),
+            }),
+            Vec::new(),
+        );
+        for offset in 0..=text.len() {
+            if text.is_char_boundary(offset) {
+                assert_eq!(
+                    file.line_column(offset),
+                    line_column(text, offset),
+                    "{offset}"
+                );
+            }
+        }
+        assert_eq!(file.position(Span::new(8, 9)), "x.test:4:2");
     }
 }

@@ -75,7 +75,7 @@ pub fn report(suite: &Suite, run: &Run, rule_set: &RuleSet) -> String {
             .iter()
             .zip(diagnostics)
             .map(|(failure, diagnostic)| {
-                let (line, column) = suite::line_column(&file.source.text, failure.span.start);
+                let (line, column) = file.line_column(failure.span.start);
                 let (expected, actual) = match &failure.kind {
                     FailureKind::Miss(miss) => {
                         (Some(miss.expected.clone()), Some(miss.actual.clone()))
@@ -95,7 +95,7 @@ pub fn report(suite: &Suite, run: &Run, rule_set: &RuleSet) -> String {
         tests.push(TestView {
             name: &case.name,
             file: &file.source.name,
-            line: suite::line_column(&file.source.text, case.name_span.start).0,
+            line: file.line_column(case.name_span.start).0,
             passed: result.passed(),
             fired: fired(result, rule_set),
             failures,
