@@ -119,7 +119,7 @@ fn test_passes_with_exit_0_and_no_test_file_is_zero_tests() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         text(&out.stdout),
-        "\n0 passed, 0 failed\nrules no test made fire (3): force-https, old-blog, admin-only-inside\n"
+        "0 passed, 0 failed\nrules no test made fire (3): force-https, old-blog, admin-only-inside\n"
     );
 }
 

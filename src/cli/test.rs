@@ -116,7 +116,10 @@ pub fn text(suite: &Suite, run: &Run, rule_set: &RuleSet, color: bool) -> String
         out.push_str(&suite::render(&reports, color));
     }
     let (passed, failed) = run.counts();
-    out.push_str(&format!("\n{passed} passed, {failed} failed\n"));
+    if !run.cases.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&format!("{passed} passed, {failed} failed\n"));
     if !rule_set.rules.is_empty() {
         let unfired: Vec<&str> = run
             .unfired

@@ -8,11 +8,12 @@
 //! change to this one function.
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, LOCATION};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, DATE, EXPECT, LOCATION};
 use http::{HeaderMap, HeaderValue, Method};
 
 use super::case::UpstreamAnswer;
 use super::request::TestRequest;
+use crate::proxy::hop_by_hop;
 use crate::rules::{Outcome, RequestFacts, RuleSet, apply_edits, evaluate};
 
 /// The content type of every answer the proxy generates (as the data plane's).
@@ -82,9 +83,17 @@ pub fn simulate(rule_set: &RuleSet, request: &TestRequest, upstream: &UpstreamAn
         }
         Outcome::Respond { status, body } => (status.as_u16(), Answer::Respond { body }),
         Outcome::Forward { target } => {
+            // As the data plane forwards: the rules' edits, then the
+            // connection's own headers dropped, both ways.
             let mut headers = parts.headers.clone();
             apply_edits(&decision.request_headers, &mut headers);
+            hop_by_hop::strip(&mut headers);
+            headers.remove(EXPECT);
             response_headers = upstream.headers.clone();
+            hop_by_hop::strip(&mut response_headers);
+            // Framing and the clock are not the rules' (spec §16).
+            response_headers.remove(CONTENT_LENGTH);
+            response_headers.remove(DATE);
             let target = target.unwrap_or_else(|| facts.target());
             (
                 upstream.status.as_u16(),
@@ -109,5 +118,98 @@ fn refused(status: u16, reason: &str, response_headers: HeaderMap) -> Exchange {
         },
         status,
         response_headers,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use http::{HeaderName, StatusCode};
+
+    use super::*;
+    use crate::config::{CONFIG_FILE, compile_source};
+    use crate::suite::request::DEFAULT_PEER;
+
+    const CONFIG: &str = "rule api {\n  when path ^= \"/api/\"\n  request header set X-Api \"2\"\n  response header set X-Seen \"{path}\"\n  rewrite \"/v2{path}\"\n}\n\
+        rule closed {\n  when path == \"/closed\"\n  respond 410 \"gone\"\n}\n";
+
+    fn exchange(
+        url: &str,
+        headers: &[(&'static str, &'static str)],
+        upstream: UpstreamAnswer,
+    ) -> Exchange {
+        let rule_set = compile_source(CONFIG_FILE, CONFIG.as_bytes())
+            .unwrap()
+            .rule_set;
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        let request = TestRequest::new(Method::GET, url, map, DEFAULT_PEER).unwrap();
+        simulate(&rule_set, &request, &upstream)
+    }
+
+    #[test]
+    fn a_forwarded_request_gets_the_next_hops_answer_with_the_rules_edits() {
+        let mut upstream = UpstreamAnswer {
+            status: StatusCode::NOT_FOUND,
+            headers: HeaderMap::new(),
+        };
+        for (name, value) in [
+            ("server", "o"),
+            ("connection", "close"),
+            ("content-length", "3"),
+            ("date", "x"),
+        ] {
+            upstream.headers.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        let got = exchange(
+            "/api/a?b=1",
+            &[("connection", "x-hop"), ("x-hop", "1")],
+            upstream,
+        );
+        let Answer::Forward { target, headers } = &got.answer else {
+            panic!("{got:?}");
+        };
+        assert_eq!(target, "/v2/api/a?b=1");
+        assert_eq!(headers["x-api"], "2");
+        assert!(!headers.contains_key("connection") && !headers.contains_key("x-hop"));
+        assert_eq!(got.status, 404);
+        assert_eq!(got.response_headers["server"], "o");
+        assert_eq!(got.response_headers["x-seen"], "/api/a");
+        for gone in ["connection", "content-length", "date"] {
+            assert!(!got.response_headers.contains_key(gone), "{gone}");
+        }
+        assert_eq!(got.fired, vec![0]);
+    }
+
+    #[test]
+    fn a_generated_answer_ignores_the_next_hop() {
+        let got = exchange(
+            "https://example.test/closed",
+            &[],
+            UpstreamAnswer {
+                status: StatusCode::BAD_GATEWAY,
+                headers: HeaderMap::new(),
+            },
+        );
+        assert!(matches!(&got.answer, Answer::Respond { body } if body == "gone"));
+        assert_eq!(got.status, 410);
+        assert_eq!(got.response_headers[CONTENT_TYPE], TEXT_PLAIN);
+        assert_eq!(got.fired, vec![1]);
+    }
+
+    #[test]
+    fn a_target_without_a_normal_form_is_refused_before_the_rules() {
+        let got = exchange("/api/%zz", &[], UpstreamAnswer::default());
+        assert!(matches!(got.answer, Answer::Refused { .. }));
+        assert_eq!(got.status, 400);
+        assert!(got.fired.is_empty());
     }
 }

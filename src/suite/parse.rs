@@ -95,24 +95,23 @@ fn test_block(pair: Pair<'_, Rule>) -> Result<TestCase, Vec<Diagnostic>> {
     }
     let name = name.unwrap_or_else(|| StringLiteral::unescape("", 0, Span::default()));
     let peer = lines.client_ip.map_or(DEFAULT_PEER, |(ip, _)| ip);
-    let request = match (lines.method, &lines.url) {
-        (Some(method), Some(url)) => {
-            match TestRequest::new(method, &url.value, lines.headers, peer) {
-                Ok(request) => Some(request),
-                Err(UrlProblem::NotAUrl) => {
-                    lines.faults.push(faults::invalid_url(url.span));
-                    None
-                }
-                Err(UrlProblem::Scheme) => {
-                    lines.faults.push(faults::invalid_url_scheme(url.span));
-                    None
-                }
+    // The URL is checked even when the method is not, so both faults show.
+    let request = lines.url.as_ref().and_then(|url| {
+        let method = lines.method.clone().unwrap_or(Method::GET);
+        match TestRequest::new(method, &url.value, lines.headers.clone(), peer) {
+            Ok(request) => Some(request),
+            Err(UrlProblem::NotAUrl) => {
+                lines.faults.push(faults::invalid_url(url.span));
+                None
+            }
+            Err(UrlProblem::Scheme) => {
+                lines.faults.push(faults::invalid_url_scheme(url.span));
+                None
             }
         }
-        _ => None,
-    };
+    });
     match request {
-        Some(request) if lines.faults.is_empty() => Ok(TestCase {
+        Some(request) if lines.faults.is_empty() && lines.method.is_some() => Ok(TestCase {
             name: name.value,
             name_span: name.span,
             request,
