@@ -114,7 +114,10 @@ fn valid_fixtures_compile_without_warnings() {
                 let tests = conf.with_extension("test");
                 if let Ok(bytes) = fs::read(&tests) {
                     let suite = Suite::load(vec![TestSource {
-                        name: "spec_example.test".into(),
+                        name: tests
+                            .file_name()
+                            .map(|name| name.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
                         bytes,
                         too_large: None,
                     }]);

@@ -1,5 +1,7 @@
-//! The words of every diagnostic, one file per area of the language, so no
-//! message text sits where a fault is found: the finder passes spans and
-//! names, and these functions say what is wrong and what to write instead.
+//! The words of diagnostics, kept apart from where they point: each area's
+//! messages, labels and help are built by functions in one file, called
+//! from the compiler with spans and names.
 
+pub(crate) mod file_size;
+pub(crate) mod strings;
 pub(crate) mod test_files;
