@@ -111,6 +111,24 @@ mod tests {
     }
 
     #[test]
+    fn reads_test_files_in_name_order_and_skips_what_is_not_one() {
+        let dir = std::env::temp_dir().join(format!("switchyard-source-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub.test")).unwrap_or_else(|e| panic!("{e}"));
+        for name in ["b.test", "a.test", ".hidden.test", "proxy.conf"] {
+            std::fs::write(dir.join(name), name).unwrap_or_else(|e| panic!("{e}"));
+        }
+        std::os::unix::fs::symlink(dir.join("a.test"), dir.join("c.test"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let sources = read_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["a.test", "b.test", "c.test"]);
+        assert_eq!(sources[2].bytes, b"a.test");
+        assert!(sources.iter().all(|s| s.too_large.is_none()));
+    }
+
+    #[test]
     fn a_missing_directory_has_no_tests() {
         assert!(
             read_dir(Path::new("/nonexistent/switchyard/tests"))
