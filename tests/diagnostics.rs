@@ -5,8 +5,9 @@
 //! - `warnings/NAME.conf` must compile with warnings equal to `NAME.stderr`.
 //! - `valid/NAME.conf` must compile with no warning; a `valid/NAME.test`
 //!   beside it must pass against it.
-//! - `test_files/NAME/` holds `.test` files for `test_files/proxy.conf`:
-//!   what `validate` prints about them must equal `test_files/NAME.stderr`.
+//! - `test_files/NAME/` holds `.test` files for the spec's example config
+//!   (`valid/spec_example.conf`): what `validate` prints about them must
+//!   equal `test_files/NAME.stderr`.
 //!
 //! `SWITCHYARD_BLESS=1 cargo test --test diagnostics` rewrites the expected
 //! files; review every change by eye before committing it.
@@ -14,7 +15,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use switchyard::config::{CONFIG_FILE, compile_source, load_dir};
+use switchyard::config::{CONFIG_FILE, compile_source};
 use switchyard::suite::{self, Suite, TestSource};
 
 fn fixtures(kind: &str) -> Vec<PathBuf> {
@@ -150,10 +151,12 @@ fn test_file_cases() -> Vec<PathBuf> {
 }
 
 /// What `validate` prints about a directory of `.test` files run against
-/// `test_files/proxy.conf`.
+/// the spec's example config.
 fn validate_tests(case: &Path) -> String {
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/test_files");
-    let compiled = load_dir(&config).unwrap_or_else(|e| panic!("{e}"));
+    let config =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/valid/spec_example.conf");
+    let bytes = fs::read(&config).unwrap_or_else(|e| panic!("{}: {e}", config.display()));
+    let compiled = compile_source(CONFIG_FILE, &bytes).unwrap_or_else(|e| panic!("{e:?}"));
     let gate = suite::gate(&compiled.rule_set, case).unwrap_or_else(|e| panic!("{e}"));
     suite::render(&gate.reports, false)
 }
