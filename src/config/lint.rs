@@ -3,13 +3,16 @@
 
 use super::ast::{File, StatementKind};
 use super::diagnostic::{Code, Diagnostic};
+use super::sources::SourceMap;
 use crate::rules::{Action, Condition, Field, Rule, RuleSet, Template, TemplatePart, TestOp};
 
-/// Every warning for a file that compiled; `file` and `rule_set` list the same rules.
-pub fn warnings(file: &File, rule_set: &RuleSet) -> Vec<Diagnostic> {
+/// Every warning for a config that compiled; `file` and `rule_set` list the
+/// same rules; `sources` holds its files (for map files' records).
+pub fn warnings(file: &File, rule_set: &RuleSet, sources: &SourceMap) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     unreachable_rules(file, rule_set, &mut out);
     redirect_loops(file, rule_set, &mut out);
+    out.extend(super::map_chains::warnings(file, rule_set, sources));
     out
 }
 
@@ -250,5 +253,7 @@ fn known_test(op: &TestOp, value: &str) -> Option<bool> {
         TestOp::Contains(text) => value.contains(text.as_str()),
         TestOp::In(set) => set.strings.iter().any(|s| s == value),
         TestOp::NotIn(set) => !set.strings.iter().any(|s| s == value),
+        TestOp::InMap(map) => map.contains(value),
+        TestOp::NotInMap(map) => !map.contains(value),
     })
 }

@@ -1,6 +1,9 @@
 //! Compiled conditions: the boolean tree of a rule's `when` line, with regexes
 //! checked (and built on first use), lists turned into sets and CIDR blocks parsed.
 
+use std::sync::Arc;
+
+use super::map::Map;
 use super::rule_regex::RuleRegex;
 use http::HeaderName;
 use ipnet::IpNet;
@@ -81,6 +84,10 @@ pub enum TestOp {
     In(ValueSet),
     /// `not in [ … ]`.
     NotIn(ValueSet),
+    /// `in $MAP`: the value is one of the map's keys.
+    InMap(Arc<Map>),
+    /// `not in $MAP`.
+    NotInMap(Arc<Map>),
 }
 
 /// The right-hand side of `in`: strings, plus CIDR blocks for `client_ip`.
@@ -90,4 +97,6 @@ pub struct ValueSet {
     pub strings: Vec<String>,
     /// Networks, only for `client_ip`; an address inside one is a member.
     pub networks: Vec<IpNet>,
+    /// The declared list it came from (`$office`), for `explain`.
+    pub list: Option<String>,
 }
