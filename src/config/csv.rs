@@ -14,6 +14,8 @@ pub struct CsvField<'a> {
     pub value: Cow<'a, str>,
     /// The offset of its first character (its opening quote, if quoted).
     pub start: usize,
+    /// One past its last character (its closing quote, if quoted).
+    pub end: usize,
 }
 
 /// One record: its fields, and the span of its first line (for a fault about
@@ -85,6 +87,7 @@ impl<'a> CsvReader<'a> {
             fields.push(CsvField {
                 value: field,
                 start: field_start,
+                end: self.at,
             });
             match bytes.get(self.at) {
                 Some(b',') => self.at += 1,

@@ -73,6 +73,7 @@ fn map_warnings(map: &Map, file: &File, sources: &SourceMap) -> Vec<Diagnostic> 
             let via = (*next, place(next));
             match finding {
                 Finding::Chain => faults::redirect_chain(map.name(), from, via),
+                Finding::Loop if key == next => faults::redirect_to_itself(map.name(), key, from.1),
                 Finding::Loop => faults::redirect_loop(map.name(), from, via),
             }
         })

@@ -74,14 +74,18 @@ impl Declarations {
         declarations
     }
 
-    /// Whether the name is valid and still free (else reported).
-    fn claim(&self, name: &str, span: Span, kind: Kind, out: &mut Vec<Diagnostic>) -> bool {
+    /// Whether the name is valid and still free (else reported; an invalid
+    /// name is still declared, broken, so its uses report nothing more).
+    fn claim(&mut self, name: &str, span: Span, kind: Kind, out: &mut Vec<Diagnostic>) -> bool {
         let valid = name.starts_with(|c: char| c.is_ascii_alphabetic())
             && name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid {
             out.push(faults::invalid_name(kind, name, span));
+            if !self.by_name.contains_key(name) {
+                self.insert(name, span, Body::Broken(kind));
+            }
             return false;
         }
         if let Some(first) = self.by_name.get(name) {

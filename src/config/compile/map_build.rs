@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::super::csv::{CsvFault, CsvReader};
+use super::super::csv::{CsvFault, CsvField, CsvReader};
 use super::super::diagnostic::Diagnostic;
 use super::super::faults::maps::{self as faults, QuoteFault};
 use super::super::span::Span;
@@ -81,21 +81,18 @@ pub fn from_csv(name: &str, text: &str, base: usize, out: &mut Vec<Diagnostic>) 
             continue;
         };
         if key.value.is_empty() {
-            report(
-                faults::empty_entry(name, true, field_span(text, base, key.start)),
-                out,
-            );
+            report(faults::empty_entry(name, true, field_span(base, key)), out);
             continue;
         }
         if value.value.is_empty() {
             report(
-                faults::empty_entry(name, false, field_span(text, base, value.start)),
+                faults::empty_entry(name, false, field_span(base, value)),
                 out,
             );
             continue;
         }
         if !map.insert(&key.value, &value.value) {
-            duplicates.push((key.value.to_string(), field_span(text, base, key.start)));
+            duplicates.push((key.value.to_string(), field_span(base, key)));
         }
     }
     if !duplicates.is_empty() {
@@ -126,7 +123,7 @@ fn first_records<'k>(
         if let Some(key) = record.fields.first()
             && let Some(slot @ None) = wanted.get_mut(&*key.value)
         {
-            *slot = Some(field_span(text, base, key.start));
+            *slot = Some(field_span(base, key));
         }
     }
     wanted
@@ -135,15 +132,10 @@ fn first_records<'k>(
         .collect()
 }
 
-/// The span of a field's first character: one character, or none at the
-/// end of a line (an empty field there).
-fn field_span(text: &str, base: usize, start: usize) -> Span {
-    let width = text[start..]
-        .chars()
-        .next()
-        .filter(|c| !matches!(c, '\n' | '\r' | ','))
-        .map_or(0, char::len_utf8);
-    Span::new(base + start, base + start + width)
+/// The span of a field as written (quotes included; empty for an empty
+/// unquoted field).
+fn field_span(base: usize, field: &CsvField<'_>) -> Span {
+    Span::new(base + field.start, base + field.end)
 }
 
 #[cfg(test)]
@@ -184,8 +176,8 @@ mod tests {
         let mut out = Vec::new();
         from_csv("m", "/x,/y\n/a,/b\n/a,/c\n", 100, &mut out);
         let primary = out[0].primary.as_ref().map(|l| l.span);
-        assert_eq!(primary, Some(Span::new(112, 113)));
-        assert_eq!(out[0].related[0].span, Span::new(106, 107));
+        assert_eq!(primary, Some(Span::new(112, 114)));
+        assert_eq!(out[0].related[0].span, Span::new(106, 108));
     }
 
     #[test]

@@ -438,6 +438,18 @@ pub(crate) fn redirect_chain(map: &str, from: (&str, Span), via: (&str, Span)) -
     .warning()
 }
 
+/// A redirect map record that sends a key to itself.
+pub(crate) fn redirect_to_itself(map: &str, key: &str, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        Code::MapRedirectLoop,
+        format!("map `{map}` redirects `{key}` to itself"),
+        span,
+        "this record",
+    )
+    .with_help("the browser would loop until it gives up; fix or remove the record")
+    .warning()
+}
+
 /// A redirect map whose records lead back to where they started.
 pub(crate) fn redirect_loop(map: &str, from: (&str, Span), via: (&str, Span)) -> Diagnostic {
     Diagnostic::error(
