@@ -286,3 +286,122 @@ pub fn hex_sha256(bytes: &[u8]) -> String {
 fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::fs;
+    use std::path::PathBuf;
+
+    use super::super::{CONFIG_FILE, Code, compile_in, load_dir};
+    use super::*;
+
+    fn dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("switchyard-load-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn codes(dir: &std::path::Path) -> Vec<Code> {
+        match load_dir(dir) {
+            Ok(_) => Vec::new(),
+            Err(super::super::LoadError::Invalid(invalid)) => {
+                invalid.diagnostics().iter().map(|d| d.code).collect()
+            }
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    #[test]
+    fn an_included_file_past_the_cap_is_named_with_its_size() {
+        let dir = dir("big");
+        fs::write(dir.join(CONFIG_FILE), "include \"big.conf\"\n").unwrap();
+        fs::write(
+            dir.join("big.conf"),
+            vec![b'#'; MAX_FILE_BYTES as usize + 1],
+        )
+        .unwrap();
+        let Err(super::super::LoadError::Invalid(invalid)) = load_dir(&dir) else {
+            panic!("accepted");
+        };
+        assert_eq!(invalid.diagnostics()[0].code, Code::FileTooLarge);
+        let text = invalid.render(false);
+        assert!(text.contains("big.conf is 4.0 MiB"), "{text}");
+        assert!(text.contains("`include`"), "{text}");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_whole_config_is_capped_and_the_file_that_passes_it_named() {
+        let dir = dir("total");
+        // Map files, which the loader reads without parsing: quick to check.
+        let mut root = String::new();
+        let chunk = vec![b'a'; MAX_FILE_BYTES as usize - 16];
+        for n in 0..17 {
+            fs::write(dir.join(format!("part{n:02}.csv")), &chunk).unwrap();
+            root.push_str(&format!("map m{n} from \"part{n:02}.csv\"\n"));
+        }
+        fs::write(dir.join(CONFIG_FILE), root).unwrap();
+        let Err(super::super::LoadError::Invalid(invalid)) = load_dir(&dir) else {
+            panic!("accepted");
+        };
+        let text = invalid.render(false);
+        assert_eq!(
+            invalid.diagnostics()[0].code,
+            Code::ConfigTooLarge,
+            "{text}"
+        );
+        assert!(text.contains("part16.csv"), "{text}");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn rules_of_an_included_file_stand_where_the_include_stood() {
+        let dir = dir("order");
+        fs::create_dir_all(dir.join("rules")).unwrap();
+        fs::write(
+            dir.join(CONFIG_FILE),
+            "rule a { respond 200 }\ninclude \"rules/*.conf\"\nrule d { respond 200 }\n",
+        )
+        .unwrap();
+        fs::write(dir.join("rules/2.conf"), "rule c { respond 200 }\n").unwrap();
+        fs::write(dir.join("rules/1.conf"), "rule b { respond 200 }\n").unwrap();
+        let compiled = load_dir(&dir).map_err(|e| e.to_string()).unwrap();
+        let names: Vec<&str> = compiled
+            .rule_set
+            .rules
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(names, ["a", "b", "c", "d"]);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_hash_changes_with_any_file_and_stays_that_of_a_lone_file() {
+        let dir = dir("hash");
+        let text = "map m from \"m.csv\"\nrule a { when path in $m\n redirect 301 \"{$m}\" }\n";
+        fs::write(dir.join(CONFIG_FILE), text).unwrap();
+        fs::write(dir.join("m.csv"), "/a,/b\n").unwrap();
+        let hash = |dir: &std::path::Path| load_dir(dir).map(|c| c.rule_set.source_hash).unwrap();
+        let first = hash(&dir);
+        fs::write(dir.join("m.csv"), "/a,/c\n").unwrap();
+        assert_ne!(hash(&dir), first);
+        let lone = compile_in(CONFIG_FILE, b"rule a { respond 200 }", None)
+            .map(|c| c.rule_set.source_hash)
+            .unwrap();
+        assert_eq!(lone, hex_sha256(b"rule a { respond 200 }"));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn includes_and_map_files_fail_without_a_directory() {
+        let dir = dir("none");
+        assert!(codes(&dir).is_empty());
+        fs::write(dir.join(CONFIG_FILE), "include \"x/*.conf\"\n").unwrap();
+        assert_eq!(codes(&dir), vec![Code::IncludeNoMatch]);
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
