@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::ast::{File, MapSource};
 use super::diagnostic::{Code, Diagnostic};
 use super::faults::maps::{self as faults, FileRole};
-use super::files::{ConfigDir, PathFault};
+use super::files::{ConfigDir, PathFault, check_relative};
 use super::relocate::Relocate;
 use super::sources::SourceMap;
 use super::span::Span;
@@ -148,10 +148,13 @@ impl Loader<'_> {
         for include in &includes {
             let span = include.pattern.span;
             let pattern = include.pattern.value.as_str();
-            let matched = match self.dir.map(|dir| dir.glob(pattern)) {
-                Some(Ok(matched)) => matched,
-                None => Vec::new(),
-                Some(Err(fault)) => {
+            let globbed = match self.dir {
+                Some(dir) => dir.glob(pattern),
+                None => check_relative(pattern).map(|()| Vec::new()),
+            };
+            let matched = match globbed {
+                Ok(matched) => matched,
+                Err(fault) => {
                     self.faults
                         .push(faults::path_fault(FileRole::Include, pattern, span, &fault));
                     continue;
@@ -204,9 +207,10 @@ impl Loader<'_> {
 
     /// Reads one map file; its base in `sources`.
     fn map_file(&mut self, path: &str, span: Span) -> Option<usize> {
-        let read = self.dir.map_or(Err(PathFault::Missing), |dir| {
-            dir.read(path, MAX_FILE_BYTES)
-        });
+        let read = match self.dir {
+            Some(dir) => dir.read(path, MAX_FILE_BYTES),
+            None => check_relative(path).and(Err(PathFault::Missing)),
+        };
         match read {
             Ok(bytes) => {
                 let text = self.admit(path, &bytes)?;
