@@ -15,6 +15,7 @@ mod forwarding;
 mod hostile;
 mod lifecycle;
 mod logs;
+mod maps;
 mod namespace;
 mod origin;
 mod pattern;
@@ -78,6 +79,7 @@ fn all_cases() -> Vec<Case> {
     cases.extend(resources::cases());
     cases.extend(logs::cases());
     cases.extend(lifecycle::cases());
+    cases.extend(maps::cases());
     cases.extend(timeouts::cases());
     cases.extend(scripts::cases());
     cases.extend(rules::cases());

@@ -46,7 +46,12 @@ impl World {
         let source = namespace::config_source();
         if let Ok(entries) = fs::read_dir(&source) {
             for entry in entries.flatten() {
-                let _ = fs::remove_file(entry.path());
+                let path = entry.path();
+                if path.is_dir() && !path.is_symlink() {
+                    let _ = fs::remove_dir_all(&path);
+                } else {
+                    let _ = fs::remove_file(&path);
+                }
             }
         }
         if !Path::new("/opt/proxy_config").exists()
@@ -77,5 +82,15 @@ impl World {
     /// Writes `/opt/proxy_config/proxy.conf` (through its writable source).
     pub fn write_config(&self, text: &str) {
         fs::write(namespace::config_source().join("proxy.conf"), text).expect("write proxy.conf");
+    }
+
+    /// Writes another file of the config dir (an included or map file),
+    /// `relative` to it, creating its directories.
+    pub fn write_config_file(&self, relative: &str, bytes: &[u8]) {
+        let path = namespace::config_source().join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).expect("create the file's directory");
+        }
+        fs::write(&path, bytes).unwrap_or_else(|e| panic!("write {relative}: {e}"));
     }
 }
