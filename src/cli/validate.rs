@@ -12,7 +12,8 @@ use crate::config::{self, LoadError};
 /// Arguments of `switchyard validate`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Check DIR/proxy.conf without touching the network or a running server.\n\n\
+    after_help = "Check DIR/proxy.conf, with the files it includes and its map files, without \
+touching the network or a running server.\n\n\
 Valid (or no proxy.conf, or no DIR): exit 0 and print nothing.\n\
 Invalid: exit 1 and print every diagnostic to stderr, with file, line, column and a caret.\n\
 Unreadable: exit 2 with a one-line reason.\n\n\

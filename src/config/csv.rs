@@ -30,6 +30,22 @@ pub struct CsvRecord<'a> {
     pub first_line_end: usize,
 }
 
+impl CsvRecord<'_> {
+    /// The start and end of the record's first line, at most `limit` bytes
+    /// of it (a caret under a 4 MiB line helps nobody), never empty and
+    /// never splitting a character of `text`.
+    pub fn first_line(&self, text: &str, limit: usize) -> (usize, usize) {
+        let mut end = self.first_line_end.min(self.start + limit);
+        while end > self.start && !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        if end <= self.start {
+            end = self.start + text[self.start..].chars().next().map_or(0, char::len_utf8);
+        }
+        (self.start, end)
+    }
+}
+
 /// A record the reader cannot make sense of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CsvFault {

@@ -140,10 +140,10 @@ fn key_places(
                     continue;
                 };
                 if wanted.contains(&*key.value) {
-                    let end = record.first_line_end.max(record.start + 1);
+                    let (start, end) = record.first_line(&source.text, 120);
                     places
                         .entry(key.value.to_string())
-                        .or_insert(Span::new(source.base + record.start, source.base + end));
+                        .or_insert(Span::new(source.base + start, source.base + end));
                 }
             }
         }

@@ -73,10 +73,10 @@ pub fn from_csv(name: &str, text: &str, base: usize, out: &mut Vec<Diagnostic>) 
             }
         };
         let [key, value] = record.fields.as_slice() else {
-            let span = Span::new(
-                base + record.start,
-                base + record.first_line_end.max(record.start + 1),
-            );
+            // The first line, up to 120 bytes: a 4 MiB line gets a caret,
+            // not 4 MiB of them.
+            let (start, end) = record.first_line(text, 120);
+            let span = Span::new(base + start, base + end);
             report(faults::field_count(record.fields.len(), span), out);
             continue;
         };
