@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::ast::{File, MapSource};
 use super::diagnostic::{Code, Diagnostic};
+use super::faults::file_size;
 use super::faults::maps::{self as faults, FileRole};
 use super::files::{ConfigDir, PathFault, check_relative};
 use super::relocate::Relocate;
@@ -89,12 +90,12 @@ impl Loader<'_> {
         let size = bytes.len() as u64;
         if size > MAX_FILE_BYTES {
             self.faults
-                .push(faults::file_too_large(name, size, MAX_FILE_BYTES));
+                .push(file_size::file_too_large(name, size, MAX_FILE_BYTES));
             return None;
         }
         self.total += size;
         if self.total > MAX_CONFIG_BYTES {
-            self.faults.push(faults::config_too_large(
+            self.faults.push(file_size::config_too_large(
                 name,
                 size,
                 self.total,

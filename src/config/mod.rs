@@ -26,6 +26,7 @@ pub mod sources;
 pub mod span;
 pub mod string_literal;
 pub mod syntax;
+pub mod template_lexeme;
 
 use std::fmt;
 use std::io::Read;
@@ -123,7 +124,7 @@ pub fn load_dir(dir: &Path) -> Result<Compiled, LoadError> {
     };
     let size = file.metadata().map_err(io)?.len();
     if size > MAX_FILE_BYTES {
-        let fault = faults::maps::file_too_large(CONFIG_FILE, size, MAX_FILE_BYTES);
+        let fault = faults::file_size::file_too_large(CONFIG_FILE, size, MAX_FILE_BYTES);
         return Err(LoadError::Invalid(invalid(
             SourceMap::default(),
             vec![fault],

@@ -9,8 +9,8 @@
 //! added to the AST fails to compile here until it is shifted too.
 
 use super::ast::{
-    Expr, FieldRef, File, Include, ListDecl, ListItem, MapDecl, MapSource, RuleBlock, SettingEntry,
-    SettingsBlock, Statement, StatementKind, TestExpr, Value, Word,
+    Expr, FieldRef, File, FunctionCall, Include, ListDecl, ListItem, MapDecl, MapSource, QueryEdit,
+    RuleBlock, SettingEntry, SettingsBlock, Statement, StatementKind, TestExpr, Value, Word,
 };
 use super::diagnostic::{Diagnostic, Label};
 use super::span::Span;
@@ -119,6 +119,8 @@ impl Relocate for Statement {
                 body.relocate(base);
             }
             StatementKind::Rewrite { target } => target.relocate(base),
+            StatementKind::Query(edit) => edit.relocate(base),
+            StatementKind::Stop => {}
             StatementKind::Header {
                 side: _,
                 op: _,
@@ -175,10 +177,38 @@ impl Relocate for TestExpr {
 
 impl Relocate for FieldRef {
     fn relocate(&mut self, base: usize) {
-        let FieldRef { name, arg, span } = self;
+        let FieldRef {
+            name,
+            arg,
+            span,
+            calls,
+        } = self;
         name.relocate(base);
         arg.relocate(base);
         span.relocate(base);
+        calls.relocate(base);
+    }
+}
+
+impl Relocate for FunctionCall {
+    fn relocate(&mut self, base: usize) {
+        let FunctionCall { name, args, span } = self;
+        name.relocate(base);
+        args.relocate(base);
+        span.relocate(base);
+    }
+}
+
+impl Relocate for QueryEdit {
+    fn relocate(&mut self, base: usize) {
+        match self {
+            QueryEdit::Set(name, value) | QueryEdit::Add(name, value) => {
+                name.relocate(base);
+                value.relocate(base);
+            }
+            QueryEdit::Remove(patterns) | QueryEdit::Keep(patterns) => patterns.relocate(base),
+            QueryEdit::Sort => {}
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::condition::Field;
+use super::function::Function;
 use super::map::Map;
 
 /// A compiled template: the parts, in order.
@@ -30,6 +31,9 @@ pub enum TemplatePart {
         /// The field its `in` tested.
         field: Field,
     },
+    /// A function of a capture group (`{lower(1)}`); a function of a field
+    /// is a `Field::Call`, whose value a request computes once.
+    Call(Function, Box<TemplatePart>),
 }
 
 /// Where a capture group lives: which regex of the rule (its slot) and which group.

@@ -9,10 +9,12 @@ use ipnet::IpNet;
 use super::super::ast::{Expr, FieldRef, Operator, TestExpr, Value, Word};
 use super::super::diagnostic::{Code, Diagnostic};
 use super::super::faults::maps as map_faults;
+use super::super::faults::strings as faults;
 use super::super::span::Span;
 use super::super::string_literal::StringLiteral;
 use super::declarations::{Body, Declarations};
 use super::field;
+use super::function::CallTable;
 use super::regex;
 use crate::rules::{Condition, Field, Map, Test, TestOp, ValueSet};
 
@@ -73,6 +75,7 @@ pub struct ConditionCompiler<'a> {
     out: &'a mut Vec<Diagnostic>,
     cache: &'a mut regex::RegexCache,
     declarations: &'a Declarations,
+    calls: &'a mut CallTable,
     /// The regexes seen so far, in source order.
     pub regexes: Vec<RegexInfo>,
     /// Every `in $NAME` seen so far, in source order.
@@ -89,11 +92,13 @@ impl<'a> ConditionCompiler<'a> {
         out: &'a mut Vec<Diagnostic>,
         cache: &'a mut regex::RegexCache,
         declarations: &'a Declarations,
+        calls: &'a mut CallTable,
     ) -> Self {
         ConditionCompiler {
             out,
             cache,
             declarations,
+            calls,
             regexes: Vec::new(),
             bindings: Vec::new(),
             slots: 0,
@@ -139,8 +144,33 @@ impl<'a> ConditionCompiler<'a> {
         self.out.push(diagnostic);
     }
 
-    /// Resolves a field reference as written in a condition.
+    /// Resolves a field reference as written in a condition, with the
+    /// functions around it.
     fn field(&mut self, field_ref: &FieldRef) -> Option<Field> {
+        let name = field_ref.name.text.as_str();
+        // `lower("x")` reads as a field named `lower` with an argument.
+        if field_ref.arg.is_some() && crate::rules::function::FUNCTION_NAMES.contains(&name) {
+            self.report(faults::function_of_string(name, field_ref.span));
+            return None;
+        }
+        let mut functions = Vec::with_capacity(field_ref.calls.len());
+        for call in field_ref.calls.iter().rev() {
+            functions.push(self.calls.function(
+                &call.name.text,
+                call.name.span,
+                &call.args,
+                call.span,
+                self.out,
+            ));
+        }
+        let mut field = self.bare_field(field_ref)?;
+        for function in functions {
+            field = self.calls.call(function?, field);
+        }
+        Some(field)
+    }
+
+    fn bare_field(&mut self, field_ref: &FieldRef) -> Option<Field> {
         let name = field_ref.name.text.as_str();
         if let Some(plain) = field::plain(name) {
             if let Some(arg) = &field_ref.arg {
@@ -185,6 +215,10 @@ impl<'a> ConditionCompiler<'a> {
     }
 
     fn exists(&mut self, field_ref: &FieldRef) -> Option<Condition> {
+        if let Some(outer) = field_ref.calls.first() {
+            self.report(faults::exists_on_call(outer.span));
+            return None;
+        }
         let field = self.field(field_ref)?;
         if matches!(field, Field::Header(_) | Field::Cookie(_) | Field::Arg(_)) {
             return Some(Condition::Exists(field));
@@ -206,6 +240,18 @@ impl<'a> ConditionCompiler<'a> {
         let field = self.field(&test.field);
         let (operator, op_span) = test.op;
         let op = match (operator, &test.value) {
+            (Operator::MatchIgnoringCase, _) => {
+                self.report(faults::case_insensitive_operator(op_span));
+                return None;
+            }
+            (Operator::NotPrefix | Operator::NotSuffix | Operator::NotContains, _) => {
+                self.report(faults::negated_operator(
+                    symbol(operator),
+                    &field_text(&test.field),
+                    op_span,
+                ));
+                return None;
+            }
             (Operator::In | Operator::NotIn, Value::Reference(word)) => {
                 self.reference_op(operator, word, test, field.as_ref(), context)
             }
@@ -592,7 +638,28 @@ fn symbol(operator: Operator) -> &'static str {
         Operator::Contains => "*=",
         Operator::In => "in",
         Operator::NotIn => "not in",
+        Operator::MatchIgnoringCase => "~*",
+        Operator::NotPrefix => "!^=",
+        Operator::NotSuffix => "!$=",
+        Operator::NotContains => "!*=",
     }
+}
+
+/// A field as written, functions included, for help texts.
+fn field_text(field_ref: &FieldRef) -> String {
+    let mut text = field_ref.name.text.clone();
+    if let Some(arg) = &field_ref.arg {
+        text = format!("{text}({})", quoted(&arg.value));
+    }
+    for call in field_ref.calls.iter().rev() {
+        let mut args = String::new();
+        for arg in &call.args {
+            args.push_str(", ");
+            args.push_str(&quoted(&arg.value));
+        }
+        text = format!("{}({text}{args})", call.name.text);
+    }
+    text
 }
 
 fn quoted(text: &str) -> String {

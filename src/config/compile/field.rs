@@ -5,7 +5,7 @@ use http::HeaderName;
 
 use super::super::diagnostic::{Code, Diagnostic, did_you_mean};
 use super::super::span::Span;
-use crate::rules::Field;
+use crate::rules::{Field, HeaderField};
 
 /// The fields that take no argument.
 pub const PLAIN_FIELDS: [&str; 7] = [
@@ -43,7 +43,7 @@ pub fn is_field_name(name: &str) -> bool {
 pub fn named(kind: &str, arg: &str, arg_span: Span) -> Result<Field, Diagnostic> {
     match kind {
         "header" => HeaderName::from_bytes(arg.as_bytes())
-            .map(Field::Header)
+            .map(|name| Field::Header(HeaderField::new(name, arg)))
             .map_err(|_| {
                 Diagnostic::error(
                     Code::InvalidHeaderName,
@@ -93,7 +93,7 @@ mod tests {
         let span = Span::new(0, 1);
         assert_eq!(
             named("header", "X-Id", span).ok(),
-            Some(Field::Header(HeaderName::from_static("x-id")))
+            Some(Field::Header(HeaderName::from_static("x-id").into()))
         );
         assert_eq!(
             named("cookie", "s", span).ok(),

@@ -5,6 +5,7 @@ pub mod action;
 pub mod condition;
 pub mod declarations;
 pub mod field;
+pub mod function;
 pub mod map_build;
 pub mod regex;
 pub mod settings;
@@ -43,9 +44,10 @@ pub fn compile(
     let mut names: HashMap<&str, Span> = HashMap::new();
     let mut rules = Vec::with_capacity(file.rules.len());
     let mut cache = regex::RegexCache::default();
+    let mut calls = function::CallTable::default();
     for block in &file.rules {
         check_name(block, &mut names, &mut out);
-        if let Some(rule) = compile_rule(block, &mut cache, &declarations, &mut out) {
+        if let Some(rule) = compile_rule(block, &mut cache, &mut calls, &declarations, &mut out) {
             rules.push(rule);
         }
     }
@@ -110,6 +112,7 @@ fn check_name<'a>(
 fn compile_rule(
     block: &RuleBlock,
     cache: &mut regex::RegexCache,
+    calls: &mut function::CallTable,
     declarations: &Declarations,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Rule> {
@@ -119,7 +122,7 @@ fn compile_rule(
     let mut first_action: Option<Span> = None;
     let mut condition = None;
     let mut compiler_out = Vec::new();
-    let mut compiler = ConditionCompiler::new(&mut compiler_out, cache, declarations);
+    let mut compiler = ConditionCompiler::new(&mut compiler_out, cache, declarations, calls);
     for statement in &block.statements {
         let StatementKind::When(expr) = &statement.kind else {
             continue;
@@ -143,9 +146,10 @@ fn compile_rule(
     let slots = compiler.slots();
     let regexes = std::mem::take(&mut compiler.regexes);
     let bindings = std::mem::take(&mut compiler.bindings);
+    let broken = compiler.broken;
     let scope = template::Scope {
         regexes: &regexes,
-        broken: compiler.broken,
+        broken,
         bindings: &bindings,
         declarations,
     };
@@ -172,26 +176,26 @@ fn compile_rule(
         }
         first_action.get_or_insert(statement.keyword);
         if let Some(end) = terminal {
-            let (code, message) = if statement.kind.is_terminal() {
+            let (code, message) = if statement.kind.ends_rule() {
                 (
                     Code::DuplicateTerminal,
-                    "a rule has at most one `redirect` or `respond`",
+                    "a rule has at most one `redirect`, `respond` or `stop`",
                 )
             } else {
                 (
                     Code::ActionAfterTerminal,
-                    "an action after `redirect` or `respond` never runs",
+                    "an action after `redirect`, `respond` or `stop` never runs",
                 )
             };
             out.push(
                 Diagnostic::error(code, message, statement.keyword, "after the terminal action")
                     .with_related(end, "evaluation ends here")
-                    .with_help("`redirect` and `respond` end the rule: put other actions before them, or move this one to a rule of its own"),
+                    .with_help("`redirect`, `respond` and `stop` end the rule: put other actions before them, or move this one to a rule of its own"),
             );
-        } else if statement.kind.is_terminal() {
+        } else if statement.kind.ends_rule() {
             terminal = Some(statement.keyword);
         }
-        if let Some(action) = action::compile(&statement.kind, scope, out) {
+        if let Some(action) = action::compile(&statement.kind, scope, calls, out) {
             actions.push(action);
         }
     }
@@ -204,7 +208,7 @@ fn compile_rule(
                 "does nothing",
             )
             .with_help(
-                "add an action such as `redirect`, `respond`, `rewrite` or `response header set`",
+                "add an action such as `redirect`, `respond`, `rewrite`, `query remove` or `response header set`",
             ),
         );
     }

@@ -41,47 +41,6 @@ impl FileRole {
     }
 }
 
-/// Sizes in words: `5.2 MiB`, `900 KiB`, `12 bytes`.
-pub(crate) fn size(bytes: u64) -> String {
-    const MIB: u64 = 1024 * 1024;
-    if bytes >= MIB {
-        format!("{:.1} MiB", bytes as f64 / MIB as f64)
-    } else if bytes >= 1024 {
-        format!("{} KiB", bytes / 1024)
-    } else {
-        format!("{bytes} bytes")
-    }
-}
-
-/// A file past the per-file cap. The one text for every file of a config.
-pub(crate) fn file_too_large(name: &str, bytes: u64, limit: u64) -> Diagnostic {
-    Diagnostic::whole_file(
-        Code::FileTooLarge,
-        format!(
-            "{name} is {}; a file may be at most {}",
-            size(bytes),
-            size(limit)
-        ),
-    )
-    .with_help(
-        "split it into several files and `include` them, or move long lists of redirects into a map file (`map NAME from \"FILE.csv\"`)",
-    )
-}
-
-/// The config with its includes and map files past the total cap.
-pub(crate) fn config_too_large(name: &str, bytes: u64, total: u64, limit: u64) -> Diagnostic {
-    Diagnostic::whole_file(
-        Code::ConfigTooLarge,
-        format!(
-            "the config with its includes and map files is larger than {}: {name} ({}) brings it to {}",
-            size(limit),
-            size(bytes),
-            size(total)
-        ),
-    )
-    .with_help("remove files the config does not need, or fold repeated rules into a map")
-}
-
 /// A path that may not be used, or a file that is not there.
 pub(crate) fn path_fault(role: FileRole, path: &str, span: Span, fault: &PathFault) -> Diagnostic {
     let what = role.word();
@@ -123,7 +82,7 @@ pub(crate) fn path_fault(role: FileRole, path: &str, span: Span, fault: &PathFau
             "name a file, not a directory".to_owned(),
         ),
         PathFault::TooLarge(bytes) => {
-            return file_too_large(path, *bytes, super::super::MAX_FILE_BYTES);
+            return super::file_size::file_too_large(path, *bytes, super::super::MAX_FILE_BYTES);
         }
         PathFault::Unreadable(reason) => (
             Code::FileNotFound,

@@ -1,4 +1,7 @@
-//! The text of diagnostics — message, labels and help — built in one place
-//! per area, so call sites pass only spans and names.
+//! The words of diagnostics, kept apart from where they point: each area's
+//! messages, labels and help are built by functions in one file, called
+//! from the compiler with spans and names.
 
+pub(crate) mod file_size;
 pub(crate) mod maps;
+pub(crate) mod strings;
