@@ -4,3 +4,4 @@
 
 pub(crate) mod file_size;
 pub(crate) mod strings;
+pub(crate) mod test_files;
