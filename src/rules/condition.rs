@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::function::Call;
+use super::map::Map;
 use super::rule_regex::RuleRegex;
 use http::HeaderName;
 use ipnet::IpNet;
@@ -86,6 +87,10 @@ pub enum TestOp {
     In(ValueSet),
     /// `not in [ … ]`.
     NotIn(ValueSet),
+    /// `in $MAP`: the value is one of the map's keys.
+    InMap(Arc<Map>),
+    /// `not in $MAP`.
+    NotInMap(Arc<Map>),
 }
 
 /// The right-hand side of `in`: strings, plus CIDR blocks for `client_ip`.
@@ -95,6 +100,8 @@ pub struct ValueSet {
     pub strings: Vec<String>,
     /// Networks, only for `client_ip`; an address inside one is a member.
     pub networks: Vec<IpNet>,
+    /// The declared list it came from (`$office`), for `explain`.
+    pub list: Option<String>,
 }
 
 /// A header's name, compared case-insensitively (as `HeaderName`, lower
