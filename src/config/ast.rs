@@ -45,6 +45,8 @@ pub struct SettingEntry {
 pub struct RuleBlock {
     /// The name as written.
     pub name: Word,
+    /// The word after `on` (`rule NAME on response { … }`), when written.
+    pub phase: Option<Word>,
     /// The statements in order.
     pub statements: Vec<Statement>,
 }
@@ -72,12 +74,14 @@ pub enum StatementKind {
         /// The target template.
         target: StringLiteral,
     },
-    /// `respond STATUS ["body"]`.
+    /// `respond STATUS ["body"]` or `respond STATUS file "PATH"`.
     Respond {
         /// The status as written.
         status: Word,
         /// The body template, if any.
         body: Option<StringLiteral>,
+        /// The file body's path (section 13), if any; never with `body`.
+        file: Option<StringLiteral>,
     },
     /// `rewrite "target"`.
     Rewrite {
@@ -125,6 +129,8 @@ pub enum HeaderOp {
     Add,
     /// Delete.
     Remove,
+    /// Set only when absent (section 12).
+    Default,
 }
 
 /// A condition expression.
@@ -187,6 +193,14 @@ pub enum Operator {
     In,
     /// `not in`.
     NotIn,
+    /// `<` (integers only).
+    Less,
+    /// `<=`.
+    LessEq,
+    /// `>`.
+    Greater,
+    /// `>=`.
+    GreaterEq,
 }
 
 /// The right-hand side of a test.
@@ -196,6 +210,18 @@ pub enum Value {
     Single(StringLiteral),
     /// `[ … ]`, with the span of the brackets.
     List(Vec<StringLiteral>, Span),
+    /// A bare integer (`status >= 500`).
+    Number(Word),
+    /// `[ … ]` holding at least one bare integer, with any strings in it
+    /// kept apart (a list mixing the two is an error).
+    Numbers {
+        /// The integers, in order.
+        numbers: Vec<Word>,
+        /// The strings, in order.
+        strings: Vec<StringLiteral>,
+        /// The brackets.
+        span: Span,
+    },
 }
 
 impl Value {
@@ -203,7 +229,8 @@ impl Value {
     pub fn span(&self) -> Span {
         match self {
             Value::Single(literal) => literal.span,
-            Value::List(_, span) => *span,
+            Value::List(_, span) | Value::Numbers { span, .. } => *span,
+            Value::Number(word) => word.span,
         }
     }
 }

@@ -3,7 +3,9 @@
 
 use super::ast::{File, StatementKind};
 use super::diagnostic::{Code, Diagnostic};
-use crate::rules::{Action, Condition, Field, Rule, RuleSet, Template, TemplatePart, TestOp};
+use crate::rules::{
+    Action, Condition, Field, Phase, Rule, RuleSet, Template, TemplatePart, TestOp,
+};
 
 /// Every warning for a file that compiled; `file` and `rule_set` list the same rules.
 pub fn warnings(file: &File, rule_set: &RuleSet) -> Vec<Diagnostic> {
@@ -13,15 +15,31 @@ pub fn warnings(file: &File, rule_set: &RuleSet) -> Vec<Diagnostic> {
     out
 }
 
+/// An unconditional terminal rule shadows the later rules of its own phase
+/// only: response rules still see a request rule's answer (section 12).
 fn unreachable_rules(file: &File, rule_set: &RuleSet, out: &mut Vec<Diagnostic>) {
+    for phase in [Phase::Request, Phase::Response] {
+        unreachable_in_phase(file, rule_set, phase, out);
+    }
+}
+
+fn unreachable_in_phase(file: &File, rule_set: &RuleSet, phase: Phase, out: &mut Vec<Diagnostic>) {
     let blocking = rule_set.rules.iter().position(|rule| {
-        rule.condition.is_none() && rule.actions.last().is_some_and(Action::is_terminal)
+        rule.phase == phase
+            && rule.condition.is_none()
+            && rule.actions.last().is_some_and(Action::is_terminal)
     });
     let Some(blocking) = blocking else {
         return;
     };
     let blocker = &file.rules[blocking].name;
-    for later in file.rules.iter().skip(blocking + 1) {
+    let later_rules = file
+        .rules
+        .iter()
+        .zip(&rule_set.rules)
+        .skip(blocking + 1)
+        .filter(|(_, rule)| rule.phase == phase);
+    for (later, _) in later_rules {
         out.push(
             Diagnostic::error(
                 Code::UnreachableRule,
@@ -181,6 +199,7 @@ impl TargetFacts {
             Field::ClientIp | Field::Header(_) | Field::Cookie(_) => Fact::Preserved,
             Field::Arg(_) if self.query == Fact::Preserved => Fact::Preserved,
             Field::Arg(_) => Fact::Unknown,
+            Field::Status | Field::ResponseHeader(_) | Field::ContentType => Fact::Unknown,
         }
     }
 }
@@ -250,5 +269,6 @@ fn known_test(op: &TestOp, value: &str) -> Option<bool> {
         TestOp::Contains(text) => value.contains(text.as_str()),
         TestOp::In(set) => set.strings.iter().any(|s| s == value),
         TestOp::NotIn(set) => !set.strings.iter().any(|s| s == value),
+        TestOp::Ordered(order, bound) => order.holds(value.parse().ok()?, *bound),
     })
 }

@@ -9,6 +9,7 @@
 pub mod ast;
 pub mod compile;
 pub mod diagnostic;
+pub(crate) mod faults;
 pub mod lexical;
 pub mod lint;
 pub mod parse;
@@ -88,8 +89,9 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// Reads and compiles `DIR/proxy.conf`; a missing directory or file is the
-/// empty configuration, which forwards everything unchanged.
+/// Reads and compiles `DIR/proxy.conf` (file bodies from `DIR`); a missing
+/// directory or file is the empty configuration, which forwards everything
+/// unchanged.
 pub fn load_dir(dir: &Path) -> Result<Compiled, LoadError> {
     let path = dir.join(CONFIG_FILE);
     let io = |source| LoadError::Io {
@@ -104,7 +106,7 @@ pub fn load_dir(dir: &Path) -> Result<Compiled, LoadError> {
                 std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
             ) =>
         {
-            return compile_source(CONFIG_FILE, b"").map_err(LoadError::Invalid);
+            return compile_source_in(CONFIG_FILE, b"", Some(dir)).map_err(LoadError::Invalid);
         }
         Err(err) => return Err(io(err)),
     };
@@ -112,11 +114,19 @@ pub fn load_dir(dir: &Path) -> Result<Compiled, LoadError> {
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(io)?;
-    compile_source(CONFIG_FILE, &bytes).map_err(LoadError::Invalid)
+    compile_source_in(CONFIG_FILE, &bytes, Some(dir)).map_err(LoadError::Invalid)
 }
 
-/// Compiles the bytes of one `proxy.conf`; `name` is what diagnostics show.
+/// Compiles the bytes of one `proxy.conf` that has no directory (a file
+/// body is then a fault); `name` is what diagnostics show.
 pub fn compile_source(name: &str, bytes: &[u8]) -> Result<Compiled, Invalid> {
+    compile_source_in(name, bytes, None)
+}
+
+/// Compiles the bytes of one `proxy.conf` whose file bodies are read from
+/// `dir`. The rule set's hash covers the file bodies too, so a reload that
+/// only changed a page is confirmed as a change.
+pub fn compile_source_in(name: &str, bytes: &[u8], dir: Option<&Path>) -> Result<Compiled, Invalid> {
     let source_hash = hex_sha256(bytes);
     if bytes.len() as u64 > MAX_FILE_BYTES {
         let source = Arc::new(SourceFile {
@@ -150,8 +160,11 @@ pub fn compile_source(name: &str, bytes: &[u8]) -> Result<Compiled, Invalid> {
         Ok(file) => file,
         Err(diagnostic) => return Err(invalid(source.clone(), vec![diagnostic])),
     };
-    match compile::compile(&file, source_hash) {
-        Ok(rule_set) => {
+    match compile::compile(&file, source_hash, dir) {
+        Ok(mut rule_set) => {
+            if let Some(hash) = hash_with_file_bodies(bytes, &rule_set) {
+                rule_set.source_hash = hash;
+            }
             let warnings = lint::warnings(&file, &rule_set);
             Ok(Compiled {
                 rule_set,
@@ -187,6 +200,30 @@ fn not_utf8(name: &str, bytes: &[u8], error: &std::str::Utf8Error) -> Invalid {
         text,
     });
     invalid(source, vec![diagnostic])
+}
+
+/// The hash of the config and, in file order, each file body's path and
+/// bytes; `None` when there is no file body (the hash is then the file's own).
+fn hash_with_file_bodies(source: &[u8], rule_set: &RuleSet) -> Option<String> {
+    let mut bodies = rule_set
+        .rules
+        .iter()
+        .flat_map(|rule| &rule.actions)
+        .filter_map(|action| match action {
+            crate::rules::Action::RespondFile { file, .. } => Some(file),
+            _ => None,
+        })
+        .peekable();
+    bodies.peek()?;
+    let mut hasher = Sha256::new();
+    hasher.update(source);
+    for body in bodies {
+        hasher.update(b"\0file\0");
+        hasher.update(body.path.as_bytes());
+        hasher.update((body.bytes.len() as u64).to_be_bytes());
+        hasher.update(&body.bytes);
+    }
+    Some(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {

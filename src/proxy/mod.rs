@@ -15,6 +15,7 @@ pub mod framing;
 pub mod hop_by_hop;
 pub mod listener;
 pub mod pool;
+pub mod response_phase;
 pub mod service;
 pub mod upstream;
 

@@ -28,6 +28,24 @@ pub enum Field {
     Cookie(String),
     /// The first value of one query parameter, percent-decoded.
     Arg(String),
+    /// The response's status code (response rules only, section 12).
+    Status,
+    /// One response header, lines joined with `", "` (response rules only).
+    ResponseHeader(HeaderName),
+    /// The response's media type, lower-cased, without parameters
+    /// (response rules only).
+    ContentType,
+}
+
+impl Field {
+    /// Whether the field reads the response, so only `on response` rules
+    /// may use it.
+    pub fn is_response(&self) -> bool {
+        matches!(
+            self,
+            Field::Status | Field::ResponseHeader(_) | Field::ContentType
+        )
+    }
 }
 
 /// A compiled `when` condition.
@@ -81,6 +99,44 @@ pub enum TestOp {
     In(ValueSet),
     /// `not in [ … ]`.
     NotIn(ValueSet),
+    /// `status < 500` and the like: the field's value as an integer,
+    /// ordered against a bound.
+    Ordered(Ordering, u16),
+}
+
+/// The ordering operators, for `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ordering {
+    /// `<`.
+    Less,
+    /// `<=`.
+    LessEq,
+    /// `>`.
+    Greater,
+    /// `>=`.
+    GreaterEq,
+}
+
+impl Ordering {
+    /// Whether `value OP bound` holds.
+    pub fn holds(self, value: u16, bound: u16) -> bool {
+        match self {
+            Ordering::Less => value < bound,
+            Ordering::LessEq => value <= bound,
+            Ordering::Greater => value > bound,
+            Ordering::GreaterEq => value >= bound,
+        }
+    }
+
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Ordering::Less => "<",
+            Ordering::LessEq => "<=",
+            Ordering::Greater => ">",
+            Ordering::GreaterEq => ">=",
+        }
+    }
 }
 
 /// The right-hand side of `in`: strings, plus CIDR blocks for `client_ip`.

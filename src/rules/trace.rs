@@ -111,6 +111,8 @@ pub enum RuleStatus {
     NotFired,
     /// An earlier rule answered the request; this one was never evaluated.
     NotReached,
+    /// An `on response` rule, not run: the next hop's answer was not given.
+    DependsOnResponse,
 }
 
 /// A comparison that was false.
@@ -166,6 +168,16 @@ impl Recorder {
             trace: Trace { rules },
             current: None,
             failures: Vec::new(),
+        }
+    }
+
+    /// Marks the given rules as depending on a response that was not
+    /// described (`explain` without `--status`).
+    pub fn depends_on_response(&mut self, rules: &[usize]) {
+        for &at in rules {
+            if let Some(entry) = self.trace.rules.get_mut(at) {
+                entry.status = RuleStatus::DependsOnResponse;
+            }
         }
     }
 
@@ -269,6 +281,9 @@ impl fmt::Display for FieldText<'_> {
             Field::Header(name) => write!(f, "header({})", Quoted(name.as_str())),
             Field::Cookie(name) => write!(f, "cookie({})", Quoted(name)),
             Field::Arg(name) => write!(f, "arg({})", Quoted(name)),
+            Field::Status => f.write_str("status"),
+            Field::ResponseHeader(name) => write!(f, "response_header({})", Quoted(name.as_str())),
+            Field::ContentType => f.write_str("content_type"),
         }
     }
 }
@@ -287,6 +302,7 @@ impl fmt::Display for TestText<'_> {
             TestOp::StartsWith(text) => write!(f, "{field} ^= {}", Quoted(text)),
             TestOp::EndsWith(text) => write!(f, "{field} $= {}", Quoted(text)),
             TestOp::Contains(text) => write!(f, "{field} *= {}", Quoted(text)),
+            TestOp::Ordered(order, bound) => write!(f, "{field} {} {bound}", order.symbol()),
             TestOp::In(set) | TestOp::NotIn(set) => {
                 let op = if matches!(self.0.op, TestOp::In(_)) {
                     "in"

@@ -4,20 +4,29 @@
 pub mod action;
 pub mod condition;
 pub mod field;
+pub mod file_body;
 pub mod regex;
 pub mod settings;
 pub mod template;
 
 use std::collections::HashMap;
+use std::path::Path;
 
-use super::ast::{File, RuleBlock, StatementKind};
+use super::ast::{File, HeaderSide, RuleBlock, StatementKind};
 use super::diagnostic::{Code, Diagnostic};
+use super::faults::response as faults;
 use super::span::Span;
-use crate::rules::{Rule, RuleSet};
+use crate::rules::{Phase, Rule, RuleSet};
 use condition::ConditionCompiler;
 
-/// Compiles the file; `Err` carries every fault found.
-pub fn compile(file: &File, source_hash: String) -> Result<RuleSet, Vec<Diagnostic>> {
+/// Compiles the file; `Err` carries every fault found. `dir` is the config
+/// directory that file bodies are read from (`None`: there is none, and a
+/// file body is a fault).
+pub fn compile(
+    file: &File,
+    source_hash: String,
+    dir: Option<&Path>,
+) -> Result<RuleSet, Vec<Diagnostic>> {
     let mut out = Vec::new();
     let settings = settings::compile(&file.settings, &mut out);
     let mut names: HashMap<&str, Span> = HashMap::new();
@@ -25,7 +34,7 @@ pub fn compile(file: &File, source_hash: String) -> Result<RuleSet, Vec<Diagnost
     let mut cache = regex::RegexCache::default();
     for block in &file.rules {
         check_name(block, &mut names, &mut out);
-        if let Some(rule) = compile_rule(block, &mut cache, &mut out) {
+        if let Some(rule) = compile_rule(block, &mut cache, dir, &mut out) {
             rules.push(rule);
         }
     }
@@ -81,18 +90,49 @@ fn check_name<'a>(
     }
 }
 
+/// The rule's phase from `on WORD`; `None` (reported) for an unknown word.
+fn phase_of(block: &RuleBlock, out: &mut Vec<Diagnostic>) -> Option<Phase> {
+    match block.phase.as_ref().map(|word| word.text.as_str()) {
+        None | Some("request") => Some(Phase::Request),
+        Some("response") => Some(Phase::Response),
+        Some(other) => {
+            let span = block.phase.as_ref().map_or(block.name.span, |w| w.span);
+            out.push(faults::unknown_phase(other, span));
+            None
+        }
+    }
+}
+
+/// A request action in a response rule: what to call it in the message.
+fn request_action(kind: &StatementKind) -> Option<&'static str> {
+    match kind {
+        StatementKind::Rewrite { .. } => Some("rewrite"),
+        StatementKind::Header {
+            side: HeaderSide::Request,
+            ..
+        } => Some("request header"),
+        _ => None,
+    }
+}
+
 fn compile_rule(
     block: &RuleBlock,
     cache: &mut regex::RegexCache,
+    dir: Option<&Path>,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Rule> {
     let errors_before = out.len();
+    let phase = phase_of(block, out);
     let mut when: Option<Span> = None;
     let mut terminal: Option<Span> = None;
     let mut first_action: Option<Span> = None;
     let mut condition = None;
     let mut compiler_out = Vec::new();
     let mut compiler = ConditionCompiler::new(&mut compiler_out, cache);
+    // An unknown phase is reported; the rest is checked as a response rule's
+    // so that its fields are not reported a second time.
+    compiler.phase = phase.unwrap_or(Phase::Response);
+    compiler.rule = block.name.text.clone();
     for statement in &block.statements {
         let StatementKind::When(expr) = &statement.kind else {
             continue;
@@ -118,6 +158,8 @@ fn compile_rule(
     let scope = template::Scope {
         regexes: &regexes,
         broken: compiler.broken,
+        phase: compiler.phase,
+        rule: &block.name.text,
     };
     out.append(&mut compiler_out);
 
@@ -161,7 +203,18 @@ fn compile_rule(
         } else if statement.kind.is_terminal() {
             terminal = Some(statement.keyword);
         }
-        if let Some(action) = action::compile(&statement.kind, scope, out) {
+        if phase == Some(Phase::Response)
+            && let Some(name) = request_action(&statement.kind)
+        {
+            let on = block.phase.as_ref().map_or(block.name.span, |w| w.span);
+            out.push(faults::request_action_in_response_rule(
+                name,
+                statement.keyword.to(statement.span),
+                on,
+            ));
+            continue;
+        }
+        if let Some(action) = action::compile(&statement.kind, scope, dir, out) {
             actions.push(action);
         }
     }
@@ -186,5 +239,6 @@ fn compile_rule(
         condition,
         actions,
         regex_slots: slots,
+        phase: phase?,
     })
 }

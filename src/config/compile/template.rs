@@ -6,7 +6,8 @@ use super::super::span::Span;
 use super::super::string_literal::StringLiteral;
 use super::condition::RegexInfo;
 use super::field;
-use crate::rules::{CaptureRef, Template, TemplatePart};
+use super::super::faults::response as faults;
+use crate::rules::{CaptureRef, Phase, Template, TemplatePart};
 
 /// The regexes of the rule's condition, as templates see them.
 #[derive(Debug, Clone, Copy)]
@@ -15,6 +16,10 @@ pub struct Scope<'a> {
     pub regexes: &'a [RegexInfo],
     /// A regex failed to compile: group references cannot be checked.
     pub broken: bool,
+    /// The rule's phase: response fields need `on response`.
+    pub phase: Phase,
+    /// The rule's name, for the "mark the rule `on response`" help.
+    pub rule: &'a str,
 }
 
 /// Splits and resolves a template; every fault goes into `out`.
@@ -115,13 +120,24 @@ fn is_name_byte(byte: u8) -> bool {
 
 fn resolve(name: &str, span: Span, scope: Scope<'_>) -> Result<TemplatePart, Diagnostic> {
     let regexes = scope.regexes;
-    if let Some(plain) = field::plain(name) {
-        return Ok(TemplatePart::Field(plain));
-    }
-    if let Some((kind, arg)) = name.split_once('.')
+    let resolved = if let Some(plain) = field::plain(name) {
+        Some(Ok(plain))
+    } else if let Some((kind, arg)) = name.split_once('.')
         && field::NAMED_FIELDS.contains(&kind)
     {
-        return field::named(kind, arg, span).map(TemplatePart::Field);
+        Some(field::named(kind, arg, span))
+    } else {
+        None
+    };
+    if let Some(resolved) = resolved {
+        let field = resolved?;
+        if field.is_response() && scope.phase == Phase::Request {
+            let shown = name.split('.').next().unwrap_or(name);
+            return Err(faults::response_field_in_request_rule(
+                shown, span, scope.rule,
+            ));
+        }
+        return Ok(TemplatePart::Field(field));
     }
     let result = if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
         numbered(name, span, regexes)
@@ -195,7 +211,12 @@ fn named_group(name: &str, span: Span, regexes: &[RegexInfo]) -> Result<Template
     let groups = regexes
         .iter()
         .flat_map(|info| info.names.iter().map(|(n, _)| n.as_str()));
-    let candidates: Vec<&str> = field::PLAIN_FIELDS.iter().copied().chain(groups).collect();
+    let candidates: Vec<&str> = field::PLAIN_FIELDS
+        .iter()
+        .chain(field::RESPONSE_FIELDS.iter())
+        .copied()
+        .chain(groups)
+        .collect();
     let suggestion = did_you_mean(name, candidates.iter().copied());
     let mut diagnostic = Diagnostic::error(
         Code::UnknownTemplateName,
@@ -253,6 +274,8 @@ mod tests {
         Scope {
             regexes,
             broken: false,
+            phase: Phase::Request,
+            rule: "r",
         }
     }
 
