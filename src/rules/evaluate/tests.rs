@@ -58,6 +58,7 @@ fn rule(name: &str, condition: Option<Condition>, actions: Vec<Action>) -> Rule 
         condition,
         actions,
         regex_slots,
+        phase: crate::rules::Phase::Request,
     }
 }
 
@@ -198,5 +199,6 @@ mod compiled;
 mod conditions;
 mod index;
 mod order;
+mod response;
 mod targets;
 mod trace;
