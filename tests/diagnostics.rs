@@ -11,7 +11,27 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use switchyard::config::{CONFIG_FILE, compile_source};
+use switchyard::config::{CONFIG_FILE, compile_source_in};
+
+/// The config directory the fixtures' and examples' file bodies are read
+/// from (`respond … file`), with the one file too large to commit made here:
+/// a sparse file just over the 1 MiB limit.
+fn files_dir() -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/files");
+    let big = dir.join("too-large.bin");
+    if !big.exists() {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&big)
+            .unwrap_or_else(|e| panic!("{}: {e}", big.display()));
+        file.set_len(1024 * 1024 + 1)
+            .unwrap_or_else(|e| panic!("{}: {e}", big.display()));
+    }
+    dir
+}
+
 
 fn fixtures(kind: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -54,7 +74,7 @@ fn invalid_fixtures_render_exactly_as_expected() {
     let mut failures = Vec::new();
     for conf in &paths {
         let bytes = fs::read(conf).unwrap_or_else(|e| panic!("{}: {e}", conf.display()));
-        match compile_source(CONFIG_FILE, &bytes) {
+        match compile_source_in(CONFIG_FILE, &bytes, Some(&files_dir())) {
             Ok(_) => failures.push(format!("{}: compiled, but must fail", conf.display())),
             Err(invalid) => failures.extend(compare(conf, &invalid.render(false))),
         }
@@ -69,7 +89,7 @@ fn warning_fixtures_compile_and_warn_exactly_as_expected() {
     let mut failures = Vec::new();
     for conf in &paths {
         let bytes = fs::read(conf).unwrap_or_else(|e| panic!("{}: {e}", conf.display()));
-        match compile_source(CONFIG_FILE, &bytes) {
+        match compile_source_in(CONFIG_FILE, &bytes, Some(&files_dir())) {
             Err(invalid) => failures.push(format!(
                 "{}: invalid\n{}",
                 conf.display(),
@@ -91,7 +111,7 @@ fn valid_fixtures_compile_without_warnings() {
     let mut failures = Vec::new();
     for conf in &paths {
         let bytes = fs::read(conf).unwrap_or_else(|e| panic!("{}: {e}", conf.display()));
-        match compile_source(CONFIG_FILE, &bytes) {
+        match compile_source_in(CONFIG_FILE, &bytes, Some(&files_dir())) {
             Err(invalid) => failures.push(format!(
                 "{}: invalid\n{}",
                 conf.display(),
@@ -112,7 +132,7 @@ fn valid_fixtures_compile_without_warnings() {
 fn rendered_lines_fit_behind_the_git_remote_prefix() {
     for conf in fixtures("invalid") {
         let bytes = fs::read(&conf).unwrap_or_default();
-        if let Err(invalid) = compile_source(CONFIG_FILE, &bytes) {
+        if let Err(invalid) = compile_source_in(CONFIG_FILE, &bytes, Some(&files_dir())) {
             for line in invalid.render(false).lines() {
                 // Source lines and the carets under them follow the source;
                 // the message, labels' wrapping and help must fit.
@@ -134,7 +154,7 @@ fn rendered_lines_fit_behind_the_git_remote_prefix() {
 fn plain_rendering_has_no_escape_sequences() {
     for conf in fixtures("invalid") {
         let bytes = fs::read(&conf).unwrap_or_default();
-        if let Err(invalid) = compile_source(CONFIG_FILE, &bytes) {
+        if let Err(invalid) = compile_source_in(CONFIG_FILE, &bytes, Some(&files_dir())) {
             assert!(
                 !invalid.render(false).contains('\u{1b}'),
                 "{}",

@@ -191,7 +191,7 @@ impl<'a> ConditionCompiler<'a> {
         self.report(
             Diagnostic::error(
                 Code::ExistsOnPlainField,
-                "`exists` applies to `header`, `cookie` and `arg` only",
+                "`exists` applies to `header`, `cookie`, `arg` and `response_header` only",
                 field_ref.span,
                 format!("`{name}` is always present"),
             )

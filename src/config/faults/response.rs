@@ -72,10 +72,10 @@ pub(crate) fn status_operator(symbol: &str, span: Span) -> Diagnostic {
 /// A status outside its range: 100–599 for `==`, `!=` and lists, 0–999
 /// for the ordering operators.
 pub(crate) fn status_out_of_range(text: &str, span: Span, ordering: bool) -> Diagnostic {
-    let (range, label) = if ordering {
-        ("0 to 999", "not between 0 and 999")
+    let (range, label, example) = if ordering {
+        ("0 to 999", "not between 0 and 999", "status >= 500")
     } else {
-        ("100 to 599", "not between 100 and 599")
+        ("100 to 599", "not between 100 and 599", "status == 503")
     };
     Diagnostic::error(
         Code::StatusOutOfRange,
@@ -84,7 +84,7 @@ pub(crate) fn status_out_of_range(text: &str, span: Span, ordering: bool) -> Dia
         label,
     )
     .with_help(format!(
-        "status codes here run from {range}, such as `status == 503`"
+        "status codes here run from {range}, such as `{example}`"
     ))
 }
 
