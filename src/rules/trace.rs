@@ -294,6 +294,22 @@ pub struct TestText<'a>(pub &'a Test);
 impl fmt::Display for TestText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let field = FieldText(&self.0.field);
+        if self.0.field == Field::Status {
+            // A number: written bare, as in `proxy.conf`.
+            match &self.0.op {
+                TestOp::Equals(text) => return write!(f, "{field} == {text}"),
+                TestOp::NotEquals(text) => return write!(f, "{field} != {text}"),
+                TestOp::In(set) | TestOp::NotIn(set) => {
+                    let op = if matches!(self.0.op, TestOp::In(_)) {
+                        "in"
+                    } else {
+                        "not in"
+                    };
+                    return write!(f, "{field} {op} [{}]", set.strings.join(", "));
+                }
+                _ => {}
+            }
+        }
         match &self.0.op {
             TestOp::Equals(text) => write!(f, "{field} == {}", Quoted(text)),
             TestOp::NotEquals(text) => write!(f, "{field} != {}", Quoted(text)),
