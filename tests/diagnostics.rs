@@ -32,7 +32,6 @@ fn files_dir() -> std::path::PathBuf {
     dir
 }
 
-
 fn fixtures(kind: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")

@@ -27,7 +27,6 @@ fn files_dir() -> std::path::PathBuf {
     dir
 }
 
-
 /// One fenced block: its info string, text and starting line.
 struct Block {
     info: String,

@@ -126,7 +126,11 @@ pub fn compile_source(name: &str, bytes: &[u8]) -> Result<Compiled, Invalid> {
 /// Compiles the bytes of one `proxy.conf` whose file bodies are read from
 /// `dir`. The rule set's hash covers the file bodies too, so a reload that
 /// only changed a page is confirmed as a change.
-pub fn compile_source_in(name: &str, bytes: &[u8], dir: Option<&Path>) -> Result<Compiled, Invalid> {
+pub fn compile_source_in(
+    name: &str,
+    bytes: &[u8],
+    dir: Option<&Path>,
+) -> Result<Compiled, Invalid> {
     let source_hash = hex_sha256(bytes);
     if bytes.len() as u64 > MAX_FILE_BYTES {
         let source = Arc::new(SourceFile {
@@ -223,7 +227,13 @@ fn hash_with_file_bodies(source: &[u8], rule_set: &RuleSet) -> Option<String> {
         hasher.update((body.bytes.len() as u64).to_be_bytes());
         hasher.update(&body.bytes);
     }
-    Some(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Some(
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {

@@ -15,9 +15,9 @@ use super::body::{PendingLog, ProxyBody};
 use super::client_io::ConnState;
 use super::data_plane::DataPlane;
 use super::error::{Malformed, ProxyError, Side};
-use super::response_phase::{self, ResponseStage};
 use super::forward::forward;
 use super::hop_by_hop;
+use super::response_phase::{self, ResponseStage};
 use crate::ops::access_record::{AccessRecord, FiredRules, LogAction, LogText};
 use crate::rules::{self, Outcome, RequestFacts, TEXT_PLAIN, apply_edits};
 
@@ -84,7 +84,9 @@ pub async fn handle(
         (stage, decision.outcome, decision.request_headers, target)
     };
     match outcome {
-        Outcome::Redirect { .. } | Outcome::Respond { .. } => Ok(stage.generated(&outcome, pending)),
+        Outcome::Redirect { .. } | Outcome::Respond { .. } => {
+            Ok(stage.generated(&outcome, pending))
+        }
         Outcome::Forward { .. } => {
             apply_edits(&request_headers, &mut parts.headers);
             let forwarded = forward(
@@ -263,19 +265,18 @@ mod tests {
     use http::StatusCode;
     use http::header::LOCATION;
 
-/// A response the proxy writes itself, with the rules' response-header edits.
-fn generated(
-    status: StatusCode,
-    mut headers: HeaderMap,
-    body: Bytes,
-    edits: &[rules::HeaderEdit],
-    pending: PendingLog,
-) -> Response<ProxyBody> {
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
-    apply_edits(edits, &mut headers);
-    response_phase::build(status, headers, body, pending)
-}
-
+    /// A response the proxy writes itself, with the rules' response-header edits.
+    fn generated(
+        status: StatusCode,
+        mut headers: HeaderMap,
+        body: Bytes,
+        edits: &[rules::HeaderEdit],
+        pending: PendingLog,
+    ) -> Response<ProxyBody> {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
+        apply_edits(edits, &mut headers);
+        response_phase::build(status, headers, body, pending)
+    }
 
     fn parts(request: Request<()>) -> http::request::Parts {
         request.into_parts().0

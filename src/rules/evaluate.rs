@@ -47,7 +47,11 @@ pub fn evaluate_response(
     run_response(rule_set, &reader, outgoing_query, &mut NoTrace)
 }
 
-pub(crate) fn run<O: Observer>(rule_set: &RuleSet, facts: &RequestFacts<'_>, observer: &mut O) -> Decision {
+pub(crate) fn run<O: Observer>(
+    rule_set: &RuleSet,
+    facts: &RequestFacts<'_>,
+    observer: &mut O,
+) -> Decision {
     let cached = rule_set.index();
     // A rule set whose rules were changed after its index was built is run
     // with a fresh index rather than a stale one.
@@ -216,7 +220,11 @@ enum Flow {
 }
 
 /// Applies one fired rule's actions in order (section 7), in either phase.
-fn apply<O: Observer>(rule: &Rule, actions: &mut Actions<'_, '_, O>, effects: &mut Effects<'_>) -> Flow {
+fn apply<O: Observer>(
+    rule: &Rule,
+    actions: &mut Actions<'_, '_, O>,
+    effects: &mut Effects<'_>,
+) -> Flow {
     for (action_at, action) in rule.actions.iter().enumerate() {
         match action {
             Action::RequestHeader(header) => {
@@ -230,7 +238,8 @@ fn apply<O: Observer>(rule: &Rule, actions: &mut Actions<'_, '_, O>, effects: &m
                 }
             }
             Action::Rewrite { target } => {
-                *effects.rewrite = Some(actions.target(target, actions.reader.facts().query.as_deref()));
+                *effects.rewrite =
+                    Some(actions.target(target, actions.reader.facts().query.as_deref()));
             }
             Action::Redirect { status, target } => {
                 let location = actions.target(target, effects.carried_query);
@@ -271,7 +280,11 @@ fn report_gated<O: Observer>(
     observer: &mut O,
 ) {
     for at in skipped {
-        if rule_set.rules.get(at).is_some_and(|rule| rule.phase != Phase::Request) {
+        if rule_set
+            .rules
+            .get(at)
+            .is_some_and(|rule| rule.phase != Phase::Request)
+        {
             continue;
         }
         let gate = index.plans.get(at).and_then(|plan| plan.gate);

@@ -113,7 +113,9 @@ fn simulate_with<O: Observer>(
 ) -> Exchange {
     let request = run(rule_set, facts, observer);
     let (status, headers, body, generated) = match request.outcome.answer() {
-        Some((status, headers, body)) => (status, headers, Some(body), Some(request.outcome.clone())),
+        Some((status, headers, body)) => {
+            (status, headers, Some(body), Some(request.outcome.clone()))
+        }
         None => match upstream {
             Some(answer) => (answer.status, answer.headers.clone(), None, None),
             None => {

@@ -108,9 +108,9 @@ impl<'f> FieldReader<'f> {
             Field::Header(name) => facts.headers.contains_key(name),
             Field::Cookie(name) => cookie_value(facts.headers, name).is_some(),
             Field::Arg(name) => arg_value(facts.query.as_deref(), name).is_some(),
-            Field::ResponseHeader(name) => self
-                .response
-                .is_some_and(|r| r.headers.contains_key(name)),
+            Field::ResponseHeader(name) => {
+                self.response.is_some_and(|r| r.headers.contains_key(name))
+            }
             _ => true,
         }
     }

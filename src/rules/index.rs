@@ -188,16 +188,14 @@ impl RuleIndex {
                 rules: gated.iter().map(|(at, _, _)| *at).collect(),
             });
         }
-        let in_phase = |phase: Phase| {
-            move |at: &usize| rules.get(*at).is_some_and(|rule| rule.phase == phase)
-        };
+        let in_phase =
+            |phase: Phase| move |at: &usize| rules.get(*at).is_some_and(|rule| rule.phase == phase);
         let ungated: Vec<usize> = (0..plans.len())
             .filter(|&at| plans[at].gate.is_none())
             .filter(in_phase(Phase::Request))
             .collect();
-        let response_rules: Vec<usize> = (0..plans.len())
-            .filter(in_phase(Phase::Response))
-            .collect();
+        let response_rules: Vec<usize> =
+            (0..plans.len()).filter(in_phase(Phase::Response)).collect();
         // Every request that reaches an ungated rule runs its regexes: build
         // them now, off the serving path. A gated rule's regexes wait until
         // its gate first matches (most never do).
@@ -337,13 +335,15 @@ fn template_of(action: &Action) -> Option<&Template> {
 fn literal_value(action: &Action) -> Option<HeaderValue> {
     match action {
         Action::RequestHeader(
-            HeaderAction::Set(_, value) | HeaderAction::Add(_, value) | HeaderAction::Default(_, value),
+            HeaderAction::Set(_, value)
+            | HeaderAction::Add(_, value)
+            | HeaderAction::Default(_, value),
         )
         | Action::ResponseHeader(
-            HeaderAction::Set(_, value) | HeaderAction::Add(_, value) | HeaderAction::Default(_, value),
-        ) => {
-            HeaderValue::from_bytes(value.as_literal()?.as_bytes()).ok()
-        }
+            HeaderAction::Set(_, value)
+            | HeaderAction::Add(_, value)
+            | HeaderAction::Default(_, value),
+        ) => HeaderValue::from_bytes(value.as_literal()?.as_bytes()).ok(),
         _ => None,
     }
 }

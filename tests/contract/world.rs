@@ -46,7 +46,8 @@ impl World {
         let source = namespace::config_source();
         if let Ok(entries) = fs::read_dir(&source) {
             for entry in entries.flatten() {
-                let _ = fs::remove_file(entry.path());
+                // File bodies may sit in subdirectories (`errors/down.html`).
+                let _ = fs::remove_file(entry.path()).or_else(|_| fs::remove_dir_all(entry.path()));
             }
         }
         if !Path::new("/opt/proxy_config").exists()
@@ -77,5 +78,15 @@ impl World {
     /// Writes `/opt/proxy_config/proxy.conf` (through its writable source).
     pub fn write_config(&self, text: &str) {
         fs::write(namespace::config_source().join("proxy.conf"), text).expect("write proxy.conf");
+    }
+
+    /// Writes another file of the config directory (a file body), creating
+    /// its directories.
+    pub fn write_config_file(&self, relative: &str, bytes: &[u8]) {
+        let path = namespace::config_source().join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).expect("create config subdirectory");
+        }
+        fs::write(&path, bytes).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
     }
 }

@@ -203,8 +203,7 @@ impl Report {
             })
             .filter(|view| !fired_only || view.trace.status == RuleStatus::Fired)
             .collect();
-        let shows_response =
-            upstream.is_some() || !rule_set.index().response_rules.is_empty();
+        let shows_response = upstream.is_some() || !rule_set.index().response_rules.is_empty();
         Report {
             request,
             rules,

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use super::super::ast::{Expr, FieldRef, Operator, TestExpr, Value, Word};
-use super::super::faults::response as faults;
 use super::super::diagnostic::{Code, Diagnostic};
+use super::super::faults::response as faults;
 use super::super::span::Span;
 use super::super::string_literal::StringLiteral;
 use super::field;
@@ -290,14 +290,23 @@ impl<'a> ConditionCompiler<'a> {
                     TestOp::NotEquals(status)
                 })
             }
-            (Operator::In | Operator::NotIn, Value::Numbers { numbers, strings, .. }) => {
+            (
+                Operator::In | Operator::NotIn,
+                Value::Numbers {
+                    numbers, strings, ..
+                },
+            ) => {
                 if let Some(string) = strings.first() {
-                    self.report(faults::status_with_string(string.span, "status in [502, 503, 504]"));
+                    self.report(faults::status_with_string(
+                        string.span,
+                        "status in [502, 503, 504]",
+                    ));
                     return None;
                 }
                 let mut set = ValueSet::default();
                 for word in numbers {
-                    set.strings.push(self.status_number(word, false)?.to_string());
+                    set.strings
+                        .push(self.status_number(word, false)?.to_string());
                 }
                 Some(if operator == Operator::In {
                     TestOp::In(set)
@@ -314,7 +323,11 @@ impl<'a> ConditionCompiler<'a> {
                 None
             }
             (Operator::In | Operator::NotIn, Value::Number(word)) => {
-                let word_text = if operator == Operator::In { "in" } else { "not in" };
+                let word_text = if operator == Operator::In {
+                    "in"
+                } else {
+                    "not in"
+                };
                 self.report(
                     Diagnostic::error(
                         Code::ValueShape,
@@ -331,7 +344,10 @@ impl<'a> ConditionCompiler<'a> {
                 self.report(
                     Diagnostic::error(
                         Code::ValueShape,
-                        format!("`{}` compares with one integer, not a list", symbol(operator)),
+                        format!(
+                            "`{}` compares with one integer, not a list",
+                            symbol(operator)
+                        ),
                         *span,
                         "a list",
                     )

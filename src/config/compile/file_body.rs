@@ -149,7 +149,10 @@ mod tests {
         assert_eq!(body.content_type, "text/html; charset=utf-8");
         assert!(read(&literal("in.html"), Some(&dir)).is_ok());
         assert_eq!(code("out.txt", Some(&dir)), Some(Code::FileBodyOutside));
-        assert_eq!(code("../secret.txt", Some(&dir)), Some(Code::FileBodyOutside));
+        assert_eq!(
+            code("../secret.txt", Some(&dir)),
+            Some(Code::FileBodyOutside)
+        );
         assert_eq!(code("/etc/passwd", Some(&dir)), Some(Code::FileBodyOutside));
         assert_eq!(code("nope.html", Some(&dir)), Some(Code::FileBodyMissing));
         assert_eq!(code("errors", Some(&dir)), Some(Code::FileBodyNotRegular));

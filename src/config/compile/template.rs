@@ -2,11 +2,11 @@
 //! references, with every name resolved against the rule's condition.
 
 use super::super::diagnostic::{Code, Diagnostic, did_you_mean};
+use super::super::faults::response as faults;
 use super::super::span::Span;
 use super::super::string_literal::StringLiteral;
 use super::condition::RegexInfo;
 use super::field;
-use super::super::faults::response as faults;
 use crate::rules::{CaptureRef, Phase, Template, TemplatePart};
 
 /// The regexes of the rule's condition, as templates see them.

@@ -55,7 +55,9 @@ pub(crate) fn status_with_string(span: Span, example: &str) -> Diagnostic {
         span,
         "a string",
     )
-    .with_help(format!("write the status without quotes, such as `{example}`"))
+    .with_help(format!(
+        "write the status without quotes, such as `{example}`"
+    ))
 }
 
 /// `status` with an operator that compares text (`~`, `^=` …).
@@ -183,7 +185,9 @@ pub(crate) fn file_too_large(path: &str, span: Span, size: u64, limit: u64) -> D
         span,
         "too large",
     )
-    .with_help("serve a smaller page (inline its images, or link to them) — the body is held in memory")
+    .with_help(
+        "serve a smaller page (inline its images, or link to them) — the body is held in memory",
+    )
 }
 
 /// A file body that exists but cannot be read.

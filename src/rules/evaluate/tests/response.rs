@@ -77,14 +77,20 @@ rule never-after-answer on response {
 #[test]
 fn cache_default_keeps_the_upstreams_own_header() {
     let set = compiled(SITE);
-    let own = upstream(200, &[("content-type", "Image/PNG"), ("cache-control", "no-store")]);
+    let own = upstream(
+        200,
+        &[("content-type", "Image/PNG"), ("cache-control", "no-store")],
+    );
     let client = exchange(&set, "/a.png", Some(&own)).client.unwrap();
     assert_eq!(client.headers["cache-control"], "no-store");
     let bare = upstream(200, &[("content-type", "image/png")]);
     let done = exchange(&set, "/a.png", Some(&bare));
     let client = done.client.as_ref().unwrap();
     assert_eq!(client.headers["cache-control"], "public, max-age=86400");
-    assert_eq!(client.headers["strict-transport-security"], "max-age=63072000");
+    assert_eq!(
+        client.headers["strict-transport-security"],
+        "max-age=63072000"
+    );
     assert_eq!(names(&set, &done), ["hsts", "cache-images"]);
 }
 
@@ -109,10 +115,16 @@ fn an_error_page_replaces_the_answer_with_the_edits_so_far() {
     assert!(!client.headers.contains_key("x-upstream"));
     assert_eq!(client.headers["content-type"], TEXT_PLAIN);
     assert_eq!(client.headers["x-failed"], "502 text/html");
-    assert_eq!(client.headers["strict-transport-security"], "max-age=63072000");
+    assert_eq!(
+        client.headers["strict-transport-security"],
+        "max-age=63072000"
+    );
     // The answer is not fed back: the rule on 503 below never runs.
     assert!(!client.headers.contains_key("x-seen"));
-    assert_eq!(names(&set, &done), ["hsts", "server-errors", "friendly-errors"]);
+    assert_eq!(
+        names(&set, &done),
+        ["hsts", "server-errors", "friendly-errors"]
+    );
 }
 
 #[test]
@@ -122,7 +134,10 @@ fn request_phase_answers_see_the_response_rules() {
     let client = done.client.as_ref().unwrap();
     assert_eq!(client.status, 301);
     assert_eq!(client.headers["location"], "/new?x=1");
-    assert_eq!(client.headers["strict-transport-security"], "max-age=63072000");
+    assert_eq!(
+        client.headers["strict-transport-security"],
+        "max-age=63072000"
+    );
     assert_eq!(names(&set, &done), ["hsts", "old"]);
 }
 
@@ -153,9 +168,13 @@ rule moved on response {
 "#,
     );
     let answer = upstream(404, &[]);
-    let client = exchange(&set, "/api/x?orig=1", Some(&answer)).client.unwrap();
+    let client = exchange(&set, "/api/x?orig=1", Some(&answer))
+        .client
+        .unwrap();
     assert_eq!(client.headers["location"], "/missing?via=rewrite");
-    let client = exchange(&set, "/other?orig=1", Some(&answer)).client.unwrap();
+    let client = exchange(&set, "/other?orig=1", Some(&answer))
+        .client
+        .unwrap();
     assert_eq!(client.headers["location"], "/missing?orig=1");
 }
 
