@@ -45,7 +45,12 @@ SCENARIOS = {
     "body-1m": (20, "/1m.bin", "https", False),
     "redirect": (20, "/index.txt", "http", False),
     "reload-1000": (1000, "/index.txt", "https", True),
+    # "main" plus the ten response rules of conf/response_rules.conf (issue
+    # 12): compare its CPU per request with "main"'s.
+    "main-response": (20, "/index.txt", "https", False),
 }
+# Scenarios whose switchyard config gets more rules appended.
+EXTRA_RULES = {"main-response": CONF / "response_rules.conf"}
 
 
 def sh(cmd, **kw):
@@ -87,11 +92,13 @@ def haproxy_line(i):
             f"if {{ path_reg ^/old-{i}/(.*)$ }}")
 
 
-def write_configs(out, n):
-    d = out / f"conf-{n}"
+def write_configs(out, n, extra=None):
+    d = out / (f"conf-{n}" if extra is None else f"conf-{n}-{extra.stem}")
     (d / "switchyard").mkdir(parents=True, exist_ok=True)
-    (d / "switchyard" / "proxy.conf").write_text(
-        legacy_switchyard(n)((CONF / "proxy.conf").read_text()))
+    text = legacy_switchyard(n)((CONF / "proxy.conf").read_text())
+    if extra is not None:
+        text += extra.read_text()
+    (d / "switchyard" / "proxy.conf").write_text(text)
     (d / "nginx.conf").write_text(fill((CONF / "nginx.conf").read_text(), out, PORTS["nginx"],
                                        legacy_block(n, nginx_line)))
     (d / "haproxy.cfg").write_text(fill((CONF / "haproxy.cfg").read_text(), out,
@@ -257,7 +264,7 @@ def reload_loop(out, confdir, binary, stop_at):
 
 def run_scenario(name, out, binary, rounds, seconds, conns):
     n, path, proto, reload = SCENARIOS[name]
-    confdir = write_configs(out, n)
+    confdir = write_configs(out, n, EXTRA_RULES.get(name))
     procs = Procs()
     results = {t: [] for t in TARGETS}
     reloads = []

@@ -88,9 +88,11 @@ impl ResponseStage {
         )
     }
 
-    /// Records the rules that fired, request rules then response rules.
-    fn log_rules(&self, pending: &mut PendingLog, response: &ResponseDecision) {
-        let mut fired = self.fired.clone();
+    /// Records the rules that fired, request rules then response rules
+    /// (the request rules' list is moved, not copied: no allocation when
+    /// no response rule fired).
+    fn log_rules(&mut self, pending: &mut PendingLog, response: &ResponseDecision) {
+        let mut fired = std::mem::take(&mut self.fired);
         fired.extend(&response.fired);
         pending.record.rules = FiredRules::new(self.rule_set.clone(), fired);
     }
@@ -115,7 +117,7 @@ impl ResponseStage {
 
     /// A generated answer through the response phase.
     fn answer(
-        self,
+        mut self,
         status: StatusCode,
         headers: HeaderMap,
         body: Bytes,
@@ -134,7 +136,7 @@ impl ResponseStage {
     /// The next hop's response through the response phase: streamed on,
     /// or replaced (its body dropped unread).
     pub fn forwarded(
-        self,
+        mut self,
         response: Response<Incoming>,
         connection: Option<Lent>,
         mut pending: PendingLog,

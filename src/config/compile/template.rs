@@ -59,7 +59,9 @@ pub fn compile(
                     return None;
                 };
                 let name = &text[i + 1..close];
-                if !name.starts_with("header.") && !name.bytes().all(is_name_byte) {
+                let header_token =
+                    name.starts_with("header.") || name.starts_with("response_header.");
+                if !header_token && !name.bytes().all(is_name_byte) {
                     out.push(
                         Diagnostic::error(
                             Code::TemplateBrace,
