@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 use hyper::body::{Body, Incoming};
 
 use super::body::{PendingLog, ProxyBody};
@@ -21,7 +21,7 @@ use super::pool::Lent;
 use crate::ops::access_record::{FiredRules, LogAction};
 use crate::rules::exchange::{edit_head, outgoing_query};
 use crate::rules::{
-    Decision, HeaderEdit, Outcome, RequestFacts, ResponseDecision, ResponseFacts, RuleSet,
+    Decision, HeaderEdit, Outcome, RequestFacts, ResponseDecision, ResponseFacts, RuleSet, Scheme,
     TEXT_PLAIN, evaluate_response,
 };
 
@@ -29,10 +29,10 @@ use crate::rules::{
 /// request phase is over.
 pub struct ResponseStage {
     rule_set: Arc<RuleSet>,
-    /// The request head as it arrived, kept only when the rule set has
-    /// response rules (their conditions read the request's fields too).
-    head: Option<http::request::Parts>,
-    peer: IpAddr,
+    /// The request's facts as the request phase saw them, kept only when
+    /// the rule set has response rules (their conditions read the request's
+    /// fields too): normalized once, not again.
+    saved: Option<SavedRequest>,
     /// The query that went (or would have gone) upstream.
     outgoing_query: Option<String>,
     /// The request phase's `response header` edits.
@@ -43,26 +43,19 @@ pub struct ResponseStage {
 
 impl ResponseStage {
     /// The stage after the request phase decided `decision` for the request
-    /// whose head is `parts`; the head is copied only when response rules
-    /// exist, so a config without them pays nothing more.
-    pub fn new(
-        rule_set: Arc<RuleSet>,
-        parts: &http::request::Parts,
-        peer: IpAddr,
-        facts: &RequestFacts<'_>,
-        decision: &mut Decision,
-    ) -> Self {
+    /// `facts` describes; the facts are kept (their headers copied) only when
+    /// response rules exist, so a config without them pays nothing more.
+    pub fn new(rule_set: Arc<RuleSet>, facts: RequestFacts<'_>, decision: &mut Decision) -> Self {
         let has_rules = !rule_set.index().response_rules.is_empty();
-        let head = has_rules.then(|| copy_head(parts));
         let outgoing_query = if has_rules {
-            outgoing_query(decision, facts).map(str::to_owned)
+            outgoing_query(decision, &facts).map(str::to_owned)
         } else {
             None
         };
+        let saved = has_rules.then(|| SavedRequest::keep(facts));
         ResponseStage {
             rule_set,
-            head,
-            peer,
+            saved,
             outgoing_query,
             edits: std::mem::take(&mut decision.response_headers),
             fired: std::mem::take(&mut decision.fired),
@@ -70,15 +63,30 @@ impl ResponseStage {
     }
 
     /// Runs the response rules over a response head (none for 1xx).
-    fn decide(&self, status: StatusCode, headers: &HeaderMap) -> ResponseDecision {
-        let Some(head) = &self.head else {
+    fn decide(&mut self, status: StatusCode, headers: &HeaderMap) -> ResponseDecision {
+        let Some(saved) = self.saved.take() else {
             return ResponseDecision::default();
         };
         if status.is_informational() {
             return ResponseDecision::default();
         }
-        let Ok(facts) = RequestFacts::from_parts(head, self.peer) else {
-            return ResponseDecision::default();
+        let SavedRequest {
+            scheme,
+            host,
+            method,
+            path,
+            query,
+            client_ip,
+            headers: request_headers,
+        } = saved;
+        let facts = RequestFacts {
+            scheme,
+            host,
+            method: method.as_str(),
+            path,
+            query,
+            client_ip,
+            headers: &request_headers,
         };
         evaluate_response(
             &self.rule_set,
@@ -195,12 +203,28 @@ pub fn build(
     response
 }
 
-/// An owned copy of the request head (method, target, version, headers).
-fn copy_head(parts: &http::request::Parts) -> http::request::Parts {
-    let mut head = Request::new(()).into_parts().0;
-    head.method = parts.method.clone();
-    head.uri = parts.uri.clone();
-    head.version = parts.version;
-    head.headers = parts.headers.clone();
-    head
+/// The request's facts, owned: what the response rules read of the request
+/// once its head has gone upstream.
+struct SavedRequest {
+    scheme: Scheme,
+    host: String,
+    method: Method,
+    path: String,
+    query: Option<String>,
+    client_ip: IpAddr,
+    headers: HeaderMap,
+}
+
+impl SavedRequest {
+    fn keep(facts: RequestFacts<'_>) -> Self {
+        SavedRequest {
+            scheme: facts.scheme,
+            method: Method::from_bytes(facts.method.as_bytes()).unwrap_or_default(),
+            host: facts.host,
+            path: facts.path,
+            query: facts.query,
+            client_ip: facts.client_ip,
+            headers: facts.headers.clone(),
+        }
+    }
 }

@@ -80,7 +80,7 @@ pub async fn handle(
             }
             _ => Some(facts.target()),
         };
-        let stage = ResponseStage::new(rule_set.clone(), &parts, ctx.peer, &facts, &mut decision);
+        let stage = ResponseStage::new(rule_set.clone(), facts, &mut decision);
         (stage, decision.outcome, decision.request_headers, target)
     };
     match outcome {

@@ -175,6 +175,7 @@ pub(crate) fn run_response<O: Observer>(
 }
 
 /// Decides one rule's condition; the capture slots when it fired.
+#[inline]
 fn decide<'v, O: Observer>(
     at: usize,
     rule: &Rule,
@@ -220,6 +221,7 @@ enum Flow {
 }
 
 /// Applies one fired rule's actions in order (section 7), in either phase.
+#[inline]
 fn apply<O: Observer>(
     rule: &Rule,
     actions: &mut Actions<'_, '_, O>,
