@@ -17,6 +17,7 @@ pub mod render;
 pub mod span;
 pub mod string_literal;
 pub mod syntax;
+pub mod template_lexeme;
 
 use std::fmt;
 use std::io::Read;
@@ -137,14 +138,7 @@ pub fn compile_source_in(
             name: name.to_owned(),
             text: String::new(),
         });
-        let diagnostic = Diagnostic::whole_file(
-            Code::FileTooLarge,
-            format!(
-                "{name} is larger than {} MiB",
-                MAX_FILE_BYTES / (1024 * 1024)
-            ),
-        )
-        .with_help("split long lists of rules, or generate fewer of them");
+        let diagnostic = faults::file_size::file_too_large(name, MAX_FILE_BYTES / (1024 * 1024));
         return Err(invalid(source, vec![diagnostic]));
     }
     let text = match std::str::from_utf8(bytes) {

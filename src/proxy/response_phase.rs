@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::CONTENT_TYPE;
+use http::header::{CONNECTION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 use hyper::body::{Body, Incoming};
 
@@ -120,6 +120,9 @@ impl ResponseStage {
         pending.record.action = LogAction::Error;
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
+        if err.closes_connection() {
+            headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        }
         self.answer(err.status(), headers, Bytes::from(err.body()), pending)
     }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode};
 
+use super::query_edit::QueryAction;
 use super::template::Template;
 
 /// One action of a rule, in the order written.
@@ -41,6 +42,11 @@ pub enum Action {
     RequestHeader(HeaderAction),
     /// A change to the headers sent to the client.
     ResponseHeader(HeaderAction),
+    /// A change to the outgoing query (§15).
+    Query(QueryAction),
+    /// End the phase's evaluation here; the request goes on with the edits
+    /// made so far (§15).
+    Stop,
 }
 
 /// A header change; the name is validated and never a managed header.
@@ -75,5 +81,10 @@ impl Action {
             self,
             Action::Redirect { .. } | Action::Respond { .. } | Action::RespondFile { .. }
         )
+    }
+
+    /// Whether the action ends the phase's evaluation: a terminal action or `stop`.
+    pub fn ends_evaluation(&self) -> bool {
+        self.is_terminal() || matches!(self, Action::Stop)
     }
 }

@@ -1,21 +1,23 @@
 //! Runs the rule set over one request (spec §7): rules top to bottom, every
 //! rule whose condition holds applies its actions in order, effects
-//! accumulate, and the first terminal action ends evaluation.
+//! accumulate, and the first terminal action (or `stop`, §15) ends evaluation.
 //!
 //! One evaluator serves both the data plane (`evaluate`) and `explain`
 //! (`evaluate_traced`); they differ only in the `Observer` they pass. The
 //! response phase (section 12, `run_response`) decides each rule and applies
-//! its actions with the same two functions, `decide` and `apply`.
+//! its actions with the same two steps, `decide` and `Actions::apply_all`.
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
 use super::action::{Action, HeaderAction};
 use super::decision::{Decision, HeaderEdit, Outcome, ResponseDecision, TEXT_PLAIN};
-use super::expand::{carry_query, escape_uri, expand, expand_into};
+use super::expand::{carry_query, escape_uri, expand, split_rewrite};
 use super::field::{FieldReader, ResponseFacts};
+use super::function::MAX_EXPANSION;
 use super::index::{RuleIndex, RulePlan};
 use super::matcher::{Matcher, Slots};
+use super::query_edit::{self, QueryAction};
 use super::request::RequestFacts;
 use super::rule_set::{Phase, Rule, RuleSet};
 use super::template::Template;
@@ -45,6 +47,87 @@ pub fn evaluate_response(
 ) -> ResponseDecision {
     let reader = FieldReader::with_response(facts, response);
     run_response(rule_set, &reader, outgoing_query, &mut NoTrace)
+}
+
+/// Runs the response rules (section 12) over one response, with the same
+/// matcher and actions as the request phase: file order, accumulation, and
+/// conditions that see the response as it came. The first `respond` or
+/// `redirect` that fires ends the phase with an answer; `stop` ends it
+/// without one.
+pub(crate) fn run_response<O: Observer>(
+    rule_set: &RuleSet,
+    reader: &FieldReader<'_>,
+    outgoing_query: Option<&str>,
+    observer: &mut O,
+) -> ResponseDecision {
+    let index = rule_set.index();
+    let mut fired = Vec::new();
+    // The scratch decision of the phase: only its response-header edits
+    // and its outcome are used (response rules hold no request action).
+    let mut decision = Decision::forward_unchanged();
+    // A redirect carries over the outgoing query; `Some("")` is "none".
+    let mut target = Target {
+        path: None,
+        query: Some(outgoing_query.unwrap_or("").to_owned()),
+    };
+    let mut replaced = None;
+    for &at in &index.response_rules {
+        let (Some(rule), Some(plan)) = (rule_set.rules.get(at), index.plans.get(at)) else {
+            break;
+        };
+        let Some(slots) = decide(at, rule, plan, reader, observer) else {
+            continue;
+        };
+        fired.push(at);
+        let mut actions = Actions {
+            reader,
+            slots: &slots,
+            plan,
+            observer: &mut *observer,
+        };
+        match actions.apply_all(&rule.actions, &mut decision, &mut target) {
+            Flow::Next => {}
+            Flow::Answered => {
+                replaced = Some(decision.outcome.clone());
+                break;
+            }
+            Flow::Stop => break,
+        }
+    }
+    ResponseDecision {
+        fired,
+        edits: decision.response_headers,
+        replaced,
+    }
+}
+
+/// Decides one rule's condition; the capture slots when it fired.
+#[inline]
+fn decide<'v, O: Observer>(
+    at: usize,
+    rule: &Rule,
+    plan: &'v RulePlan,
+    reader: &'v FieldReader<'v>,
+    observer: &mut O,
+) -> Option<Slots<'v>> {
+    observer.rule_start(at);
+    let mut matcher = Matcher {
+        reader,
+        wanted: &plan.capture_slots,
+        slots: if O::RECORDS || plan.capture_slots.contains(&true) {
+            (0..rule.regex_slots).map(|_| None).collect()
+        } else {
+            Vec::new()
+        },
+        observer: &mut *observer,
+    };
+    let fired = match &rule.condition {
+        None => true,
+        Some(condition) => matcher.holds(condition, false),
+    };
+    let slots = matcher.slots;
+    observer.rule_end(at, fired);
+    fired.then_some(slots)
 }
 
 pub(crate) fn run<O: Observer>(
@@ -80,8 +163,9 @@ fn run_with<O: Observer>(
         request_headers: Vec::with_capacity(index.capacity.request_headers),
         response_headers: Vec::with_capacity(index.capacity.response_headers),
     };
-    let mut rewrite: Option<String> = None;
+    let mut target = Target::default();
     let mut unvisited = 0;
+    let mut stopped = false;
 
     for at in index.candidates(&reader) {
         if O::RECORDS {
@@ -95,25 +179,25 @@ fn run_with<O: Observer>(
             continue;
         };
         decision.fired.push(at);
-        let mut effects = Effects {
-            request_headers: &mut decision.request_headers,
-            response_headers: &mut decision.response_headers,
-            rewrite: &mut rewrite,
-            carried_query: facts.query.as_deref(),
-        };
         let mut actions = Actions {
             reader: &reader,
             slots: &slots,
             plan,
             observer: &mut *observer,
         };
-        if let Flow::Answer(outcome) = apply(rule, &mut actions, &mut effects) {
-            decision.outcome = outcome;
-            decision.request_headers.clear();
-            return decision;
+        match actions.apply_all(&rule.actions, &mut decision, &mut target) {
+            Flow::Next => {}
+            Flow::Answered => {
+                decision.request_headers.clear();
+                return decision;
+            }
+            Flow::Stop => {
+                stopped = true;
+                break;
+            }
         }
     }
-    if O::RECORDS {
+    if O::RECORDS && !stopped {
         report_gated(
             rule_set,
             index,
@@ -122,154 +206,55 @@ fn run_with<O: Observer>(
             observer,
         );
     }
-    decision.outcome = Outcome::Forward { target: rewrite };
+    decision.outcome = Outcome::Forward {
+        target: target.forwarded(facts),
+    };
     decision
 }
 
-/// Runs the response rules (section 12) over one response, with the same
-/// matcher and actions as the request phase: file order, accumulation, and
-/// conditions that see the response as it came. `outgoing_query` is what a
-/// response-phase `redirect` carries over (the query that was, or would
-/// have been, sent upstream). The first `respond` or `redirect` that fires
-/// ends the phase.
-pub(crate) fn run_response<O: Observer>(
-    rule_set: &RuleSet,
-    reader: &FieldReader<'_>,
-    outgoing_query: Option<&str>,
-    observer: &mut O,
-) -> ResponseDecision {
-    let index = rule_set.index();
-    let mut decision = ResponseDecision::default();
-    // Response rules cannot hold request actions; these stay empty.
-    let (mut request_headers, mut rewrite) = (Vec::new(), None);
-    for &at in &index.response_rules {
-        let (Some(rule), Some(plan)) = (rule_set.rules.get(at), index.plans.get(at)) else {
-            break;
-        };
-        let Some(slots) = decide(at, rule, plan, reader, observer) else {
-            continue;
-        };
-        decision.fired.push(at);
-        let mut effects = Effects {
-            request_headers: &mut request_headers,
-            response_headers: &mut decision.edits,
-            rewrite: &mut rewrite,
-            carried_query: outgoing_query,
-        };
-        let mut actions = Actions {
-            reader,
-            slots: &slots,
-            plan,
-            observer: &mut *observer,
-        };
-        match apply(rule, &mut actions, &mut effects) {
-            Flow::Continue => {}
-            // Where section 15's `stop` will end the phase without an answer.
-            Flow::Answer(outcome) => {
-                decision.replaced = Some(outcome);
-                break;
-            }
-        }
+/// What the request phase says goes upstream, beside the headers: the
+/// rewritten path and the outgoing query (§15), each `None` while unchanged.
+#[derive(Debug, Default)]
+pub struct Target {
+    /// The last `rewrite`'s path, escaped.
+    path: Option<String>,
+    /// The outgoing query without `?` (`""` for none), once a rewrite or a
+    /// query edit changed it.
+    query: Option<String>,
+}
+
+impl Target {
+    /// The outgoing query: the request's until something changed it.
+    pub fn query<'q>(&'q self, facts: &'q RequestFacts<'_>) -> Option<&'q str> {
+        self.query.as_deref().or(facts.query.as_deref())
     }
-    decision
-}
 
-/// Decides one rule's condition; the capture slots when it fired.
-#[inline]
-fn decide<'v, O: Observer>(
-    at: usize,
-    rule: &Rule,
-    plan: &'v RulePlan,
-    reader: &'v FieldReader<'v>,
-    observer: &mut O,
-) -> Option<Slots<'v>> {
-    observer.rule_start(at);
-    let mut matcher = Matcher {
-        reader,
-        wanted: &plan.capture_slots,
-        slots: if O::RECORDS || plan.capture_slots.contains(&true) {
-            (0..rule.regex_slots).map(|_| None).collect()
-        } else {
-            Vec::new()
-        },
-        observer: &mut *observer,
-    };
-    let fired = match &rule.condition {
-        None => true,
-        Some(condition) => matcher.holds(condition, false),
-    };
-    let slots = matcher.slots;
-    observer.rule_end(at, fired);
-    fired.then_some(slots)
-}
-
-/// Where a fired rule's actions accumulate.
-struct Effects<'e> {
-    request_headers: &'e mut Vec<HeaderEdit>,
-    response_headers: &'e mut Vec<HeaderEdit>,
-    rewrite: &'e mut Option<String>,
-    /// The query a `redirect` target without `?` carries over.
-    carried_query: Option<&'e str>,
-}
-
-/// Whether evaluation of the phase goes on after a rule.
-enum Flow {
-    /// On to the next rule.
-    Continue,
-    /// A terminal action answered.
-    Answer(Outcome),
-}
-
-/// Applies one fired rule's actions in order (section 7), in either phase.
-#[inline]
-fn apply<O: Observer>(
-    rule: &Rule,
-    actions: &mut Actions<'_, '_, O>,
-    effects: &mut Effects<'_>,
-) -> Flow {
-    for (action_at, action) in rule.actions.iter().enumerate() {
-        match action {
-            Action::RequestHeader(header) => {
-                if let Some(edit) = actions.header_edit(action_at, header) {
-                    effects.request_headers.push(edit);
-                }
-            }
-            Action::ResponseHeader(header) => {
-                if let Some(edit) = actions.header_edit(action_at, header) {
-                    effects.response_headers.push(edit);
-                }
-            }
-            Action::Rewrite { target } => {
-                *effects.rewrite =
-                    Some(actions.target(target, actions.reader.facts().query.as_deref()));
-            }
-            Action::Redirect { status, target } => {
-                let location = actions.target(target, effects.carried_query);
-                // `target` escaped everything but visible ASCII, which is
-                // always a valid header value: the fallback never runs.
-                return Flow::Answer(Outcome::Redirect {
-                    status: *status,
-                    location: HeaderValue::from_maybe_shared(Bytes::from(location))
-                        .unwrap_or_else(|_| HeaderValue::from_static("/")),
-                });
-            }
-            Action::Respond { status, body } => {
-                return Flow::Answer(Outcome::Respond {
-                    status: *status,
-                    body: Bytes::from(expand(body, actions.reader, actions.slots)),
-                    content_type: HeaderValue::from_static(TEXT_PLAIN),
-                });
-            }
-            Action::RespondFile { status, file } => {
-                return Flow::Answer(Outcome::Respond {
-                    status: *status,
-                    body: file.bytes.clone(),
-                    content_type: file.content_type.clone(),
-                });
-            }
+    /// The origin-form target to send, or `None` to send the normalized one.
+    fn forwarded(self, facts: &RequestFacts<'_>) -> Option<String> {
+        if self.path.is_none() && self.query.is_none() {
+            return None;
         }
+        let query = self.query(facts).filter(|query| !query.is_empty());
+        let path = self.path.as_deref().unwrap_or(&facts.path);
+        let mut out = String::with_capacity(path.len() + query.map_or(0, |q| q.len() + 1));
+        out.push_str(path);
+        if let Some(query) = query {
+            out.push('?');
+            out.push_str(query);
+        }
+        Some(out)
     }
-    Flow::Continue
+}
+
+/// How evaluation goes on after a rule's actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// To the next rule.
+    Next,
+    /// A `redirect` or `respond` answered: the decision's outcome is set.
+    Answered,
+    /// `stop`: no later rule of the phase; the request goes on as it is.
+    Stop,
 }
 
 /// For the trace: the rules the index ruled out (their gating regex did not
@@ -319,6 +304,124 @@ struct Actions<'a, 'v, O: Observer> {
 }
 
 impl<O: Observer> Actions<'_, '_, O> {
+    /// Applies one fired rule's actions in order, and says how evaluation
+    /// goes on; both phases run their actions through this.
+    #[inline]
+    fn apply_all(
+        &mut self,
+        actions: &[Action],
+        decision: &mut Decision,
+        target: &mut Target,
+    ) -> Flow {
+        for (action_at, action) in actions.iter().enumerate() {
+            match action {
+                Action::RequestHeader(header) => {
+                    if let Some(edit) = self.header_edit(action_at, header) {
+                        decision.request_headers.push(edit);
+                    }
+                }
+                Action::ResponseHeader(header) => {
+                    if let Some(edit) = self.header_edit(action_at, header) {
+                        decision.response_headers.push(edit);
+                    }
+                }
+                Action::Rewrite { target: template } => {
+                    let Some(text) = self.expand_bounded(template, "rewrite") else {
+                        continue;
+                    };
+                    let mut text = escape_uri(text);
+                    // Only a function of `path` can lose the leading `/`
+                    // (compile checks the rest): the target stays origin-form.
+                    if !text.starts_with('/') {
+                        text.insert(0, '/');
+                    }
+                    let (path, query) = split_rewrite(&text);
+                    if let Some(query) = query {
+                        target.query = Some(query.to_owned());
+                    }
+                    target.path = Some(path.to_owned());
+                }
+                Action::Query(edit) => {
+                    if let Some(query) = self.query_edit(edit, target.query(self.reader.facts())) {
+                        target.query = Some(query);
+                    }
+                }
+                Action::Redirect {
+                    status,
+                    target: template,
+                } => {
+                    let Some(text) = self.expand_bounded(template, "redirect") else {
+                        continue;
+                    };
+                    let location = carry_query(escape_uri(text), target.query(self.reader.facts()));
+                    // `escape_uri` left only visible ASCII, and the carried
+                    // query came from a valid request target: always a valid
+                    // header value, so the fallback never runs.
+                    decision.outcome = Outcome::Redirect {
+                        status: *status,
+                        location: HeaderValue::from_maybe_shared(Bytes::from(location))
+                            .unwrap_or_else(|_| HeaderValue::from_static("/")),
+                    };
+                    return Flow::Answered;
+                }
+                Action::Respond { status, body } => {
+                    let Some(body) = self.expand_bounded(body, "respond") else {
+                        continue;
+                    };
+                    decision.outcome = Outcome::Respond {
+                        status: *status,
+                        body: Bytes::from(body),
+                        content_type: HeaderValue::from_static(TEXT_PLAIN),
+                    };
+                    return Flow::Answered;
+                }
+                Action::RespondFile { status, file } => {
+                    decision.outcome = Outcome::Respond {
+                        status: *status,
+                        body: file.bytes.clone(),
+                        content_type: file.content_type.clone(),
+                    };
+                    return Flow::Answered;
+                }
+                Action::Stop => return Flow::Stop,
+            }
+        }
+        Flow::Next
+    }
+
+    /// The expanded template, or `None` (with a warning) when it is longer
+    /// than [`MAX_EXPANSION`]: the action is skipped.
+    fn expand_bounded(&mut self, template: &Template, action: &str) -> Option<String> {
+        let text = expand(template, self.reader, self.slots);
+        if text.len() <= MAX_EXPANSION {
+            return Some(text);
+        }
+        tracing::warn!(
+            action,
+            bytes = text.len(),
+            "action skipped: its template expanded past 64 KiB"
+        );
+        self.observer
+            .skipped(action, &format!("{} bytes", text.len()));
+        None
+    }
+
+    /// The outgoing query after one edit; `None` when the edit was skipped.
+    fn query_edit(&mut self, edit: &QueryAction, query: Option<&str>) -> Option<String> {
+        let query = query.unwrap_or("");
+        Some(match edit {
+            QueryAction::Set(name, value) => {
+                query_edit::set(query, name, &self.expand_bounded(value, "query set")?)
+            }
+            QueryAction::Add(name, value) => {
+                query_edit::add(query, name, &self.expand_bounded(value, "query add")?)
+            }
+            QueryAction::Remove(patterns) => query_edit::filter(query, patterns, false),
+            QueryAction::Keep(patterns) => query_edit::filter(query, patterns, true),
+            QueryAction::Sort => query_edit::sort(query),
+        })
+    }
+
     /// The expanded edit, or `None` (with a warning) when the value is not a
     /// valid header value: it holds a CR, LF, NUL or another control byte.
     fn header_edit(&mut self, action_at: usize, header: &HeaderAction) -> Option<HeaderEdit> {
@@ -335,7 +438,7 @@ impl<O: Observer> Actions<'_, '_, O> {
         if let Some(Some(value)) = self.plan.literal_values.get(action_at) {
             return Some(make(name.clone(), value.clone()));
         }
-        let text = expand(template, self.reader, self.slots);
+        let text = self.expand_bounded(template, "header")?;
         let valid = text
             .bytes()
             .all(|byte| byte == b'\t' || (byte >= b' ' && byte != 0x7f));
@@ -355,13 +458,6 @@ impl<O: Observer> Actions<'_, '_, O> {
         );
         self.observer.header_skipped(name, &text);
         None
-    }
-
-    /// A redirect or rewrite target: expanded, `query` carried over, escaped.
-    fn target(&self, template: &Template, query: Option<&str>) -> String {
-        let mut text = String::new();
-        expand_into(template, self.reader, self.slots, &mut text);
-        escape_uri(carry_query(text, query))
     }
 }
 

@@ -438,7 +438,9 @@ fn write_rule(f: &mut fmt::Formatter<'_>, rule: &RuleView, width: usize) -> fmt:
             f,
             "depends on the response (describe it with --status and --response-header)"
         )?,
-        (RuleStatus::NotReached, _) => writeln!(f, "not reached (an earlier rule answered)")?,
+        (RuleStatus::NotReached, _) => {
+            writeln!(f, "not reached (an earlier rule answered or stopped)")?
+        }
         (RuleStatus::NotFired, Some(failed)) if failed.comparison.contains("exists ") => writeln!(
             f,
             "not fired: `{}` was false ({} is {})",

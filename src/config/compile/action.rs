@@ -5,12 +5,16 @@ use std::path::Path;
 
 use http::{HeaderName, StatusCode};
 
-use super::super::ast::{HeaderOp, HeaderSide, StatementKind, Word};
+use super::super::ast::{HeaderOp, HeaderSide, QueryEdit, StatementKind, Word};
 use super::super::diagnostic::{Code, Diagnostic};
+use super::super::faults::strings as faults;
 use super::super::string_literal::StringLiteral;
 use super::file_body;
+use super::function::CallTable;
 use super::template::{self, Scope};
-use crate::rules::{Action, HeaderAction, Template, TemplatePart};
+use crate::rules::{
+    Action, HeaderAction, NamePattern, QueryAction, QueryName, Template, TemplatePart,
+};
 
 /// Headers the proxy manages itself (§6); no action may name them.
 pub const MANAGED_HEADERS: [&str; 8] = [
@@ -31,15 +35,21 @@ const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
 pub fn compile(
     kind: &StatementKind,
     scope: Scope<'_>,
+    calls: &mut CallTable,
     dir: Option<&Path>,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Action> {
+    let mut template = |literal: &StringLiteral, out: &mut Vec<Diagnostic>| {
+        template::compile(literal, scope, calls, out)
+    };
     match kind {
         StatementKind::When(_) => None,
+        StatementKind::Stop => Some(Action::Stop),
+        StatementKind::Query(edit) => query_edit(edit, &mut template, out).map(Action::Query),
         StatementKind::Redirect { status, target } => {
             let status = redirect_status(status).map_err(|d| out.push(d)).ok();
             let clean = no_line_break(target, "a redirect target", out);
-            let target = template::compile(target, scope, out);
+            let target = template(target, out);
             Some(Action::Redirect {
                 status: status?,
                 target: target.filter(|_| clean)?,
@@ -60,7 +70,7 @@ pub fn compile(
         StatementKind::Respond { status, body, .. } => {
             let status = respond_status(status).map_err(|d| out.push(d)).ok();
             let body = match body {
-                Some(body) => template::compile(body, scope, out),
+                Some(body) => template(body, out),
                 None => Some(Template { parts: Vec::new() }),
             };
             Some(Action::Respond {
@@ -70,7 +80,7 @@ pub fn compile(
         }
         StatementKind::Rewrite { target } => {
             let clean = no_line_break(target, "a rewrite target", out);
-            let compiled = template::compile(target, scope, out)?;
+            let compiled = template(target, out)?;
             if !starts_with_slash(&compiled) {
                 out.push(
                     Diagnostic::error(
@@ -125,7 +135,7 @@ pub fn compile(
                 }
                 (HeaderOp::Set | HeaderOp::Add | HeaderOp::Default, Some(value)) => {
                     let clean = header_value_clean(value, out);
-                    let compiled = template::compile(value, scope, out);
+                    let compiled = template(value, out);
                     let (header, compiled) = (header?, compiled?);
                     if !clean {
                         return None;
@@ -262,10 +272,69 @@ fn header_value_clean(literal: &StringLiteral, out: &mut Vec<Diagnostic>) -> boo
     false
 }
 
+/// A rewrite target starts with `/`, `{path}`, `{uri}`, or a function of
+/// them (`{replace(path, "/{2,}", "/")}`; should a function's value not
+/// start with `/` at run time, the evaluator puts one in front).
 fn starts_with_slash(template: &Template) -> bool {
+    fn is_path(field: &crate::rules::Field) -> bool {
+        match field {
+            crate::rules::Field::Path | crate::rules::Field::Uri => true,
+            crate::rules::Field::Call(call) => is_path(&call.input),
+            _ => false,
+        }
+    }
     match template.parts.first() {
         Some(TemplatePart::Literal(text)) => text.starts_with('/'),
-        Some(TemplatePart::Field(crate::rules::Field::Path | crate::rules::Field::Uri)) => true,
+        Some(TemplatePart::Field(field)) => is_path(field),
         _ => false,
+    }
+}
+
+/// A query edit: names and patterns checked, values compiled as templates.
+fn query_edit(
+    edit: &QueryEdit,
+    template: &mut impl FnMut(&StringLiteral, &mut Vec<Diagnostic>) -> Option<Template>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<QueryAction> {
+    let named = |literal: &StringLiteral, out: &mut Vec<Diagnostic>| {
+        if literal.value.is_empty() {
+            out.push(faults::empty_query_name(literal.span));
+            return false;
+        }
+        true
+    };
+    match edit {
+        QueryEdit::Set(name, value) | QueryEdit::Add(name, value) => {
+            let ok = named(name, out);
+            let clean = no_line_break(value, "a query value", out);
+            let value = template(value, out);
+            let (true, true, Some(value)) = (ok, clean, value) else {
+                return None;
+            };
+            let name = QueryName::new(&name.value);
+            Some(if matches!(edit, QueryEdit::Set(..)) {
+                QueryAction::Set(name, value)
+            } else {
+                QueryAction::Add(name, value)
+            })
+        }
+        QueryEdit::Remove(patterns) | QueryEdit::Keep(patterns) => {
+            let mut ok = true;
+            for pattern in patterns {
+                ok &= named(pattern, out);
+            }
+            let compiled = patterns
+                .iter()
+                .map(|p| NamePattern::new(&p.value))
+                .collect();
+            ok.then(|| {
+                if matches!(edit, QueryEdit::Remove(_)) {
+                    QueryAction::Remove(compiled)
+                } else {
+                    QueryAction::Keep(compiled)
+                }
+            })
+        }
+        QueryEdit::Sort => Some(QueryAction::Sort),
     }
 }

@@ -7,10 +7,12 @@ use ipnet::IpNet;
 
 use super::super::ast::{Expr, FieldRef, Operator, TestExpr, Value, Word};
 use super::super::diagnostic::{Code, Diagnostic};
-use super::super::faults::response as faults;
+use super::super::faults::response as response_faults;
+use super::super::faults::strings as faults;
 use super::super::span::Span;
 use super::super::string_literal::StringLiteral;
 use super::field;
+use super::function::CallTable;
 use super::regex;
 use crate::rules::{Condition, Field, Ordering, Phase, Test, TestOp, ValueSet};
 
@@ -55,6 +57,7 @@ pub struct RegexInfo {
 pub struct ConditionCompiler<'a> {
     out: &'a mut Vec<Diagnostic>,
     cache: &'a mut regex::RegexCache,
+    calls: &'a mut CallTable,
     /// The regexes seen so far, in source order.
     pub regexes: Vec<RegexInfo>,
     slots: usize,
@@ -69,10 +72,15 @@ pub struct ConditionCompiler<'a> {
 
 impl<'a> ConditionCompiler<'a> {
     /// A compiler that reports into `out`.
-    pub fn new(out: &'a mut Vec<Diagnostic>, cache: &'a mut regex::RegexCache) -> Self {
+    pub fn new(
+        out: &'a mut Vec<Diagnostic>,
+        cache: &'a mut regex::RegexCache,
+        calls: &'a mut CallTable,
+    ) -> Self {
         ConditionCompiler {
             out,
             cache,
+            calls,
             regexes: Vec::new(),
             slots: 0,
             broken: false,
@@ -119,12 +127,12 @@ impl<'a> ConditionCompiler<'a> {
         self.out.push(diagnostic);
     }
 
-    /// Resolves a field reference as written in a condition, refusing a
-    /// response field in a request rule.
+    /// Resolves a field reference as written in a condition, with the
+    /// functions around it, refusing a response field in a request rule.
     fn field(&mut self, field_ref: &FieldRef) -> Option<Field> {
         let field = self.any_field(field_ref)?;
         if field.is_response() && self.phase == Phase::Request {
-            let diagnostic = faults::response_field_in_request_rule(
+            let diagnostic = response_faults::response_field_in_request_rule(
                 &field_ref.name.text,
                 field_ref.span,
                 &self.rule,
@@ -136,6 +144,30 @@ impl<'a> ConditionCompiler<'a> {
     }
 
     fn any_field(&mut self, field_ref: &FieldRef) -> Option<Field> {
+        let name = field_ref.name.text.as_str();
+        // `lower("x")` reads as a field named `lower` with an argument.
+        if field_ref.arg.is_some() && crate::rules::function::FUNCTION_NAMES.contains(&name) {
+            self.report(faults::function_of_string(name, field_ref.span));
+            return None;
+        }
+        let mut functions = Vec::with_capacity(field_ref.calls.len());
+        for call in field_ref.calls.iter().rev() {
+            functions.push(self.calls.function(
+                &call.name.text,
+                call.name.span,
+                &call.args,
+                call.span,
+                self.out,
+            ));
+        }
+        let mut field = self.bare_field(field_ref)?;
+        for function in functions {
+            field = self.calls.call(function?, field);
+        }
+        Some(field)
+    }
+
+    fn bare_field(&mut self, field_ref: &FieldRef) -> Option<Field> {
         let name = field_ref.name.text.as_str();
         if let Some(plain) = field::plain(name) {
             if let Some(arg) = &field_ref.arg {
@@ -180,6 +212,10 @@ impl<'a> ConditionCompiler<'a> {
     }
 
     fn exists(&mut self, field_ref: &FieldRef) -> Option<Condition> {
+        if let Some(outer) = field_ref.calls.first() {
+            self.report(faults::exists_on_call(outer.span));
+            return None;
+        }
         let field = self.field(field_ref)?;
         if matches!(
             field,
@@ -205,7 +241,9 @@ impl<'a> ConditionCompiler<'a> {
         let (operator, op_span) = test.op;
         // `status` in a request rule is reported as such; its value is
         // still checked as a status's.
-        let is_status = test.field.name.text == "status" && test.field.arg.is_none();
+        let is_status = test.field.name.text == "status"
+            && test.field.arg.is_none()
+            && test.field.calls.is_empty();
         if is_status {
             let op = self.status_op(operator, op_span, &test.value);
             return Some(Condition::Test(Test {
@@ -222,6 +260,18 @@ impl<'a> ConditionCompiler<'a> {
             return None;
         }
         let op = match operator {
+            Operator::MatchIgnoringCase => {
+                self.report(faults::case_insensitive_operator(op_span));
+                return None;
+            }
+            Operator::NotPrefix | Operator::NotSuffix | Operator::NotContains => {
+                self.report(faults::negated_operator(
+                    symbol(operator),
+                    &field_text(&test.field),
+                    op_span,
+                ));
+                return None;
+            }
             Operator::In | Operator::NotIn => {
                 self.list_op(operator, op_span, &test.value, field.as_ref())
             }
@@ -254,13 +304,19 @@ impl<'a> ConditionCompiler<'a> {
     ) -> Option<Diagnostic> {
         let field = field_ref.name.text.as_str();
         if ordering(operator).is_some() {
-            return Some(faults::ordering_on_text(symbol(operator), field, op_span));
+            return Some(response_faults::ordering_on_text(
+                symbol(operator),
+                field,
+                op_span,
+            ));
         }
         match value {
-            Value::Number(word) => Some(faults::integer_for_text(field, word.span, &word.text)),
+            Value::Number(word) => Some(response_faults::integer_for_text(
+                field, word.span, &word.text,
+            )),
             Value::Numbers { numbers, .. } => numbers
                 .first()
-                .map(|word| faults::integer_for_text(field, word.span, &word.text)),
+                .map(|word| response_faults::integer_for_text(field, word.span, &word.text)),
             _ => None,
         }
     }
@@ -276,7 +332,7 @@ impl<'a> ConditionCompiler<'a> {
                 }
                 other => {
                     let example = format!("status {} 500", symbol(operator));
-                    self.report(faults::status_with_string(other.span(), &example));
+                    self.report(response_faults::status_with_string(other.span(), &example));
                     None
                 }
             };
@@ -297,7 +353,7 @@ impl<'a> ConditionCompiler<'a> {
                 },
             ) => {
                 if let Some(string) = strings.first() {
-                    self.report(faults::status_with_string(
+                    self.report(response_faults::status_with_string(
                         string.span,
                         "status in [502, 503, 504]",
                     ));
@@ -319,7 +375,10 @@ impl<'a> ConditionCompiler<'a> {
             }
             (Operator::In | Operator::NotIn, Value::List(items, _)) => {
                 let at = items.first().map_or(op_span, |item| item.span);
-                self.report(faults::status_with_string(at, "status in [502, 503, 504]"));
+                self.report(response_faults::status_with_string(
+                    at,
+                    "status in [502, 503, 504]",
+                ));
                 None
             }
             (Operator::In | Operator::NotIn, Value::Number(word)) => {
@@ -358,11 +417,11 @@ impl<'a> ConditionCompiler<'a> {
             }
             (Operator::Eq | Operator::Ne, other) => {
                 let example = format!("status {} 503", symbol(operator));
-                self.report(faults::status_with_string(other.span(), &example));
+                self.report(response_faults::status_with_string(other.span(), &example));
                 None
             }
             _ => {
-                self.report(faults::status_operator(symbol(operator), op_span));
+                self.report(response_faults::status_operator(symbol(operator), op_span));
                 None
             }
         }
@@ -374,7 +433,9 @@ impl<'a> ConditionCompiler<'a> {
         match word.text.parse::<i64>() {
             Ok(number) if range.contains(&number) => u16::try_from(number).ok(),
             _ => {
-                self.report(faults::status_out_of_range(&word.text, word.span, ordering));
+                self.report(response_faults::status_out_of_range(
+                    &word.text, word.span, ordering,
+                ));
                 None
             }
         }
@@ -650,6 +711,10 @@ fn symbol(operator: Operator) -> &'static str {
         Operator::Contains => "*=",
         Operator::In => "in",
         Operator::NotIn => "not in",
+        Operator::MatchIgnoringCase => "~*",
+        Operator::NotPrefix => "!^=",
+        Operator::NotSuffix => "!$=",
+        Operator::NotContains => "!*=",
         Operator::Less => "<",
         Operator::LessEq => "<=",
         Operator::Greater => ">",
@@ -666,6 +731,23 @@ fn ordering(operator: Operator) -> Option<Ordering> {
         Operator::GreaterEq => Some(Ordering::GreaterEq),
         _ => None,
     }
+}
+
+/// A field as written, functions included, for help texts.
+fn field_text(field_ref: &FieldRef) -> String {
+    let mut text = field_ref.name.text.clone();
+    if let Some(arg) = &field_ref.arg {
+        text = format!("{text}({})", quoted(&arg.value));
+    }
+    for call in field_ref.calls.iter().rev() {
+        let mut args = String::new();
+        for arg in &call.args {
+            args.push_str(", ");
+            args.push_str(&quoted(&arg.value));
+        }
+        text = format!("{}({text}{args})", call.name.text);
+    }
+    text
 }
 
 fn quoted(text: &str) -> String {

@@ -5,7 +5,7 @@ use http::HeaderName;
 
 use super::super::diagnostic::{Code, Diagnostic, did_you_mean};
 use super::super::span::Span;
-use crate::rules::Field;
+use crate::rules::{Field, HeaderField};
 
 /// The fields that take no argument.
 pub const PLAIN_FIELDS: [&str; 7] = [
@@ -49,7 +49,7 @@ pub fn named(kind: &str, arg: &str, arg_span: Span) -> Result<Field, Diagnostic>
         "header" | "response_header" => HeaderName::from_bytes(arg.as_bytes())
             .map(|name| {
                 if kind == "header" {
-                    Field::Header(name)
+                    Field::Header(HeaderField::new(name, arg))
                 } else {
                     Field::ResponseHeader(name)
                 }
@@ -107,7 +107,7 @@ mod tests {
         let span = Span::new(0, 1);
         assert_eq!(
             named("header", "X-Id", span).ok(),
-            Some(Field::Header(HeaderName::from_static("x-id")))
+            Some(Field::Header(HeaderName::from_static("x-id").into()))
         );
         assert_eq!(
             named("cookie", "s", span).ok(),

@@ -5,6 +5,7 @@ pub mod action;
 pub mod condition;
 pub mod field;
 pub mod file_body;
+pub mod function;
 pub mod regex;
 pub mod settings;
 pub mod template;
@@ -32,9 +33,10 @@ pub fn compile(
     let mut names: HashMap<&str, Span> = HashMap::new();
     let mut rules = Vec::with_capacity(file.rules.len());
     let mut cache = regex::RegexCache::default();
+    let mut calls = function::CallTable::default();
     for block in &file.rules {
         check_name(block, &mut names, &mut out);
-        if let Some(rule) = compile_rule(block, &mut cache, dir, &mut out) {
+        if let Some(rule) = compile_rule(block, &mut cache, &mut calls, dir, &mut out) {
             rules.push(rule);
         }
     }
@@ -107,6 +109,7 @@ fn phase_of(block: &RuleBlock, out: &mut Vec<Diagnostic>) -> Option<Phase> {
 fn request_action(kind: &StatementKind) -> Option<&'static str> {
     match kind {
         StatementKind::Rewrite { .. } => Some("rewrite"),
+        StatementKind::Query(_) => Some("query"),
         StatementKind::Header {
             side: HeaderSide::Request,
             ..
@@ -118,6 +121,7 @@ fn request_action(kind: &StatementKind) -> Option<&'static str> {
 fn compile_rule(
     block: &RuleBlock,
     cache: &mut regex::RegexCache,
+    calls: &mut function::CallTable,
     dir: Option<&Path>,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Rule> {
@@ -128,7 +132,7 @@ fn compile_rule(
     let mut first_action: Option<Span> = None;
     let mut condition = None;
     let mut compiler_out = Vec::new();
-    let mut compiler = ConditionCompiler::new(&mut compiler_out, cache);
+    let mut compiler = ConditionCompiler::new(&mut compiler_out, cache, calls);
     // An unknown phase is reported; the rest is checked as a response rule's
     // so that its fields are not reported a second time.
     compiler.phase = phase.unwrap_or(Phase::Response);
@@ -155,10 +159,11 @@ fn compile_rule(
     }
     let slots = compiler.slots();
     let regexes = std::mem::take(&mut compiler.regexes);
+    let broken = compiler.broken;
     let scope = template::Scope {
         regexes: &regexes,
-        broken: compiler.broken,
-        phase: compiler.phase,
+        broken,
+        phase: phase.unwrap_or(Phase::Response),
         rule: &block.name.text,
     };
     out.append(&mut compiler_out);
@@ -184,23 +189,23 @@ fn compile_rule(
         }
         first_action.get_or_insert(statement.keyword);
         if let Some(end) = terminal {
-            let (code, message) = if statement.kind.is_terminal() {
+            let (code, message) = if statement.kind.ends_rule() {
                 (
                     Code::DuplicateTerminal,
-                    "a rule has at most one `redirect` or `respond`",
+                    "a rule has at most one `redirect`, `respond` or `stop`",
                 )
             } else {
                 (
                     Code::ActionAfterTerminal,
-                    "an action after `redirect` or `respond` never runs",
+                    "an action after `redirect`, `respond` or `stop` never runs",
                 )
             };
             out.push(
                 Diagnostic::error(code, message, statement.keyword, "after the terminal action")
                     .with_related(end, "evaluation ends here")
-                    .with_help("`redirect` and `respond` end the rule: put other actions before them, or move this one to a rule of its own"),
+                    .with_help("`redirect`, `respond` and `stop` end the rule: put other actions before them, or move this one to a rule of its own"),
             );
-        } else if statement.kind.is_terminal() {
+        } else if statement.kind.ends_rule() {
             terminal = Some(statement.keyword);
         }
         if phase == Some(Phase::Response)
@@ -214,7 +219,7 @@ fn compile_rule(
             ));
             continue;
         }
-        if let Some(action) = action::compile(&statement.kind, scope, dir, out) {
+        if let Some(action) = action::compile(&statement.kind, scope, calls, dir, out) {
             actions.push(action);
         }
     }
@@ -227,7 +232,7 @@ fn compile_rule(
                 "does nothing",
             )
             .with_help(
-                "add an action such as `redirect`, `respond`, `rewrite` or `response header set`",
+                "add an action such as `redirect`, `respond`, `rewrite`, `query remove` or `response header set`",
             ),
         );
     }

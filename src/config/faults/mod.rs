@@ -1,4 +1,7 @@
-//! The catalogue of diagnostic texts, one file per area: message, label and
-//! help are built here, so the compiler only says where and about what.
+//! The words of diagnostics, kept apart from where they point: each area's
+//! messages, labels and help are built by functions in one file, called
+//! from the compiler with spans and names.
 
+pub(crate) mod file_size;
 pub(crate) mod response;
+pub(crate) mod strings;

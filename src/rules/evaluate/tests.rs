@@ -200,5 +200,6 @@ mod conditions;
 mod index;
 mod order;
 mod response;
+mod strings;
 mod targets;
 mod trace;
