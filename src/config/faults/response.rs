@@ -44,7 +44,7 @@ pub(crate) fn request_action_in_response_rule(action: &str, span: Span, on: Span
         "a request action",
     )
     .with_related(on, "this rule runs on the response")
-    .with_help("move this action to a rule without `on response`; response rules can use `response header …`, `respond` and `redirect`")
+    .with_help("move this action to a rule without `on response`; response rules can use `response header …`, `respond`, `redirect` and `stop`")
 }
 
 /// `status` compared with a string.

@@ -235,3 +235,45 @@ fn request_rules_never_run_response_rules_in_their_phase() {
     let d = run_on(&set, "/", &[]);
     assert_eq!(d.fired, vec![0]);
 }
+
+#[test]
+fn stop_ends_the_response_phase_without_an_answer() {
+    let set = compiled(
+        r#"
+rule first on response {
+    response header set X-First "1"
+    stop
+}
+rule second on response {
+    response header set X-Second "1"
+}
+"#,
+    );
+    let answer = upstream(200, &[]);
+    let done = exchange(&set, "/", Some(&answer));
+    let client = done.client.as_ref().unwrap();
+    assert_eq!(client.status, 200);
+    assert_eq!(client.headers["x-first"], "1");
+    assert!(!client.headers.contains_key("x-second"));
+    assert_eq!(names(&set, &done), ["first"]);
+}
+
+#[test]
+fn a_response_redirect_carries_the_query_after_query_edits() {
+    let set = compiled(
+        r#"
+rule clean {
+    query remove "utm_*"
+}
+rule gone on response {
+    when status == 410
+    redirect 301 "/elsewhere"
+}
+"#,
+    );
+    let answer = upstream(410, &[]);
+    let client = exchange(&set, "/x?utm_source=a&page=2", Some(&answer))
+        .client
+        .unwrap();
+    assert_eq!(client.headers["location"], "/elsewhere?page=2");
+}
