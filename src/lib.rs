@@ -2,10 +2,12 @@
 //!
 //! The modules follow the pipeline: `config` turns `proxy.conf` into a
 //! `rules::RuleSet`; `proxy` serves HTTP and applies it per request; `ops`
-//! reloads, logs and handles signals; `cli` holds one file per command.
+//! reloads, logs and handles signals; `suite` runs the tests that ship
+//! with the config; `cli` holds one file per command.
 
 pub mod cli;
 pub mod config;
 pub mod ops;
 pub mod proxy;
 pub mod rules;
+pub mod suite;

@@ -45,6 +45,16 @@ impl Report {
         &self.diagnostics
     }
 
+    /// The name of the file the diagnostics point into.
+    pub fn source_name(&self) -> &str {
+        &self.source.name
+    }
+
+    /// The text of that file.
+    pub fn source_text(&self) -> &str {
+        &self.source.text
+    }
+
     /// How many there are.
     pub fn len(&self) -> usize {
         self.diagnostics.len()

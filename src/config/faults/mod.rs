@@ -5,3 +5,4 @@
 pub(crate) mod file_size;
 pub(crate) mod response;
 pub(crate) mod strings;
+pub(crate) mod test_files;
