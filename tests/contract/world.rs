@@ -88,7 +88,7 @@ impl World {
 
     /// Writes another file of the config directory (a file body), creating
     /// its directories.
-    pub fn write_config_file(&self, relative: &str, bytes: &[u8]) {
+    pub fn write_config_bytes(&self, relative: &str, bytes: &[u8]) {
         let path = namespace::config_source().join(relative);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).expect("create config subdirectory");
