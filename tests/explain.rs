@@ -115,3 +115,27 @@ fn bad_arguments_exit_2() {
     );
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn map_lookups_are_shown_with_their_key_and_value() {
+    let site = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/valid/include_tree");
+    let args = ["GET".to_owned(), "https://example.test/old?x=1".to_owned()];
+    let output = explain(&site, &args);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("legacy-urls") && stdout.contains(r#"{$legacy} = "/new"  (key "/old")"#),
+        "{stdout}"
+    );
+    assert!(stdout.contains("location: /new?x=1"), "{stdout}");
+    let json = explain(
+        &site,
+        &["--json".to_owned(), args[0].clone(), args[1].clone()],
+    );
+    let json = String::from_utf8_lossy(&json.stdout);
+    let compact: String = json.split_whitespace().collect();
+    assert!(
+        compact.contains(r#""lookups":[{"map":"legacy","key":"/old","value":"/new"}]"#),
+        "{json}"
+    );
+}

@@ -20,6 +20,76 @@ pub struct File {
     pub settings: Vec<SettingsBlock>,
     /// Every `rule NAME { … }` block.
     pub rules: Vec<RuleBlock>,
+    /// Every `list NAME [ … ]`.
+    pub lists: Vec<ListDecl>,
+    /// Every `map NAME …`.
+    pub maps: Vec<MapDecl>,
+    /// Every `include "PATTERN"`, with where it stands among the rules.
+    pub includes: Vec<Include>,
+}
+
+/// `list NAME [ … ]`: strings, or bare integers (for `status`).
+#[derive(Debug, Clone)]
+pub struct ListDecl {
+    /// The `list` keyword.
+    pub keyword: Span,
+    /// The name as written.
+    pub name: Word,
+    /// The items in order.
+    pub items: Vec<ListItem>,
+    /// The brackets and what lies between them.
+    pub brackets: Span,
+}
+
+/// One item of a declared list.
+#[derive(Debug, Clone)]
+pub enum ListItem {
+    /// A double-quoted string.
+    Text(StringLiteral),
+    /// A bare integer (`502`).
+    Integer(Word),
+}
+
+impl ListItem {
+    /// Where the item was written.
+    pub fn span(&self) -> Span {
+        match self {
+            ListItem::Text(literal) => literal.span,
+            ListItem::Integer(word) => word.span,
+        }
+    }
+}
+
+/// `map NAME { "key" "value" … }` or `map NAME from "FILE"`.
+#[derive(Debug, Clone)]
+pub struct MapDecl {
+    /// The `map` keyword.
+    pub keyword: Span,
+    /// The name as written.
+    pub name: Word,
+    /// Where the entries come from.
+    pub source: MapSource,
+}
+
+/// The entries of a map, as written.
+#[derive(Debug, Clone)]
+pub enum MapSource {
+    /// Key and value pairs between braces.
+    Inline(Vec<(StringLiteral, StringLiteral)>),
+    /// A CSV file of the config directory.
+    File(StringLiteral),
+}
+
+/// `include "PATTERN"` at the top level.
+#[derive(Debug, Clone)]
+pub struct Include {
+    /// The `include` keyword.
+    pub keyword: Span,
+    /// The pattern, relative to the config directory.
+    pub pattern: StringLiteral,
+    /// How many of this file's rules stand before it: the included rules
+    /// go between those and the rest.
+    pub position: usize,
 }
 
 /// `settings { … }`.
@@ -268,6 +338,9 @@ pub enum Value {
         /// The brackets.
         span: Span,
     },
+    /// `$NAME`: a declared list or map (the word holds the name without `$`;
+    /// its span covers the `$`).
+    Reference(Word),
 }
 
 impl Value {
@@ -276,7 +349,7 @@ impl Value {
         match self {
             Value::Single(literal) => literal.span,
             Value::List(_, span) | Value::Numbers { span, .. } => *span,
-            Value::Number(word) => word.span,
+            Value::Number(word) | Value::Reference(word) => word.span,
         }
     }
 }

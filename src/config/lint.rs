@@ -5,13 +5,15 @@
 use super::ast::{Expr, File, Operator, StatementKind, Value};
 use super::diagnostic::{Code, Diagnostic};
 use super::faults::strings as faults;
+use super::sources::SourceMap;
 use super::string_literal::StringLiteral;
 use crate::rules::{
     Action, Condition, Field, Phase, Rule, RuleSet, Template, TemplatePart, TestOp,
 };
 
-/// Every warning for a file that compiled; `file` and `rule_set` list the same rules.
-pub fn warnings(file: &File, rule_set: &RuleSet) -> Vec<Diagnostic> {
+/// Every warning for a config that compiled; `file` and `rule_set` list the
+/// same rules; `sources` holds its files (for map files' records).
+pub fn warnings(file: &File, rule_set: &RuleSet, sources: &SourceMap) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     unreachable_rules(file, rule_set, &mut out);
     redirect_loops(file, rule_set, &mut out);
@@ -32,6 +34,7 @@ pub fn warnings(file: &File, rule_set: &RuleSet) -> Vec<Diagnostic> {
             }
         }
     }
+    out.extend(super::map_chains::warnings(file, rule_set, sources));
     out
 }
 
@@ -57,6 +60,8 @@ fn method_case(expr: &Expr, out: &mut Vec<Diagnostic>) {
             let literals: &[StringLiteral] = match &test.value {
                 Value::Single(literal) => std::slice::from_ref(literal),
                 Value::List(items, _) => items,
+                // A declared list is checked where it is declared, not here.
+                Value::Reference(_) => return,
                 Value::Number(_) | Value::Numbers { .. } => &[],
             };
             for literal in literals {
@@ -410,6 +415,8 @@ fn known_test(op: &TestOp, value: &str) -> Option<bool> {
         TestOp::Contains(text) => value.contains(text.as_str()),
         TestOp::In(set) => set.strings.iter().any(|s| s == value),
         TestOp::NotIn(set) => !set.strings.iter().any(|s| s == value),
+        TestOp::InMap(map) => map.contains(value),
+        TestOp::NotInMap(map) => !map.contains(value),
         TestOp::Ordered(order, bound) => order.holds(value.parse().ok()?, *bound),
     })
 }

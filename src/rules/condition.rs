@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::function::Call;
+use super::map::Map;
 use super::rule_regex::RuleRegex;
 use http::HeaderName;
 use ipnet::IpNet;
@@ -105,6 +106,10 @@ pub enum TestOp {
     In(ValueSet),
     /// `not in [ … ]`.
     NotIn(ValueSet),
+    /// `in $MAP`: the value is one of the map's keys.
+    InMap(Arc<Map>),
+    /// `not in $MAP`.
+    NotInMap(Arc<Map>),
     /// `status < 500` and the like: the field's value as an integer,
     /// ordered against a bound.
     Ordered(Ordering, u16),
@@ -152,6 +157,8 @@ pub struct ValueSet {
     pub strings: Vec<String>,
     /// Networks, only for `client_ip`; an address inside one is a member.
     pub networks: Vec<IpNet>,
+    /// The declared list it came from (`$office`), for `explain`.
+    pub list: Option<String>,
 }
 
 /// A header's name, compared case-insensitively (as `HeaderName`, lower

@@ -323,7 +323,7 @@ fn mark_captures(part: &TemplatePart, slots: &mut [bool]) {
             }
         }
         TemplatePart::Call(_, inner) => mark_captures(inner, slots),
-        TemplatePart::Literal(_) | TemplatePart::Field(_) => {}
+        TemplatePart::Literal(_) | TemplatePart::Field(_) | TemplatePart::MapValue { .. } => {}
     }
 }
 

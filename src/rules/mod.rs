@@ -11,6 +11,7 @@ pub mod expand;
 pub mod field;
 pub mod function;
 pub mod index;
+pub mod map;
 pub mod matcher;
 pub mod normalize;
 pub mod query_edit;
@@ -29,6 +30,7 @@ pub use exchange::{ClientResponse, Exchange, UpstreamAnswer, simulate, simulate_
 pub use field::ResponseFacts;
 pub use function::{Call, Function, MAX_EXPANSION};
 pub use index::RuleIndex;
+pub use map::Map;
 pub use query_edit::{NamePattern, QueryAction, QueryName};
 pub use request::{RequestFacts, Scheme, TargetError};
 pub use rule_regex::RuleRegex;

@@ -10,6 +10,7 @@ use regex::{CaptureLocations, Regex};
 use serde::Serialize;
 
 use super::condition::{Field, Test, TestOp};
+use super::map::Map;
 
 /// A leaf of a condition that was evaluated.
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +53,9 @@ pub trait Observer {
     fn header_skipped(&mut self, name: &HeaderName, text: &str);
     /// An action was skipped because its template expanded past 64 KiB.
     fn skipped(&mut self, action: &str, why: &str);
+    /// An `in $MAP` found `key` among the map's keys.
+    #[inline(always)]
+    fn looked_up(&mut self, _map: &Map, _key: &str) {}
 }
 
 /// The observer of the server: records nothing.
@@ -103,6 +107,20 @@ pub struct RuleTrace {
     /// Header actions skipped because their value expanded to invalid text.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped_headers: Vec<String>,
+    /// The keys each `in $MAP` found, and their values, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lookups: Vec<MapLookup>,
+}
+
+/// One key an `in $MAP` found, and what `{$MAP}` expands to.
+#[derive(Debug, Clone, Serialize)]
+pub struct MapLookup {
+    /// The map's name.
+    pub map: String,
+    /// The key (the field's value).
+    pub key: String,
+    /// The key's value.
+    pub value: String,
 }
 
 /// Whether a rule fired.
@@ -166,6 +184,7 @@ impl Recorder {
                 failed: None,
                 captures: Vec::new(),
                 skipped_headers: Vec::new(),
+                lookups: Vec::new(),
             })
             .collect();
         Recorder {
@@ -257,6 +276,7 @@ impl Observer for Recorder {
             } else {
                 entry.failed = first_failure;
                 entry.captures.clear();
+                entry.lookups.clear();
                 RuleStatus::NotFired
             };
         }
@@ -271,6 +291,16 @@ impl Observer for Recorder {
     fn skipped(&mut self, action: &str, why: &str) {
         if let Some(rule) = self.rule() {
             rule.skipped_headers.push(format!("{action}: {why}"));
+        }
+    }
+
+    fn looked_up(&mut self, map: &Map, key: &str) {
+        if let Some(rule) = self.rule() {
+            rule.lookups.push(MapLookup {
+                map: map.name().to_owned(),
+                key: key.to_owned(),
+                value: map.get(key).unwrap_or_default().to_owned(),
+            });
         }
     }
 }
@@ -330,12 +360,17 @@ impl fmt::Display for TestText<'_> {
             TestOp::EndsWith(text) => write!(f, "{field} $= {}", Quoted(text)),
             TestOp::Contains(text) => write!(f, "{field} *= {}", Quoted(text)),
             TestOp::Ordered(order, bound) => write!(f, "{field} {} {bound}", order.symbol()),
+            TestOp::InMap(map) => write!(f, "{field} in ${}", map.name()),
+            TestOp::NotInMap(map) => write!(f, "{field} not in ${}", map.name()),
             TestOp::In(set) | TestOp::NotIn(set) => {
                 let op = if matches!(self.0.op, TestOp::In(_)) {
                     "in"
                 } else {
                     "not in"
                 };
+                if let Some(list) = &set.list {
+                    return write!(f, "{field} {op} ${list}");
+                }
                 write!(f, "{field} {op} [")?;
                 let networks = set.networks.iter().map(ToString::to_string);
                 let entries: Vec<String> = set.strings.iter().cloned().chain(networks).collect();

@@ -16,6 +16,7 @@ mod framing_holes;
 mod hostile;
 mod lifecycle;
 mod logs;
+mod maps;
 mod namespace;
 mod origin;
 mod pattern;
@@ -84,6 +85,7 @@ fn all_cases() -> Vec<Case> {
     cases.extend(logs::cases());
     cases.extend(lifecycle::cases());
     cases.extend(shipped_tests::cases());
+    cases.extend(maps::cases());
     cases.extend(timeouts::cases());
     cases.extend(scripts::cases());
     cases.extend(rules::cases());

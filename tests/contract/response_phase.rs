@@ -55,7 +55,7 @@ fn assert_down_page(got: &crate::client::Curl) {
 }
 
 fn error_page_502(world: &World) {
-    world.write_config_bytes("errors/down.html", DOWN_PAGE.as_bytes());
+    world.write_config_file("errors/down.html", DOWN_PAGE.as_bytes());
     world.write_config(ERROR_PAGES);
     let proxy = Proxy::start();
     assert_down_page(&get("/nobody-home", &[]));
@@ -87,7 +87,7 @@ fn error_page_502(world: &World) {
 }
 
 fn error_page_504(world: &World) {
-    world.write_config_bytes("errors/down.html", DOWN_PAGE.as_bytes());
+    world.write_config_file("errors/down.html", DOWN_PAGE.as_bytes());
     world.write_config(&format!(
         "settings {{\n    upstream_response_timeout 1s\n}}\n\n{ERROR_PAGES}"
     ));
@@ -187,7 +187,7 @@ fn cache_by_type(world: &World) {
 }
 
 fn file_body_update(world: &World) {
-    world.write_config_bytes("maintenance.html", b"<h1>version 1</h1>\n");
+    world.write_config_file("maintenance.html", b"<h1>version 1</h1>\n");
     world.write_config(
         "rule maintenance {\n    when path ^= \"/checkout\"\n    respond 503 file \"maintenance.html\"\n}\n",
     );
@@ -203,7 +203,7 @@ fn file_body_update(world: &World) {
     );
     // Only the page changes: update.sh must still see a new config and
     // confirm it (the hash covers file bodies).
-    world.write_config_bytes("maintenance.html", b"<h1>version 2</h1>\n");
+    world.write_config_file("maintenance.html", b"<h1>version 2</h1>\n");
     let out = run_script("update.sh", &[]);
     assert_eq!(out.code, Some(0), "update.sh: {out:?}");
     let second = get("/checkout", &[]);

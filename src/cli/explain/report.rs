@@ -468,6 +468,13 @@ fn write_rule(f: &mut fmt::Formatter<'_>, rule: &RuleView, width: usize) -> fmt:
             None => writeln!(f, " took no part (expands to \"\")")?,
         }
     }
+    for lookup in &trace.lookups {
+        writeln!(
+            f,
+            "        {{${}}} = {:?}  (key {:?})",
+            lookup.map, lookup.value, lookup.key
+        )?;
+    }
     for skipped in &trace.skipped_headers {
         writeln!(f, "        skipped header (invalid value): {skipped}")?;
     }

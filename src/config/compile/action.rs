@@ -286,6 +286,10 @@ fn starts_with_slash(template: &Template) -> bool {
     match template.parts.first() {
         Some(TemplatePart::Literal(text)) => text.starts_with('/'),
         Some(TemplatePart::Field(field)) => is_path(field),
+        // `{$MAP}` first: every value of the map must start with `/`.
+        Some(TemplatePart::MapValue { map, .. }) => {
+            map.entries().all(|(_, value)| value.starts_with('/'))
+        }
         _ => false,
     }
 }

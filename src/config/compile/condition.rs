@@ -2,19 +2,22 @@
 //! `rules::Condition`, recording every regex so templates can resolve captures.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use ipnet::IpNet;
 
 use super::super::ast::{Expr, FieldRef, Operator, TestExpr, Value, Word};
 use super::super::diagnostic::{Code, Diagnostic};
+use super::super::faults::maps as map_faults;
 use super::super::faults::response as response_faults;
 use super::super::faults::strings as faults;
 use super::super::span::Span;
 use super::super::string_literal::StringLiteral;
+use super::declarations::{Body, Declarations};
 use super::field;
 use super::function::CallTable;
 use super::regex;
-use crate::rules::{Condition, Field, Ordering, Phase, Test, TestOp, ValueSet};
+use crate::rules::{Condition, Field, Map, Ordering, Phase, Test, TestOp, ValueSet};
 
 /// Why a regex's groups may not have matched when the rule fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,13 +56,31 @@ pub struct RegexInfo {
     pub literal: Span,
 }
 
+/// What templates need to know about one `FIELD in $MAP` of a rule's condition.
+#[derive(Debug, Clone)]
+pub struct MapBinding {
+    /// The map's name as written.
+    pub name: String,
+    /// The map; `None` when it is unknown or broken (already reported).
+    pub map: Option<Arc<Map>>,
+    /// The field whose value is the key.
+    pub field: Option<Field>,
+    /// Why the test may not have held when the rule fires, if it may.
+    pub uncertain: Option<Uncertainty>,
+    /// The whole test.
+    pub test: Span,
+}
+
 /// Compiles one condition, collecting every fault into `out`.
 pub struct ConditionCompiler<'a> {
     out: &'a mut Vec<Diagnostic>,
     cache: &'a mut regex::RegexCache,
+    declarations: &'a Declarations,
     calls: &'a mut CallTable,
     /// The regexes seen so far, in source order.
     pub regexes: Vec<RegexInfo>,
+    /// Every `in $NAME` seen so far, in source order.
+    pub bindings: Vec<MapBinding>,
     slots: usize,
     /// Whether a regex failed to compile, so its groups are unknown and
     /// templates must not report them as missing.
@@ -75,13 +96,16 @@ impl<'a> ConditionCompiler<'a> {
     pub fn new(
         out: &'a mut Vec<Diagnostic>,
         cache: &'a mut regex::RegexCache,
+        declarations: &'a Declarations,
         calls: &'a mut CallTable,
     ) -> Self {
         ConditionCompiler {
             out,
             cache,
+            declarations,
             calls,
             regexes: Vec::new(),
+            bindings: Vec::new(),
             slots: 0,
             broken: false,
             phase: Phase::Request,
@@ -259,12 +283,12 @@ impl<'a> ConditionCompiler<'a> {
             }
             return None;
         }
-        let op = match operator {
-            Operator::MatchIgnoringCase => {
+        let op = match (operator, &test.value) {
+            (Operator::MatchIgnoringCase, _) => {
                 self.report(faults::case_insensitive_operator(op_span));
                 return None;
             }
-            Operator::NotPrefix | Operator::NotSuffix | Operator::NotContains => {
+            (Operator::NotPrefix | Operator::NotSuffix | Operator::NotContains, _) => {
                 self.report(faults::negated_operator(
                     symbol(operator),
                     &field_text(&test.field),
@@ -272,10 +296,25 @@ impl<'a> ConditionCompiler<'a> {
                 ));
                 return None;
             }
-            Operator::In | Operator::NotIn => {
+            (Operator::In | Operator::NotIn, Value::Reference(word)) => {
+                self.reference_op(operator, word, test, field.as_ref(), context)
+            }
+            (_, Value::Reference(word)) => {
+                self.report(map_faults::reference_operator(
+                    &word.text,
+                    symbol(operator),
+                    word.span,
+                    op_span,
+                ));
+                if matches!(operator, Operator::Match | Operator::NotMatch) {
+                    self.broken = true;
+                }
+                return None;
+            }
+            (Operator::In | Operator::NotIn, _) => {
                 self.list_op(operator, op_span, &test.value, field.as_ref())
             }
-            Operator::Match | Operator::NotMatch => {
+            (Operator::Match | Operator::NotMatch, _) => {
                 let Some(literal) = self.single(operator, op_span, &test.value) else {
                     // Its groups are unknown: templates must not report them.
                     self.broken = true;
@@ -370,6 +409,9 @@ impl<'a> ConditionCompiler<'a> {
                     TestOp::NotIn(set)
                 })
             }
+            (Operator::In | Operator::NotIn, Value::Reference(word)) => {
+                self.status_list(operator, word)
+            }
             (Operator::In | Operator::NotIn, Value::List(items, span)) if items.is_empty() => {
                 self.list_op(operator, op_span, &Value::List(Vec::new(), *span), None)
             }
@@ -427,6 +469,52 @@ impl<'a> ConditionCompiler<'a> {
         }
     }
 
+    /// `status in $NAME`: a declared list of integers (section 14), each a
+    /// status of 100–599.
+    fn status_list(&mut self, operator: Operator, word: &Word) -> Option<TestOp> {
+        let declarations = self.declarations;
+        let Some(declared) = declarations.lookup(&word.text) else {
+            self.report(map_faults::unknown_name(
+                &word.text,
+                word.span,
+                declarations.suggest(&word.text),
+            ));
+            return None;
+        };
+        let items = match &declared.body {
+            Body::Integers(items) => items,
+            Body::Broken(_) => return None,
+            _ => {
+                self.report(map_faults::list_kind(
+                    &word.text,
+                    "status",
+                    false,
+                    word.span,
+                    declared.name,
+                ));
+                return None;
+            }
+        };
+        let mut set = ValueSet::default();
+        for code in items {
+            if !(100..=599).contains(code) {
+                self.report(response_faults::status_out_of_range(
+                    &code.to_string(),
+                    word.span,
+                    false,
+                ));
+                return None;
+            }
+            set.strings.push(code.to_string());
+        }
+        set.list = Some(word.text.clone());
+        Some(if operator == Operator::In {
+            TestOp::In(set)
+        } else {
+            TestOp::NotIn(set)
+        })
+    }
+
     /// A status as written: 100–599, or 0–999 after an ordering operator.
     fn status_number(&mut self, word: &Word, ordering: bool) -> Option<u16> {
         let range = if ordering { 0..=999 } else { 100..=599 };
@@ -449,8 +537,8 @@ impl<'a> ConditionCompiler<'a> {
     ) -> Option<&'v StringLiteral> {
         match value {
             Value::Single(literal) => Some(literal),
-            // Refused before (`integers_for_text`); nothing to compare.
-            Value::Number(_) | Value::Numbers { .. } => None,
+            // Refused before (`integers_for_text`), or reported by `test`.
+            Value::Number(_) | Value::Numbers { .. } | Value::Reference(_) => None,
             Value::List(_, span) => {
                 let symbol = symbol(operator);
                 self.report(
@@ -545,8 +633,8 @@ impl<'a> ConditionCompiler<'a> {
                 return None;
             }
             Value::List(items, _) => items,
-            // Refused before (`integers_for_text`).
-            Value::Number(_) | Value::Numbers { .. } => return None,
+            // Refused before (`integers_for_text`), or reported by `test`.
+            Value::Number(_) | Value::Numbers { .. } | Value::Reference(_) => return None,
             Value::Single(literal) => {
                 let word = if operator == Operator::In {
                     "in"
@@ -569,6 +657,93 @@ impl<'a> ConditionCompiler<'a> {
                 return None;
             }
         };
+        let set = self.value_set(items, field)?;
+        Some(if operator == Operator::In {
+            TestOp::In(set)
+        } else {
+            TestOp::NotIn(set)
+        })
+    }
+
+    /// `in $NAME` / `not in $NAME`: a declared list (as if written here) or
+    /// a map (its keys; `in` binds `{$NAME}` for the templates).
+    fn reference_op(
+        &mut self,
+        operator: Operator,
+        word: &Word,
+        test: &TestExpr,
+        field: Option<&Field>,
+        context: Option<Uncertainty>,
+    ) -> Option<TestOp> {
+        let name = word.text.as_str();
+        let declarations = self.declarations;
+        let Some(declared) = declarations.lookup(name) else {
+            self.report(map_faults::unknown_name(
+                name,
+                word.span,
+                declarations.suggest(name),
+            ));
+            if operator == Operator::In {
+                self.bind(name, None, field, context, test.span);
+            }
+            return None;
+        };
+        match &declared.body {
+            Body::Broken(_) => {
+                if operator == Operator::In {
+                    self.bind(name, None, field, context, test.span);
+                }
+                None
+            }
+            Body::Map(map) => {
+                if operator == Operator::In {
+                    self.bind(name, Some(map.clone()), field, context, test.span);
+                    Some(TestOp::InMap(map.clone()))
+                } else {
+                    Some(TestOp::NotInMap(map.clone()))
+                }
+            }
+            Body::Integers(_) => {
+                self.report(map_faults::list_kind(
+                    name,
+                    &test.field.name.text,
+                    true,
+                    word.span,
+                    declared.name,
+                ));
+                None
+            }
+            Body::Strings(items) => {
+                let mut set = self.value_set(items, field)?;
+                set.list = Some(name.to_owned());
+                Some(if operator == Operator::In {
+                    TestOp::In(set)
+                } else {
+                    TestOp::NotIn(set)
+                })
+            }
+        }
+    }
+
+    fn bind(
+        &mut self,
+        name: &str,
+        map: Option<Arc<Map>>,
+        field: Option<&Field>,
+        uncertain: Option<Uncertainty>,
+        test: Span,
+    ) {
+        self.bindings.push(MapBinding {
+            name: name.to_owned(),
+            map,
+            field: field.cloned(),
+            uncertain,
+            test,
+        });
+    }
+
+    /// The members of a list, checked for the field they are compared with.
+    fn value_set(&mut self, items: &[StringLiteral], field: Option<&Field>) -> Option<ValueSet> {
         let mut set = ValueSet::default();
         let mut ok = true;
         for item in items {
@@ -592,14 +767,7 @@ impl<'a> ConditionCompiler<'a> {
                 _ => set.strings.push(item.value.clone()),
             }
         }
-        if !ok {
-            return None;
-        }
-        Some(if operator == Operator::In {
-            TestOp::In(set)
-        } else {
-            TestOp::NotIn(set)
-        })
+        ok.then_some(set)
     }
 
     fn regex_op(

@@ -3,12 +3,14 @@
 //! against the rule's condition.
 
 use super::super::diagnostic::{Code, Diagnostic, did_you_mean};
+use super::super::faults::maps::{self as map_faults, Kind};
 use super::super::faults::response as response_faults;
 use super::super::faults::strings as faults;
 use super::super::span::Span;
 use super::super::string_literal::StringLiteral;
 use super::super::template_lexeme::{inner_string_end, placeholder_end};
-use super::condition::RegexInfo;
+use super::condition::{MapBinding, RegexInfo, Uncertainty};
+use super::declarations::Declarations;
 use super::field;
 use super::function::CallTable;
 use crate::rules::{CaptureRef, Phase, Template, TemplatePart};
@@ -20,6 +22,10 @@ pub struct Scope<'a> {
     pub regexes: &'a [RegexInfo],
     /// A regex failed to compile: group references cannot be checked.
     pub broken: bool,
+    /// Every `in $NAME` of the condition, in source order.
+    pub bindings: &'a [MapBinding],
+    /// The config's lists and maps.
+    pub declarations: &'a Declarations,
     /// The rule's phase: response fields need `on response`.
     pub phase: Phase,
     /// The rule's name, for the "mark the rule `on response`" help.
@@ -308,8 +314,9 @@ impl Expression<'_> {
 
 /// One name between braces: checked for its bytes, then resolved.
 fn resolve_name(name: &str, span: Span, scope: Scope<'_>) -> Result<TemplatePart, Diagnostic> {
+    let plain = name.strip_prefix('$').unwrap_or(name);
     let header_token = name.starts_with("header.") || name.starts_with("response_header.");
-    if !header_token && !name.bytes().all(is_name_byte) {
+    if !header_token && !plain.bytes().all(is_name_byte) {
         if let Some(instead) = faults::foreign_name(name) {
             return Err(unknown_name(name, span, Some(instead)));
         }
@@ -325,6 +332,9 @@ fn resolve_name(name: &str, span: Span, scope: Scope<'_>) -> Result<TemplatePart
 }
 
 fn resolve(name: &str, span: Span, scope: Scope<'_>) -> Result<TemplatePart, Diagnostic> {
+    if let Some(map) = name.strip_prefix('$') {
+        return map_value(map, span, scope);
+    }
     let regexes = scope.regexes;
     let resolved = if let Some(plain) = field::plain(name) {
         Some(Ok(plain))
@@ -354,6 +364,47 @@ fn resolve(name: &str, span: Span, scope: Scope<'_>) -> Result<TemplatePart, Dia
         // The broken regex is already reported; its groups are unknown.
         Err(_) if scope.broken => Ok(TemplatePart::Literal(String::new())),
         other => other,
+    }
+}
+
+/// `{$NAME}`: the value for the key that the rule's one certain
+/// `in $NAME` found.
+fn map_value(name: &str, span: Span, scope: Scope<'_>) -> Result<TemplatePart, Diagnostic> {
+    let bound: Vec<&MapBinding> = scope.bindings.iter().filter(|b| b.name == name).collect();
+    match bound.as_slice() {
+        [one] => {
+            if let Some(reason) = one.uncertain {
+                return Err(map_faults::uncertain_map(
+                    name,
+                    span,
+                    one.test,
+                    reason == Uncertainty::UnderNot,
+                ));
+            }
+            match (&one.map, &one.field) {
+                (Some(map), Some(field)) => Ok(TemplatePart::MapValue {
+                    map: map.clone(),
+                    field: field.clone(),
+                }),
+                // The map or the field is already reported.
+                _ => Ok(TemplatePart::Literal(String::new())),
+            }
+        }
+        [] => match scope.declarations.lookup(name) {
+            None => Err(map_faults::unknown_name(
+                name,
+                span,
+                scope.declarations.suggest(name),
+            )),
+            Some(declared) if declared.kind() == Kind::List => {
+                Err(map_faults::not_a_map(name, span, declared.name))
+            }
+            Some(_) => Err(map_faults::unbound_map(name, span, 0, &[])),
+        },
+        many => {
+            let tests: Vec<Span> = many.iter().map(|b| b.test).collect();
+            Err(map_faults::unbound_map(name, span, many.len(), &tests))
+        }
     }
 }
 
@@ -486,9 +537,13 @@ mod tests {
     }
 
     fn scope(regexes: &[RegexInfo]) -> Scope<'_> {
+        // Leaked once per call: tests only.
+        let declarations: &'static Declarations = Box::leak(Box::default());
         Scope {
             regexes,
             broken: false,
+            bindings: &[],
+            declarations,
             phase: Phase::Request,
             rule: "r",
         }

@@ -184,6 +184,7 @@ fn admin_only_inside() -> RuleSet {
             "10.0.0.0/8".parse::<IpNet>().unwrap(),
             "2001:db8::/32".parse().unwrap(),
         ],
+        list: None,
     };
     rules(vec![rule(
         "admin-only-inside",
