@@ -7,9 +7,9 @@ use std::time::Duration;
 use clap::Args;
 
 use super::ServerPaths;
+use crate::log::error_log::Level;
 use crate::ops::control_client::{self, ControlError};
 use crate::ops::control_protocol::ControlRequest;
-use crate::ops::error_log::Level;
 
 /// How long the server may take to answer.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -7,9 +7,9 @@ use std::time::Duration;
 use clap::Args;
 
 use super::ServerPaths;
+use crate::log::rotation;
 use crate::ops::control_client::{self, ControlError};
 use crate::ops::control_protocol::ControlRequest;
-use crate::ops::rotation;
 
 /// How long the server may take to confirm the reopen.
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);

@@ -45,6 +45,21 @@ pub struct ControlReply {
     /// The server's process id (status only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
+    /// How far the access-log writer is behind (status only): a slow disk
+    /// shows here before memory does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_log: Option<AccessLogBacklog>,
+}
+
+/// The access log's backlog as the `status` reply carries it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessLogBacklog {
+    /// Bytes of lines waiting for the writer now.
+    pub pending_bytes: u64,
+    /// Lines recorded while the writer was more than 4 MiB behind, since start.
+    pub lines_behind: u64,
+    /// How many times the writer fell that far behind, since start.
+    pub times_behind: u64,
 }
 
 impl ControlReply {

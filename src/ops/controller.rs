@@ -8,9 +8,9 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
 use tokio::sync::Mutex;
 
-use super::control_protocol::{ControlReply, ControlRequest};
-use super::error_log::{ErrorLog, Level};
+use super::control_protocol::{AccessLogBacklog, ControlReply, ControlRequest};
 use crate::config;
+use crate::log::error_log::{ErrorLog, Level};
 use crate::proxy::DataPlane;
 use crate::proxy::accept_backoff::AcceptBackoff;
 
@@ -61,7 +61,13 @@ impl Controller {
             },
             ControlRequest::Status => {
                 let rules = self.plane.rules();
+                let backlog = self.plane.access_log.backlog();
                 ControlReply {
+                    access_log: Some(AccessLogBacklog {
+                        pending_bytes: backlog.pending_bytes,
+                        lines_behind: backlog.lines_behind,
+                        times_behind: backlog.times_behind,
+                    }),
                     generation: Some(self.plane.generation()),
                     source_hash: Some(rules.source_hash.clone()),
                     listen: self.listen.clone(),
@@ -106,7 +112,7 @@ impl Controller {
                     "reload rejected; still serving generation {}",
                     self.plane.generation()
                 );
-                super::error_log::each_line(&text);
+                crate::log::error_log::each_line(&text);
                 ControlReply {
                     generation: Some(self.plane.generation()),
                     ..ControlReply::failed(text)

@@ -10,10 +10,10 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook_tokio::Signals;
 use tokio::sync::watch;
 
-use super::access_log::AccessLog;
 use super::controller::Controller;
-use super::error_log::ErrorLog;
 use super::run_dir::RunDir;
+use crate::log::access_log::AccessLog;
+use crate::log::error_log::ErrorLog;
 use crate::proxy::DataPlane;
 use crate::proxy::drain::Drain;
 use crate::proxy::listener::{self, ListenSpec};
@@ -69,7 +69,7 @@ pub fn run(options: ServerOptions) -> Result<(), ServeError> {
                 "cannot start: the configuration in {} is invalid",
                 options.config_dir.display()
             );
-            super::error_log::each_line(&err.to_string());
+            crate::log::error_log::each_line(&err.to_string());
             return Err(ServeError::InvalidConfig);
         }
     };

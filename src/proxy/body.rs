@@ -1,6 +1,7 @@
 //! The response body sent to the client: streams the upstream body (or a
-//! generated one), counts the bytes actually sent, and writes the request's
-//! one access-log line when the body ends or is dropped.
+//! generated one), counts the bytes actually sent, and when the body ends or
+//! is dropped writes the request's one access-log line and, apart from it,
+//! tells the connection the request is over (its keep-alive timer starts).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,8 +13,8 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 
 use super::client_io::ConnState;
 use super::pool::Lent;
-use crate::ops::access_log::AccessLog;
-use crate::ops::access_record::AccessRecord;
+use crate::log::access_log::AccessLog;
+use crate::log::access_record::AccessRecord;
 use crate::rules::AccessLogFormat;
 
 /// The access-log line of a request, waiting for its body to end.
@@ -27,8 +28,35 @@ pub struct PendingLog {
     pub started: Instant,
     /// Where the line goes; `None` once written.
     pub log: Option<AccessLog>,
-    /// The connection, told when the request is over.
-    pub conn: Arc<ConnState>,
+}
+
+/// A request in progress on its connection: made when the service starts it,
+/// and ended (once) when its response body ends or is dropped, so the
+/// connection's keep-alive timer follows the response, not its log line.
+#[derive(Debug)]
+pub struct RequestEnd {
+    conn: Option<Arc<ConnState>>,
+}
+
+impl RequestEnd {
+    /// Counts a request as started on `conn`; it ends when this is dropped.
+    pub fn start(conn: Arc<ConnState>) -> Self {
+        conn.request_started();
+        RequestEnd { conn: Some(conn) }
+    }
+
+    fn end(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            conn.request_finished();
+        }
+    }
+}
+
+impl Drop for RequestEnd {
+    /// A request abandoned before its response existed ends too.
+    fn drop(&mut self) {
+        self.end();
+    }
 }
 
 /// The status logged for a request whose client went away before a response
@@ -48,7 +76,6 @@ impl PendingLog {
         }
         let record = std::mem::replace(&mut self.record, AccessRecord::placeholder());
         log.record(record, self.format);
-        self.conn.request_finished();
     }
 }
 
@@ -71,6 +98,9 @@ pub struct ProxyBody {
     source: Source,
     sent: u64,
     pending: Option<PendingLog>,
+    /// Ended after the log line is written (so a client that sends its next
+    /// request at once finds the line of this one already in the batch).
+    end: Option<RequestEnd>,
 }
 
 impl std::fmt::Debug for ProxyBody {
@@ -88,6 +118,7 @@ impl ProxyBody {
             source: Source::Generated((!bytes.is_empty()).then_some(bytes)),
             sent: 0,
             pending: Some(pending),
+            end: None,
         }
     }
 
@@ -98,12 +129,22 @@ impl ProxyBody {
             source: Source::Upstream(body, connection),
             sent: 0,
             pending: Some(pending),
+            end: None,
         }
+    }
+
+    /// Ends `end` with this body (after its log line), not before.
+    pub fn ending(mut self, end: RequestEnd) -> Self {
+        self.end = Some(end);
+        self
     }
 
     fn finish(&mut self) {
         if let Some(mut pending) = self.pending.take() {
             pending.finish(self.sent);
+        }
+        if let Some(mut end) = self.end.take() {
+            end.end();
         }
     }
 

@@ -17,7 +17,7 @@ use super::client_io::{ClientIo, ClientTimeouts, ConnState};
 use super::data_plane::DataPlane;
 use super::drain::{DrainToken, stopping};
 use super::service::{ConnectionContext, handle};
-use crate::ops::access_record::{AccessRecord, LogAction};
+use crate::log::access_record::{AccessRecord, LogAction};
 
 /// Most header fields accepted in one request head (hyper's default is 100);
 /// the framing check refuses more with 431 before hyper sees them.

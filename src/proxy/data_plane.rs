@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use arc_swap::ArcSwap;
 
 use super::upstream::Upstream;
-use crate::ops::access_log::AccessLog;
+use crate::log::access_log::AccessLog;
 use crate::rules::RuleSet;
 
 /// The state of the data plane, shared by every connection.

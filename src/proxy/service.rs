@@ -11,13 +11,13 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, LOCATION, REFERER, USER_A
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
 
-use super::body::{PendingLog, ProxyBody};
+use super::body::{PendingLog, ProxyBody, RequestEnd};
 use super::client_io::ConnState;
 use super::data_plane::DataPlane;
 use super::error::{Malformed, ProxyError};
 use super::forward::forward;
 use super::hop_by_hop;
-use crate::ops::access_record::{AccessRecord, FiredRules, LogAction, LogText};
+use crate::log::access_record::{AccessRecord, FiredRules, LogAction, LogText};
 use crate::rules::{self, Decision, Outcome, RequestFacts, apply_edits};
 
 /// What the service knows about the connection a request arrived on.
@@ -36,12 +36,19 @@ pub struct ConnectionContext {
 /// The `text/plain` content type of every generated body.
 const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
 
-/// Handles one request; never fails (errors become responses).
+/// Handles one request; never fails (errors become responses). The request
+/// counts as in progress on its connection until its response body ends.
 pub async fn handle(
     ctx: ConnectionContext,
     request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
-    ctx.state.request_started();
+    let end = RequestEnd::start(ctx.state.clone());
+    let response = respond(ctx, request).await;
+    Ok(response.map(|body| body.ending(end)))
+}
+
+/// The response to one request, its access-log line attached to its body.
+async fn respond(ctx: ConnectionContext, request: Request<Incoming>) -> Response<ProxyBody> {
     let started = Instant::now();
     let rule_set = ctx.plane.rules();
     let mut pending = PendingLog {
@@ -49,7 +56,6 @@ pub async fn handle(
         format: rule_set.settings.access_log,
         started,
         log: Some(ctx.plane.access_log.clone()),
-        conn: ctx.state.clone(),
     };
     let mut request = request;
     // The upgrade handle must be taken from the request itself, before it is split.
@@ -57,16 +63,13 @@ pub async fn handle(
         hop_by_hop::wants_websocket(request.headers()).then(|| hyper::upgrade::on(&mut request));
     let (mut parts, body) = request.into_parts();
     if let Err(err) = check(&mut parts, rule_set.settings.max_request_header_bytes) {
-        return Ok(error_response(err, pending));
+        return error_response(err, pending);
     }
     let (decision, target) = {
         let facts = match RequestFacts::from_parts(&parts, ctx.peer) {
             Ok(facts) => facts,
             Err(err) => {
-                return Ok(error_response(
-                    ProxyError::Malformed(Malformed::Target(err)),
-                    pending,
-                ));
+                return error_response(ProxyError::Malformed(Malformed::Target(err)), pending);
             }
         };
         pending.record.client_ip = facts.client_ip;
@@ -97,23 +100,11 @@ pub async fn handle(
             let mut headers = HeaderMap::new();
             headers.insert(LOCATION, location);
             pending.record.action = LogAction::Redirect;
-            Ok(generated(
-                status,
-                headers,
-                Bytes::new(),
-                &response_headers,
-                pending,
-            ))
+            generated(status, headers, Bytes::new(), &response_headers, pending)
         }
         Outcome::Respond { status, body } => {
             pending.record.action = LogAction::Respond;
-            Ok(generated(
-                status,
-                HeaderMap::new(),
-                body,
-                &response_headers,
-                pending,
-            ))
+            generated(status, HeaderMap::new(), body, &response_headers, pending)
         }
         Outcome::Forward { .. } => {
             apply_edits(&request_headers, &mut parts.headers);
@@ -133,12 +124,9 @@ pub async fn handle(
                     pending.record.upstream_ms = Some(upstream_ms);
                     pending.record.action = LogAction::Forward;
                     let (parts, incoming) = response.into_parts();
-                    Ok(Response::from_parts(
-                        parts,
-                        ProxyBody::upstream(incoming, connection, pending),
-                    ))
+                    Response::from_parts(parts, ProxyBody::upstream(incoming, connection, pending))
                 }
-                Err(err) => Ok(error_response(err, pending)),
+                Err(err) => error_response(err, pending),
             }
         }
     }
@@ -485,7 +473,7 @@ mod tests {
 
     #[test]
     fn generated_responses_carry_the_rules_response_headers_and_one_log_line() {
-        use crate::ops::access_log::AccessLog;
+        use crate::log::access_log::AccessLog;
         use http::HeaderName;
         let dir = std::env::temp_dir().join(format!("switchyard-svc-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
@@ -493,9 +481,9 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         let log = AccessLog::open(&path).expect("log");
         let conn = Arc::new(ConnState::default());
-        conn.request_started();
+        let end = RequestEnd::start(conn.clone());
         let request = Request::get("/old").body(()).expect("request");
-        let mut record = crate::ops::access_record::AccessRecord::placeholder();
+        let mut record = crate::log::access_record::AccessRecord::placeholder();
         record.method = LogText::Method(request.method().clone());
         record.uri = LogText::Target(request.uri().clone());
         record.action = LogAction::Redirect;
@@ -504,7 +492,6 @@ mod tests {
             format: crate::rules::AccessLogFormat::Json,
             started: Instant::now(),
             log: Some(log.clone()),
-            conn: conn.clone(),
         };
         let mut headers = HeaderMap::new();
         headers.insert(LOCATION, HeaderValue::from_static("/new"));
@@ -524,7 +511,8 @@ mod tests {
             Bytes::new(),
             &edits,
             pending,
-        );
+        )
+        .map(|body| body.ending(end));
         assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
         assert_eq!(response.headers()[LOCATION], "/new");
         assert_eq!(response.headers()[CONTENT_TYPE], TEXT_PLAIN);

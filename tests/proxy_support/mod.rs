@@ -20,7 +20,7 @@ use hyper::body::{Frame, Incoming};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use switchyard::ops::access_log::AccessLog;
+use switchyard::log::access_log::AccessLog;
 use switchyard::proxy::DataPlane;
 use switchyard::proxy::drain::Drain;
 use switchyard::proxy::listener::{self, ListenSpec};
