@@ -114,21 +114,25 @@ fn lost_one_connection(err: &io::Error) -> bool {
     ) {
         return true;
     }
-    matches!(
-        err.raw_os_error(),
-        Some(
-            libc::EPROTO
-                | libc::EPERM
-                | libc::ENETDOWN
-                | libc::ENOPROTOOPT
-                | libc::EHOSTDOWN
-                | libc::ENONET
-                | libc::EHOSTUNREACH
-                | libc::EOPNOTSUPP
-                | libc::ENETUNREACH
-        )
-    )
+    err.raw_os_error()
+        .is_some_and(|code| ONE_CONNECTION_LOST.contains(&code))
 }
+
+/// The `accept` errors that stand for one connection lost before it was
+/// accepted (Linux's accept(2) passes on the pending socket's network
+/// errors); the list differs by platform only by what the platform has.
+const ONE_CONNECTION_LOST: &[i32] = &[
+    libc::EPROTO,
+    libc::EPERM,
+    libc::ENETDOWN,
+    libc::ENOPROTOOPT,
+    libc::EHOSTDOWN,
+    #[cfg(target_os = "linux")]
+    libc::ENONET,
+    libc::EHOSTUNREACH,
+    libc::EOPNOTSUPP,
+    libc::ENETUNREACH,
+];
 
 impl AcceptBackoff {
     /// Records a failed `accept` at `now`. Anything that is not the loss of a
