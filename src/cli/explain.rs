@@ -96,7 +96,7 @@ pub fn run(args: ExplainArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let report = Report::build(&compiled.rule_set, &parts, url, args.peer);
+    let report = Report::build(&compiled.rule_set.prepare(), &parts, url, args.peer);
     if args.json {
         match serde_json::to_string_pretty(&report) {
             Ok(text) => println!("{text}"),

@@ -16,7 +16,7 @@ use http::{HeaderValue, Method, Uri};
 use serde::Serialize;
 
 use super::log_time::{Rfc3339, rfc3339_millis};
-use crate::rules::{AccessLogFormat, RuleSet};
+use crate::rules::{AccessLogFormat, ServedRules};
 
 /// What the request was turned into, for the `action` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -94,13 +94,13 @@ impl From<String> for LogText {
 /// indices in it, so no name is copied per request.
 #[derive(Debug, Clone, Default)]
 pub struct FiredRules {
-    rule_set: Option<Arc<RuleSet>>,
+    rule_set: Option<Arc<ServedRules>>,
     fired: Vec<usize>,
 }
 
 impl FiredRules {
     /// The rules at `fired` (indices into `rule_set.rules`), in order.
-    pub fn new(rule_set: Arc<RuleSet>, fired: Vec<usize>) -> Self {
+    pub fn new(rule_set: Arc<ServedRules>, fired: Vec<usize>) -> Self {
         FiredRules {
             rule_set: Some(rule_set),
             fired,
@@ -405,7 +405,7 @@ mod tests {
             user_agent: "curl/8\tx".to_owned().into(),
             referer: LogText::Absent,
             action: LogAction::Forward,
-            rules: FiredRules::new(Arc::new(compiled.rule_set), vec![0, 2]),
+            rules: FiredRules::new(Arc::new(compiled.rule_set.prepare()), vec![0, 2]),
         }
     }
 

@@ -13,6 +13,7 @@ use crate::config;
 use crate::log::error_log::{ErrorLog, Level};
 use crate::proxy::DataPlane;
 use crate::proxy::accept_backoff::AcceptBackoff;
+use crate::rules::ServedRules;
 
 /// The longest request line accepted on the control socket.
 const MAX_REQUEST: u64 = 4096;
@@ -91,10 +92,10 @@ impl Controller {
                 Err(err) => return ControlReply::failed(format!("reload task failed: {err}")),
             };
         match loaded {
-            Ok(compiled) => {
-                let hash = compiled.rule_set.source_hash.clone();
-                let rules = compiled.rule_set.rules.len();
-                let (generation, replaced) = self.plane.swap(compiled.rule_set);
+            Ok(served) => {
+                let hash = served.source_hash.clone();
+                let rules = served.rules.len();
+                let (generation, replaced) = self.plane.swap(served);
                 // Freeing 1,000 compiled regexes takes milliseconds: do it
                 // off the serving threads too (requests still holding the
                 // old set free it themselves when they end last).
@@ -184,8 +185,6 @@ impl Controller {
 /// Loads and compiles the config and builds its rule index before it is
 /// served, so neither the first request after start-up nor the first after a
 /// reload pays for building it (tens of milliseconds for 1,000 rules).
-pub fn load_ready(dir: &std::path::Path) -> Result<config::Compiled, config::LoadError> {
-    let compiled = config::load_dir(dir)?;
-    compiled.rule_set.index();
-    Ok(compiled)
+pub fn load_ready(dir: &std::path::Path) -> Result<ServedRules, config::LoadError> {
+    Ok(config::load_dir(dir)?.rule_set.prepare())
 }

@@ -62,8 +62,8 @@ pub fn run(options: ServerOptions) -> Result<(), ServeError> {
         .map_err(|e| startup(&options.log_dir.display().to_string(), &e))?;
     let error_log = ErrorLog::install(&options.log_dir.join("error.log"))
         .map_err(|e| startup("cannot open error.log", &e))?;
-    let compiled = match super::controller::load_ready(&options.config_dir) {
-        Ok(compiled) => compiled,
+    let served = match super::controller::load_ready(&options.config_dir) {
+        Ok(served) => served,
         Err(err) => {
             tracing::error!(
                 "cannot start: the configuration in {} is invalid",
@@ -76,12 +76,7 @@ pub fn run(options: ServerOptions) -> Result<(), ServeError> {
     let access_log = AccessLog::open(&options.log_dir.join("access.log"))
         .map_err(|e| startup("cannot open access.log", &e))?;
     let runtime = runtime().map_err(|e| startup("cannot start the runtime", &e))?;
-    let result = runtime.block_on(serve(
-        options,
-        compiled.rule_set,
-        access_log.clone(),
-        error_log,
-    ));
+    let result = runtime.block_on(serve(options, served, access_log.clone(), error_log));
     if let Err(err) = access_log.flush_blocking() {
         eprintln!("switchyard: cannot flush the access log: {err}");
     }
@@ -106,7 +101,7 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 
 async fn serve(
     options: ServerOptions,
-    rules: crate::rules::RuleSet,
+    rules: crate::rules::ServedRules,
     access_log: AccessLog,
     error_log: ErrorLog,
 ) -> Result<(), ServeError> {

@@ -15,39 +15,33 @@ use super::field::FieldReader;
 use super::index::{RuleIndex, RulePlan};
 use super::matcher::{Matcher, Slots};
 use super::request::RequestFacts;
-use super::rule_set::RuleSet;
+use super::rule_set::{RuleSet, ServedRules};
 use super::template::Template;
 use super::trace::{Leaf, NoTrace, Observer, Recorder, Trace};
 
 /// Decides what happens to one request.
-pub fn evaluate(rule_set: &RuleSet, facts: &RequestFacts<'_>) -> Decision {
+pub fn evaluate(rule_set: &ServedRules, facts: &RequestFacts<'_>) -> Decision {
     run(rule_set, facts, &mut NoTrace)
 }
 
 /// Decides what happens to one request and reports, rule by rule, why (for
 /// `explain`). The decision is exactly the one `evaluate` returns.
-pub fn evaluate_traced(rule_set: &RuleSet, facts: &RequestFacts<'_>) -> (Decision, Trace) {
+pub fn evaluate_traced(rule_set: &ServedRules, facts: &RequestFacts<'_>) -> (Decision, Trace) {
     let mut recorder = Recorder::new(rule_set.rules.iter().map(|rule| rule.name.as_str()));
     let decision = run(rule_set, facts, &mut recorder);
     (decision, recorder.finish())
 }
 
-fn run<O: Observer>(rule_set: &RuleSet, facts: &RequestFacts<'_>, observer: &mut O) -> Decision {
-    let cached = rule_set.index();
-    // A rule set whose rules were changed after its index was built is run
-    // with a fresh index rather than a stale one.
-    if cached.plans.len() == rule_set.rules.len() {
-        run_with(rule_set, cached, facts, observer)
-    } else {
-        run_with(
-            rule_set,
-            &RuleIndex::build(&rule_set.rules),
-            facts,
-            observer,
-        )
-    }
+fn run<O: Observer>(
+    rule_set: &ServedRules,
+    facts: &RequestFacts<'_>,
+    observer: &mut O,
+) -> Decision {
+    run_with(rule_set, rule_set.index(), facts, observer)
 }
 
+/// The evaluator proper, over any index of `rule_set`'s rules (the tests
+/// pass one without gates to prove the index never changes a result).
 fn run_with<O: Observer>(
     rule_set: &RuleSet,
     index: &RuleIndex,

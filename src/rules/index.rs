@@ -8,8 +8,6 @@
 //! condition requires (`field ~ re`, alone or as a member of the top-level
 //! `and`) does not match, and then that rule could not have fired.
 
-use std::sync::OnceLock;
-
 use http::HeaderValue;
 use regex::{RegexSet, RegexSetBuilder};
 
@@ -17,7 +15,7 @@ use super::action::{Action, HeaderAction};
 use super::candidates::Candidates;
 use super::condition::{Condition, Field, Test, TestOp};
 use super::field::FieldReader;
-use super::rule_set::{Rule, RuleSet};
+use super::rule_set::Rule;
 use super::template::{Template, TemplatePart};
 
 /// Compiled-program size limit of one combined `RegexSet` (its regexes each
@@ -105,34 +103,6 @@ impl Gate {
             Condition::Test(test) => Some(test),
             _ => None,
         }
-    }
-}
-
-/// A cell for the index inside `RuleSet`, filled on first use. Cloning a rule
-/// set gives an empty cell, so a clone whose rules are then changed never
-/// runs with a stale index.
-#[derive(Debug, Default)]
-pub struct IndexCell(OnceLock<RuleIndex>);
-
-impl Clone for IndexCell {
-    fn clone(&self) -> Self {
-        IndexCell::default()
-    }
-}
-
-impl IndexCell {
-    /// The index, built from `rules` on the first call.
-    pub fn get_or_build(&self, rules: &[Rule]) -> &RuleIndex {
-        self.0.get_or_init(|| RuleIndex::build(rules))
-    }
-}
-
-impl RuleSet {
-    /// The rule set's index, built on the first call. The server should call
-    /// it once after compiling and before swapping the rule set in, so that no
-    /// request pays for building it.
-    pub fn index(&self) -> &RuleIndex {
-        self.index.get_or_build(&self.rules)
     }
 }
 

@@ -25,7 +25,7 @@ pub use evaluate::{evaluate, evaluate_traced};
 pub use index::RuleIndex;
 pub use request::{RequestFacts, Scheme, TargetError};
 pub use rule_regex::RuleRegex;
-pub use rule_set::{Rule, RuleSet};
+pub use rule_set::{Rule, RuleSet, ServedRules};
 pub use settings::{AccessLogFormat, Settings};
 pub use template::{CaptureRef, Template, TemplatePart};
 pub use trace::{RuleStatus, RuleTrace, Trace};

@@ -210,10 +210,7 @@ impl Proxy {
     pub fn start(upstream: SocketAddr, settings: Settings) -> Proxy {
         let log_dir = temp_dir("proxy");
         let access_log = AccessLog::open(&log_dir.join("access.log")).expect("access log");
-        let rules = RuleSet {
-            settings: settings.clone(),
-            ..RuleSet::default()
-        };
+        let rules = RuleSet::new(settings.clone(), Vec::new(), String::new()).prepare();
         let plane = Arc::new(DataPlane::new(
             rules,
             Upstream::new(&upstream.to_string(), &settings),

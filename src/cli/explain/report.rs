@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use crate::rules::trace::{RuleStatus, RuleTrace};
 use crate::rules::{
-    Decision, HeaderEdit, Outcome, RequestFacts, RuleSet, TargetError, apply_edits, evaluate_traced,
+    Decision, HeaderEdit, Outcome, RequestFacts, ServedRules, TargetError, apply_edits,
+    evaluate_traced,
 };
 
 /// Everything `explain` says about one request.
@@ -121,7 +122,7 @@ pub enum OutcomeView {
 impl Report {
     /// Evaluates the request with the server's evaluator and describes it.
     pub fn build(
-        rule_set: &RuleSet,
+        rule_set: &ServedRules,
         parts: &http::request::Parts,
         url: &str,
         peer: IpAddr,

@@ -30,14 +30,9 @@ pub fn compile(file: &File, source_hash: String) -> Result<RuleSet, Vec<Diagnost
         }
     }
     if out.is_empty() {
-        Ok(RuleSet {
-            settings,
-            rules,
-            source_hash,
-            // Built on first use (`RuleSet::index`), so `validate` never pays
-            // for the evaluation index.
-            index: Default::default(),
-        })
+        // The checked form only: the server builds the index
+        // (`RuleSet::prepare`), so `validate` never pays for it.
+        Ok(RuleSet::new(settings, rules, source_hash))
     } else {
         Err(out)
     }
