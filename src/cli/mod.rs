@@ -88,9 +88,3 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
     }
 }
-
-/// Whether diagnostics on stderr may use colour (only on a terminal).
-pub(crate) fn stderr_is_terminal() -> bool {
-    use std::io::IsTerminal;
-    std::io::stderr().is_terminal()
-}

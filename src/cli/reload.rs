@@ -38,7 +38,7 @@ pub(crate) fn reload(config_dir: &Path, run_dir: &Path, command: &str) -> ExitCo
     let expected = match config::load_dir(config_dir) {
         Ok(compiled) => compiled.rule_set.source_hash,
         Err(LoadError::Invalid(invalid)) => {
-            eprintln!("{}", invalid.render(super::stderr_is_terminal()));
+            eprintln!("{}", invalid.render(config::stderr_wants_color()));
             return ExitCode::from(1);
         }
         Err(err @ LoadError::Io { .. }) => {

@@ -1,5 +1,7 @@
 //! Diagnostics as data: one type for every fault and warning `proxy.conf` can
 //! have, a stable code per fault, the message apart from where it points.
+//! The words of each fault (message, labels, help) are built in the
+//! catalogue, `faults/`; this file holds the type and the list of codes.
 
 use std::fmt;
 

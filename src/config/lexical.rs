@@ -2,8 +2,9 @@
 //! a parser explains badly (an unterminated string, single quotes) and refuses
 //! nesting deep enough to strain the recursive-descent parser.
 
-use super::diagnostic::{Code, Diagnostic};
+use super::diagnostic::Diagnostic;
 use super::span::Span;
+use crate::config::faults;
 
 /// The deepest nesting of parentheses and `not` a condition may have.
 pub const MAX_NESTING: usize = 32;
@@ -29,17 +30,8 @@ pub fn scan(text: &str) -> Scan {
             b'"' => match string_end(bytes, i) {
                 Ok(end) => i = end,
                 Err(end) => {
-                    scan.faults.push(
-                        Diagnostic::error(
-                            Code::UnterminatedString,
-                            "unterminated string",
-                            Span::new(i, end),
-                            "this string is never closed",
-                        )
-                        .with_help(
-                            "close it with `\"` on the same line; a string cannot span lines",
-                        ),
-                    );
+                    scan.faults
+                        .push(faults::syntax::unterminated_string(Span::new(i, end)));
                     i = end;
                 }
             },
@@ -47,15 +39,8 @@ pub fn scan(text: &str) -> Scan {
                 let end = line_end(bytes, i);
                 let close = bytes[i + 1..end].iter().position(|&b| b == b'\'');
                 let span_end = close.map_or(i + 1, |at| i + 1 + at + 1);
-                scan.faults.push(
-                    Diagnostic::error(
-                        Code::SingleQuotes,
-                        "strings are written in double quotes",
-                        Span::new(i, span_end),
-                        "single quote",
-                    )
-                    .with_help("write \"…\" instead of '…'"),
-                );
+                scan.faults
+                    .push(faults::syntax::single_quotes(Span::new(i, span_end)));
                 i = span_end;
             }
             b'(' => {
@@ -86,13 +71,7 @@ pub fn scan(text: &str) -> Scan {
 
 /// The diagnostic for nesting beyond [`MAX_NESTING`].
 pub fn too_deep(span: Span) -> Diagnostic {
-    Diagnostic::error(
-        Code::TooDeep,
-        format!("condition nested more than {MAX_NESTING} levels deep"),
-        span,
-        "too deep",
-    )
-    .with_help("split the condition or remove redundant parentheses and `not`")
+    faults::syntax::too_deep(MAX_NESTING, span)
 }
 
 fn line_end(bytes: &[u8], from: usize) -> usize {
@@ -128,6 +107,7 @@ fn trim_cr(bytes: &[u8], open: usize, end: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::diagnostic::Code;
 
     #[test]
     fn finds_an_unterminated_string_on_its_line() {

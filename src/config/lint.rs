@@ -2,7 +2,8 @@
 //! and redirects that would send the client back into their own rule.
 
 use super::ast::{File, StatementKind};
-use super::diagnostic::{Code, Diagnostic};
+use super::diagnostic::Diagnostic;
+use crate::config::faults;
 use crate::rules::{Action, Condition, Field, Rule, RuleSet, Template, TemplatePart, TestOp};
 
 /// Every warning for a file that compiled; `file` and `rule_set` list the same rules.
@@ -22,20 +23,12 @@ fn unreachable_rules(file: &File, rule_set: &RuleSet, out: &mut Vec<Diagnostic>)
     };
     let blocker = &file.rules[blocking].name;
     for later in file.rules.iter().skip(blocking + 1) {
-        out.push(
-            Diagnostic::error(
-                Code::UnreachableRule,
-                format!("rule `{}` can never fire", later.name.text),
-                later.name.span,
-                "never reached",
-            )
-            .with_related(blocker.span, "this rule answers every request")
-            .with_help(format!(
-                "move it above `{}`, or give `{}` a `when` line",
-                blocker.text, blocker.text
-            ))
-            .warning(),
-        );
+        out.push(faults::rules::unreachable(
+            &later.name.text,
+            later.name.span,
+            &blocker.text,
+            blocker.span,
+        ));
     }
 }
 
@@ -64,23 +57,11 @@ fn redirect_loops(file: &File, rule_set: &RuleSet, out: &mut Vec<Diagnostic>) {
         let Some(target_span) = target_span else {
             continue;
         };
-        let mut diagnostic = Diagnostic::error(
-            Code::RedirectLoop,
-            format!(
-                "rule `{}` redirects to a URL that matches it again",
-                block.name.text
-            ),
+        out.push(faults::rules::redirect_loop(
+            &block.name.text,
             target_span,
-            "the client is sent here, and this rule fires again",
-        )
-        .with_help(
-            "the browser would loop until it gives up; make the condition exclude the target",
-        )
-        .warning();
-        if let Some(when_span) = when_span {
-            diagnostic = diagnostic.with_related(when_span, "still true for the target");
-        }
-        out.push(diagnostic);
+            when_span,
+        ));
     }
 }
 

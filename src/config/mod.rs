@@ -9,6 +9,7 @@
 pub mod ast;
 pub mod compile;
 pub mod diagnostic;
+pub(crate) mod faults;
 pub mod lexical;
 pub mod lint;
 pub mod parse;
@@ -123,14 +124,8 @@ pub fn compile_source(name: &str, bytes: &[u8]) -> Result<Compiled, Invalid> {
             name: name.to_owned(),
             text: String::new(),
         });
-        let diagnostic = Diagnostic::whole_file(
-            Code::FileTooLarge,
-            format!(
-                "{name} is larger than {} MiB",
-                MAX_FILE_BYTES / (1024 * 1024)
-            ),
-        )
-        .with_help("split long lists of rules, or generate fewer of them");
+        let max_mib = usize::try_from(MAX_FILE_BYTES / (1024 * 1024)).unwrap_or(usize::MAX);
+        let diagnostic = faults::files::too_large(name, max_mib);
         return Err(invalid(source, vec![diagnostic]));
     }
     let text = match std::str::from_utf8(bytes) {
@@ -175,13 +170,7 @@ fn not_utf8(name: &str, bytes: &[u8], error: &std::str::Utf8Error) -> Invalid {
     let byte = bytes.get(at).copied().unwrap_or(0);
     // The lossy text equals the input up to `at`, where U+FFFD (3 bytes) stands.
     let span = Span::new(at, at + '\u{FFFD}'.len_utf8());
-    let diagnostic = Diagnostic::error(
-        Code::NotUtf8,
-        format!("{name} is not valid UTF-8: byte 0x{byte:02X} at offset {at}"),
-        span,
-        "invalid byte",
-    )
-    .with_help("save the file as UTF-8");
+    let diagnostic = faults::files::not_utf8(name, byte, at, span);
     let source = Arc::new(SourceFile {
         name: name.to_owned(),
         text,

@@ -1,12 +1,13 @@
 //! `when` conditions: the AST's expression tree checked and compiled into
 //! `rules::Condition`, recording every regex so templates can resolve captures.
 
+use crate::config::faults;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 
 use super::super::ast::{Expr, FieldRef, Operator, TestExpr, Value};
-use super::super::diagnostic::{Code, Diagnostic};
+use super::super::diagnostic::Diagnostic;
 use super::super::span::Span;
 use super::super::string_literal::StringLiteral;
 use super::field;
@@ -117,36 +118,24 @@ impl<'a> ConditionCompiler<'a> {
         let name = field_ref.name.text.as_str();
         if let Some(plain) = field::plain(name) {
             if let Some(arg) = &field_ref.arg {
-                self.report(
-                    Diagnostic::error(
-                        Code::FieldArgument,
-                        format!("`{name}` takes no argument"),
-                        Span::new(
-                            field_ref.name.span.end,
-                            field_ref.span.end.max(arg.span.end),
-                        ),
-                        "remove this",
-                    )
-                    .with_help(format!("write `{name}` alone")),
-                );
+                self.report(faults::conditions::takes_no_argument(
+                    name,
+                    Span::new(
+                        field_ref.name.span.end,
+                        field_ref.span.end.max(arg.span.end),
+                    ),
+                ));
                 return None;
             }
             return Some(plain);
         }
         if field::NAMED_FIELDS.contains(&name) {
             let Some(arg) = &field_ref.arg else {
-                self.report(
-                    Diagnostic::error(
-                        Code::FieldArgument,
-                        format!("`{name}` needs a name"),
-                        field_ref.name.span,
-                        "which one?",
-                    )
-                    .with_help(format!(
-                        "write `{name}(\"…\")`, such as `{}`",
-                        example(name)
-                    )),
-                );
+                self.report(faults::conditions::needs_a_name(
+                    name,
+                    field_ref.name.span,
+                    example(name),
+                ));
                 return None;
             };
             return field::named(name, &arg.value, arg.span)
@@ -163,15 +152,10 @@ impl<'a> ConditionCompiler<'a> {
             return Some(Condition::Exists(field));
         }
         let name = &field_ref.name.text;
-        self.report(
-            Diagnostic::error(
-                Code::ExistsOnPlainField,
-                "`exists` applies to `header`, `cookie` and `arg` only",
-                field_ref.span,
-                format!("`{name}` is always present"),
-            )
-            .with_help(format!("compare it instead, such as `{name} != \"\"`")),
-        );
+        self.report(faults::conditions::exists_on_plain_field(
+            name,
+            field_ref.span,
+        ));
         None
     }
 
@@ -211,22 +195,12 @@ impl<'a> ConditionCompiler<'a> {
             Value::Single(literal) => Some(literal),
             Value::List(_, span) => {
                 let symbol = symbol(operator);
-                self.report(
-                    Diagnostic::error(
-                        Code::ValueShape,
-                        format!("`{symbol}` compares with one string, not a list"),
-                        *span,
-                        "a list",
-                    )
-                    .with_related(op_span, "this operator")
-                    .with_help(
-                        if matches!(operator, Operator::Match | Operator::NotMatch) {
-                            "join the patterns with `|` in one regex, such as \"^/(old|older)/\""
-                        } else {
-                            "use `in [ … ]` to compare with several strings"
-                        },
-                    ),
-                );
+                self.report(faults::conditions::list_for_one_string(
+                    symbol,
+                    matches!(operator, Operator::Match | Operator::NotMatch),
+                    *span,
+                    op_span,
+                ));
                 None
             }
         }
@@ -259,24 +233,11 @@ impl<'a> ConditionCompiler<'a> {
         match literal.value.parse::<IpAddr>() {
             Ok(ip) => Some(ip.to_string()),
             Err(_) => {
-                let (message, help) = if literal.value.contains('/') {
-                    (
-                        format!(
-                            "`{}` is a network; `==` compares one address",
-                            literal.value
-                        ),
-                        "use `client_ip in [\"10.0.0.0/8\"]` to match a network",
-                    )
+                self.report(if literal.value.contains('/') {
+                    faults::conditions::network_for_address(&literal.value, literal.span)
                 } else {
-                    (
-                        format!("`{}` is not an IP address", literal.value),
-                        "write an IPv4 or IPv6 address, such as \"192.0.2.1\"",
-                    )
-                };
-                self.report(
-                    Diagnostic::error(Code::InvalidCidr, message, literal.span, "not an address")
-                        .with_help(help),
-                );
+                    faults::conditions::not_an_address(&literal.value, literal.span)
+                });
                 None
             }
         }
@@ -291,15 +252,7 @@ impl<'a> ConditionCompiler<'a> {
     ) -> Option<TestOp> {
         let items = match value {
             Value::List(items, span) if items.is_empty() => {
-                self.report(
-                    Diagnostic::error(
-                        Code::EmptyList,
-                        "empty list",
-                        *span,
-                        "nothing to compare with",
-                    )
-                    .with_help("put at least one string in the list"),
-                );
+                self.report(faults::conditions::empty_list(*span));
                 return None;
             }
             Value::List(items, _) => items,
@@ -309,19 +262,12 @@ impl<'a> ConditionCompiler<'a> {
                 } else {
                     "not in"
                 };
-                self.report(
-                    Diagnostic::error(
-                        Code::ValueShape,
-                        format!("`{word}` takes a list"),
-                        literal.span,
-                        "one string",
-                    )
-                    .with_related(op_span, "this operator")
-                    .with_help(format!(
-                        "write `{word} [{}]`, or use `==`",
-                        quoted(&literal.value)
-                    )),
-                );
+                self.report(faults::conditions::one_string_for_list(
+                    word,
+                    &quoted(&literal.value),
+                    literal.span,
+                    op_span,
+                ));
                 return None;
             }
         };
@@ -333,15 +279,10 @@ impl<'a> ConditionCompiler<'a> {
                     Some(net) => set.networks.push(net),
                     None => {
                         ok = false;
-                        self.report(
-                            Diagnostic::error(
-                                Code::InvalidCidr,
-                                format!("`{}` is not an IP address or CIDR block", item.value),
-                                item.span,
-                                "not an address or network",
-                            )
-                            .with_help("write an address (\"192.0.2.1\") or a block (\"10.0.0.0/8\", \"2001:db8::/32\")"),
-                        );
+                        self.report(faults::conditions::not_an_address_or_block(
+                            &item.value,
+                            item.span,
+                        ));
                     }
                 },
                 Some(Field::Host) => set.strings.push(item.value.to_lowercase()),
@@ -387,15 +328,7 @@ impl<'a> ConditionCompiler<'a> {
                 .map_or(literal.span, |(start, end)| literal.inner_span(start, end));
             if field::is_field_name(name) {
                 ok = false;
-                self.report(
-                    Diagnostic::error(
-                        Code::GroupShadowsField,
-                        format!("group name `{name}` is also a field name"),
-                        at,
-                        "rename this group",
-                    )
-                    .with_help(format!("`{{{name}}}` in a template means the field; call the group something else, such as `{name}_part`")),
-                );
+                self.report(faults::conditions::group_shadows_field(name, at));
             }
             let earlier = self
                 .regexes
@@ -404,18 +337,7 @@ impl<'a> ConditionCompiler<'a> {
             if let Some(earlier) = earlier {
                 let first = earlier.literal;
                 ok = false;
-                self.report(
-                    Diagnostic::error(
-                        Code::DuplicateGroup,
-                        format!(
-                            "group `{name}` is defined by two regular expressions of this rule"
-                        ),
-                        at,
-                        "defined again here",
-                    )
-                    .with_related(first, "first defined in this regex")
-                    .with_help("give each group a name of its own"),
-                );
+                self.report(faults::conditions::duplicate_group(name, at, first));
             }
         }
         let slot = (operator == Operator::Match).then(|| {

@@ -1,9 +1,10 @@
 //! Field names (§4), shared by conditions (`header("X")`) and templates
 //! (`{header.X}`): one table, so both accept and suggest the same names.
 
+use crate::config::faults;
 use http::HeaderName;
 
-use super::super::diagnostic::{Code, Diagnostic, did_you_mean};
+use super::super::diagnostic::Diagnostic;
 use super::super::span::Span;
 use crate::rules::Field;
 
@@ -44,24 +45,8 @@ pub fn named(kind: &str, arg: &str, arg_span: Span) -> Result<Field, Diagnostic>
     match kind {
         "header" => HeaderName::from_bytes(arg.as_bytes())
             .map(Field::Header)
-            .map_err(|_| {
-                Diagnostic::error(
-                    Code::InvalidHeaderName,
-                    format!("`{arg}` is not a valid header name"),
-                    arg_span,
-                    "not an RFC 9110 token",
-                )
-                .with_help("header names are letters, digits and `-`, such as `X-Request-Id`")
-            }),
-        _ if arg.is_empty() => Err(Diagnostic::error(
-            Code::FieldArgument,
-            format!("`{kind}` needs a name"),
-            arg_span,
-            "empty name",
-        )
-        .with_help(format!(
-            "write the {kind}'s name, such as `{kind}(\"session\")`"
-        ))),
+            .map_err(|_| faults::conditions::invalid_header_field(arg, arg_span)),
+        _ if arg.is_empty() => Err(faults::conditions::empty_field_name(kind, arg_span)),
         "cookie" => Ok(Field::Cookie(arg.to_owned())),
         _ => Ok(Field::Arg(arg.to_owned())),
     }
@@ -70,23 +55,13 @@ pub fn named(kind: &str, arg: &str, arg_span: Span) -> Result<Field, Diagnostic>
 /// The diagnostic for a field name that does not exist.
 pub fn unknown(name: &str, span: Span) -> Diagnostic {
     let candidates = PLAIN_FIELDS.iter().chain(NAMED_FIELDS.iter()).copied();
-    let diagnostic = Diagnostic::error(
-        Code::UnknownField,
-        format!("unknown field `{name}`"),
-        span,
-        "not a field",
-    );
-    match did_you_mean(name, candidates) {
-        Some(suggestion) => diagnostic.with_help(suggestion),
-        None => diagnostic.with_help(
-            "the fields are scheme, host, method, path, query, uri, client_ip, header(\"Name\"), cookie(\"name\") and arg(\"name\")",
-        ),
-    }
+    faults::conditions::unknown_field(name, span, candidates)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::diagnostic::Code;
 
     #[test]
     fn resolves_named_fields() {

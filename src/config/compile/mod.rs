@@ -8,10 +8,11 @@ pub mod regex;
 pub mod settings;
 pub mod template;
 
+use crate::config::faults;
 use std::collections::HashMap;
 
 use super::ast::{File, RuleBlock, StatementKind};
-use super::diagnostic::{Code, Diagnostic};
+use super::diagnostic::Diagnostic;
 use super::span::Span;
 use crate::rules::{Rule, RuleSet};
 use condition::ConditionCompiler;
@@ -49,28 +50,11 @@ fn check_name<'a>(
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !valid {
-        out.push(
-            Diagnostic::error(
-                Code::InvalidRuleName,
-                format!("`{name}` is not a valid rule name"),
-                block.name.span,
-                "invalid name",
-            )
-            .with_help("a rule name starts with a letter and holds letters, digits, `-` and `_`, such as `force-https`"),
-        );
+        out.push(faults::rules::invalid_name(name, block.name.span));
         return;
     }
     if let Some(&first) = names.get(name) {
-        out.push(
-            Diagnostic::error(
-                Code::DuplicateRule,
-                format!("two rules are named `{name}`"),
-                block.name.span,
-                "defined again here",
-            )
-            .with_related(first, "first defined here")
-            .with_help("rule names are unique in the file; rename one of them"),
-        );
+        out.push(faults::rules::duplicate(name, block.name.span, first));
     } else {
         names.insert(name, block.name.span);
     }
@@ -93,16 +77,7 @@ fn compile_rule(
             continue;
         };
         if let Some(first) = when {
-            out.push(
-                Diagnostic::error(
-                    Code::DuplicateWhen,
-                    "a rule has at most one `when`",
-                    statement.keyword,
-                    "second `when`",
-                )
-                .with_related(first, "first `when`")
-                .with_help("combine the conditions with `and` or `or` in one `when`"),
-            );
+            out.push(faults::rules::duplicate_when(statement.keyword, first));
             continue;
         }
         when = Some(statement.keyword);
@@ -122,37 +97,17 @@ fn compile_rule(
             if let (Some(action), Some(first_when)) = (first_action, when)
                 && first_when == statement.keyword
             {
-                out.push(
-                    Diagnostic::error(
-                        Code::WhenNotFirst,
-                        "`when` must come before the actions",
-                        statement.keyword,
-                        "`when` after an action",
-                    )
-                    .with_related(action, "first action")
-                    .with_help("move the `when` line to the top of the rule"),
-                );
+                out.push(faults::rules::when_not_first(statement.keyword, action));
             }
             continue;
         }
         first_action.get_or_insert(statement.keyword);
         if let Some(end) = terminal {
-            let (code, message) = if statement.kind.is_terminal() {
-                (
-                    Code::DuplicateTerminal,
-                    "a rule has at most one `redirect` or `respond`",
-                )
-            } else {
-                (
-                    Code::ActionAfterTerminal,
-                    "an action after `redirect` or `respond` never runs",
-                )
-            };
-            out.push(
-                Diagnostic::error(code, message, statement.keyword, "after the terminal action")
-                    .with_related(end, "evaluation ends here")
-                    .with_help("`redirect` and `respond` end the rule: put other actions before them, or move this one to a rule of its own"),
-            );
+            out.push(faults::rules::after_terminal(
+                statement.kind.is_terminal(),
+                statement.keyword,
+                end,
+            ));
         } else if statement.kind.is_terminal() {
             terminal = Some(statement.keyword);
         }
@@ -161,17 +116,7 @@ fn compile_rule(
         }
     }
     if first_action.is_none() {
-        out.push(
-            Diagnostic::error(
-                Code::NoAction,
-                format!("rule `{}` has no action", block.name.text),
-                block.name.span,
-                "does nothing",
-            )
-            .with_help(
-                "add an action such as `redirect`, `respond`, `rewrite` or `response header set`",
-            ),
-        );
+        out.push(faults::rules::no_action(&block.name.text, block.name.span));
     }
     if out.len() > errors_before {
         return None;

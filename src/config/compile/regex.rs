@@ -2,11 +2,12 @@
 //! refused pattern reported at the character the regex crate blames, mapped
 //! back through the string's escapes.
 
+use crate::config::faults;
 use std::collections::HashMap;
 
 use regex::Regex;
 
-use super::super::diagnostic::{Code, Diagnostic};
+use super::super::diagnostic::Diagnostic;
 use super::super::string_literal::StringLiteral;
 use crate::rules::RuleRegex;
 pub use crate::rules::rule_regex::REGEX_SIZE_LIMIT;
@@ -52,13 +53,9 @@ impl RegexCache {
 pub fn compile(literal: &StringLiteral) -> Result<Regex, Diagnostic> {
     let pattern = literal.value.as_str();
     build_regex(pattern).map_err(|error| match error {
-        regex::Error::CompiledTooBig(limit) => Diagnostic::error(
-            Code::RegexTooBig,
-            "regular expression too large",
-            literal.span,
-            format!("compiles to more than {} KiB", limit / 1024),
-        )
-        .with_help("use smaller repetition counts such as `{1,100}` or split the pattern"),
+        regex::Error::CompiledTooBig(limit) => {
+            faults::conditions::regex_too_big(literal.span, limit / 1024)
+        }
         other => {
             // Parse again with regex-syntax, which says where the fault is.
             let parsed = regex_syntax::ParserBuilder::new()
@@ -67,12 +64,9 @@ pub fn compile(literal: &StringLiteral) -> Result<Regex, Diagnostic> {
                 .parse(pattern);
             match parsed {
                 Err(error) => syntax_fault(literal, &error),
-                Ok(_) => Diagnostic::error(
-                    Code::InvalidRegex,
-                    "invalid regular expression",
-                    literal.span,
-                    other.to_string(),
-                ),
+                Ok(_) => {
+                    faults::conditions::invalid_regex_unplaced(literal.span, other.to_string())
+                }
             }
         }
     })
@@ -87,12 +81,7 @@ fn syntax_fault(literal: &StringLiteral, error: &regex_syntax::Error) -> Diagnos
         ),
         regex_syntax::Error::Translate(error) => (error.kind().to_string(), *error.span(), None),
         other => {
-            return Diagnostic::error(
-                Code::InvalidRegex,
-                "invalid regular expression",
-                literal.span,
-                other.to_string(),
-            );
+            return faults::conditions::invalid_regex_unplaced(literal.span, other.to_string());
         }
     };
     let mut at = literal.inner_span(span.start.offset, span.end.offset);
@@ -101,17 +90,8 @@ fn syntax_fault(literal: &StringLiteral, error: &regex_syntax::Error) -> Diagnos
             .inner_span(span.start.offset, span.start.offset + 1)
             .end;
     }
-    let mut diagnostic =
-        Diagnostic::error(Code::InvalidRegex, "invalid regular expression", at, kind).with_help(
-            "the syntax is that of Rust's regex crate, see https://docs.rs/regex/#syntax",
-        );
-    if let Some(first) = auxiliary {
-        diagnostic = diagnostic.with_related(
-            literal.inner_span(first.start.offset, first.end.offset),
-            "first defined here",
-        );
-    }
-    diagnostic
+    let first = auxiliary.map(|first| literal.inner_span(first.start.offset, first.end.offset));
+    faults::conditions::invalid_regex(at, kind, first)
 }
 
 /// Where the name of group `name` is written in the pattern, as value bytes.
@@ -128,6 +108,7 @@ pub fn group_name_position(pattern: &str, name: &str) -> Option<(usize, usize)> 
 mod tests {
     use super::super::super::span::Span;
     use super::*;
+    use crate::config::diagnostic::Code;
 
     fn literal(source: &str) -> StringLiteral {
         StringLiteral::unescape(&source[1..source.len() - 1], 1, Span::new(0, source.len()))

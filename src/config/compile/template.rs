@@ -1,11 +1,12 @@
 //! Templates (§9): a string split once into literal text, fields and capture
 //! references, with every name resolved against the rule's condition.
 
-use super::super::diagnostic::{Code, Diagnostic, did_you_mean};
+use super::super::diagnostic::Diagnostic;
 use super::super::span::Span;
 use super::super::string_literal::StringLiteral;
 use super::condition::RegexInfo;
 use super::field;
+use crate::config::faults;
 use crate::rules::{CaptureRef, Template, TemplatePart};
 
 /// The regexes of the rule's condition, as templates see them.
@@ -42,28 +43,16 @@ pub fn compile(
             b'{' => {
                 let close = text[i + 1..].find(['{', '}']).map(|at| i + 1 + at);
                 let Some(close) = close.filter(|&at| bytes[at] == b'}') else {
-                    out.push(
-                        Diagnostic::error(
-                            Code::TemplateBrace,
-                            "`{` without a closing `}` in a template",
-                            literal.inner_span(i, i + 1),
-                            "opened here",
-                        )
-                        .with_help("close the name with `}`, or write `{{` for a literal `{`"),
-                    );
+                    out.push(faults::templates::unclosed_brace(
+                        literal.inner_span(i, i + 1),
+                    ));
                     return None;
                 };
                 let name = &text[i + 1..close];
                 if !name.starts_with("header.") && !name.bytes().all(is_name_byte) {
-                    out.push(
-                        Diagnostic::error(
-                            Code::TemplateBrace,
-                            "braces in a template enclose a name",
-                            literal.inner_span(i, close + 1),
-                            "not a name",
-                        )
-                        .with_help("write `{{` and `}}` for literal braces"),
-                    );
+                    out.push(faults::templates::not_a_name(
+                        literal.inner_span(i, close + 1),
+                    ));
                     return None;
                 }
                 let span = literal.inner_span(i, close + 1);
@@ -83,15 +72,9 @@ pub fn compile(
             }
             b'}' => {
                 ok = false;
-                out.push(
-                    Diagnostic::error(
-                        Code::TemplateBrace,
-                        "`}` without an opening `{` in a template",
-                        literal.inner_span(i, i + 1),
-                        "lone `}`",
-                    )
-                    .with_help("write `}}` for a literal `}`"),
-                );
+                out.push(faults::templates::lone_closing_brace(
+                    literal.inner_span(i, i + 1),
+                ));
                 i += 1;
             }
             _ => {
@@ -138,24 +121,12 @@ fn resolve(name: &str, span: Span, scope: Scope<'_>) -> Result<TemplatePart, Dia
 fn numbered(name: &str, span: Span, regexes: &[RegexInfo]) -> Result<TemplatePart, Diagnostic> {
     let matching: Vec<&RegexInfo> = regexes.iter().filter(|info| info.slot.is_some()).collect();
     let [info] = matching.as_slice() else {
-        let count = matching.len();
-        let message = if count == 0 {
-            format!("`{{{name}}}` refers to a regex group, but the condition has no `~`")
-        } else {
-            format!("`{{{name}}}` is ambiguous: the condition has {count} `~`")
-        };
-        let mut diagnostic =
-            Diagnostic::error(Code::AmbiguousGroupNumber, message, span, "which regex?").with_help(
-                if count == 0 {
-                    "numbered groups need `when FIELD ~ \"regex\"` in this rule"
-                } else {
-                    "name the group, `(?<name>…)`, and write `{name}`"
-                },
-            );
-        for other in matching {
-            diagnostic = diagnostic.with_related(other.literal, "a `~` regex");
-        }
-        return Err(diagnostic);
+        return Err(faults::templates::ambiguous_group_number(
+            name,
+            span,
+            matching.len(),
+            matching.iter().map(|other| other.literal),
+        ));
     };
     let group = name.parse::<usize>().unwrap_or(usize::MAX);
     if let Some(reason) = info.uncertain {
@@ -163,15 +134,12 @@ fn numbered(name: &str, span: Span, regexes: &[RegexInfo]) -> Result<TemplatePar
     }
     if group >= info.group_count {
         let has = info.group_count.saturating_sub(1);
-        let plural = if has == 1 { "group" } else { "groups" };
-        return Err(Diagnostic::error(
-            Code::NoSuchGroup,
-            format!("the regex has no group {name}"),
+        return Err(faults::templates::no_such_group(
+            name,
             span,
-            format!("the regex has {has} {plural}"),
-        )
-        .with_related(info.literal, "this regex")
-        .with_help("count the `(` of capturing groups; `{0}` is the whole match"));
+            has,
+            info.literal,
+        ));
     }
     Ok(TemplatePart::Capture(CaptureRef {
         slot: info.slot.unwrap_or(0),
@@ -196,38 +164,22 @@ fn named_group(name: &str, span: Span, regexes: &[RegexInfo]) -> Result<Template
         .iter()
         .flat_map(|info| info.names.iter().map(|(n, _)| n.as_str()));
     let candidates: Vec<&str> = field::PLAIN_FIELDS.iter().copied().chain(groups).collect();
-    let suggestion = did_you_mean(name, candidates.iter().copied());
-    let mut diagnostic = Diagnostic::error(
-        Code::UnknownTemplateName,
-        format!("unknown template name `{{{name}}}`"),
+    Err(faults::templates::unknown_name(
+        name,
         span,
-        "not a field or group",
-    );
-    diagnostic = match suggestion {
-        Some(suggestion) => diagnostic.with_help(suggestion),
-        None if name.is_empty() => diagnostic.with_help("write a name between the braces, or `{{}}` for literal braces"),
-        None => diagnostic.with_help(
-            "use a field ({host}, {path}, {header.Name} …), a named group of the condition's regex, or {{ for a literal brace",
-        ),
-    };
-    Err(diagnostic)
+        candidates.iter().copied(),
+    ))
 }
 
 fn uncertain(name: &str, span: Span, info: &RegexInfo, reason: &str) -> Diagnostic {
-    Diagnostic::error(
-        Code::UncertainGroup,
-        format!("group `{name}` may not have matched when this rule fires"),
-        span,
-        "may be unset",
-    )
-    .with_related(info.literal, reason.to_string())
-    .with_help("use groups of a `~` that must match for the rule to fire: not under `not`, not inside `or`")
+    faults::templates::uncertain_group(name, span, info.literal, reason)
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::condition::Uncertainty;
     use super::*;
+    use crate::config::diagnostic::Code;
     use crate::rules::Field;
 
     fn literal(value: &str) -> StringLiteral {
