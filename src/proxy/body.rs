@@ -112,31 +112,31 @@ impl std::fmt::Debug for ProxyBody {
 }
 
 impl ProxyBody {
-    /// A body the proxy generated (redirect, respond, error).
-    pub fn generated(bytes: Bytes, pending: PendingLog) -> Self {
+    /// A body the proxy generated (redirect, respond, error); `end` ends
+    /// with it.
+    pub fn generated(bytes: Bytes, pending: PendingLog, end: RequestEnd) -> Self {
         ProxyBody {
             source: Source::Generated((!bytes.is_empty()).then_some(bytes)),
             sent: 0,
             pending: Some(pending),
-            end: None,
+            end: Some(end),
         }
     }
 
     /// The next hop's body, streamed; `connection` goes back to the pool
     /// once the body has ended.
-    pub fn upstream(body: Incoming, connection: Option<Lent>, pending: PendingLog) -> Self {
+    pub fn upstream(
+        body: Incoming,
+        connection: Option<Lent>,
+        pending: PendingLog,
+        end: RequestEnd,
+    ) -> Self {
         ProxyBody {
             source: Source::Upstream(body, connection),
             sent: 0,
             pending: Some(pending),
-            end: None,
+            end: Some(end),
         }
-    }
-
-    /// Ends `end` with this body (after its log line), not before.
-    pub fn ending(mut self, end: RequestEnd) -> Self {
-        self.end = Some(end);
-        self
     }
 
     fn finish(&mut self) {

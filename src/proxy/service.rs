@@ -38,17 +38,13 @@ const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
 
 /// Handles one request; never fails (errors become responses). The request
 /// counts as in progress on its connection until its response body ends.
+/// (One future, not two nested: moving a nested future into its parent
+/// cost a memcpy of its whole state per request.)
 pub async fn handle(
     ctx: ConnectionContext,
     request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
     let end = RequestEnd::start(ctx.state.clone());
-    let response = respond(ctx, request).await;
-    Ok(response.map(|body| body.ending(end)))
-}
-
-/// The response to one request, its access-log line attached to its body.
-async fn respond(ctx: ConnectionContext, request: Request<Incoming>) -> Response<ProxyBody> {
     let started = Instant::now();
     let rule_set = ctx.plane.rules();
     let mut pending = PendingLog {
@@ -63,13 +59,17 @@ async fn respond(ctx: ConnectionContext, request: Request<Incoming>) -> Response
         hop_by_hop::wants_websocket(request.headers()).then(|| hyper::upgrade::on(&mut request));
     let (mut parts, body) = request.into_parts();
     if let Err(err) = check(&mut parts, rule_set.settings.max_request_header_bytes) {
-        return error_response(err, pending);
+        return Ok(error_response(err, pending, end));
     }
     let (decision, target) = {
         let facts = match RequestFacts::from_parts(&parts, ctx.peer) {
             Ok(facts) => facts,
             Err(err) => {
-                return error_response(ProxyError::Malformed(Malformed::Target(err)), pending);
+                return Ok(error_response(
+                    ProxyError::Malformed(Malformed::Target(err)),
+                    pending,
+                    end,
+                ));
             }
         };
         pending.record.client_ip = facts.client_ip;
@@ -100,11 +100,25 @@ async fn respond(ctx: ConnectionContext, request: Request<Incoming>) -> Response
             let mut headers = HeaderMap::new();
             headers.insert(LOCATION, location);
             pending.record.action = LogAction::Redirect;
-            generated(status, headers, Bytes::new(), &response_headers, pending)
+            Ok(generated(
+                status,
+                headers,
+                Bytes::new(),
+                &response_headers,
+                pending,
+                end,
+            ))
         }
         Outcome::Respond { status, body } => {
             pending.record.action = LogAction::Respond;
-            generated(status, HeaderMap::new(), body, &response_headers, pending)
+            Ok(generated(
+                status,
+                HeaderMap::new(),
+                body,
+                &response_headers,
+                pending,
+                end,
+            ))
         }
         Outcome::Forward { .. } => {
             apply_edits(&request_headers, &mut parts.headers);
@@ -124,9 +138,12 @@ async fn respond(ctx: ConnectionContext, request: Request<Incoming>) -> Response
                     pending.record.upstream_ms = Some(upstream_ms);
                     pending.record.action = LogAction::Forward;
                     let (parts, incoming) = response.into_parts();
-                    Response::from_parts(parts, ProxyBody::upstream(incoming, connection, pending))
+                    Ok(Response::from_parts(
+                        parts,
+                        ProxyBody::upstream(incoming, connection, pending, end),
+                    ))
                 }
-                Err(err) => error_response(err, pending),
+                Err(err) => Ok(error_response(err, pending, end)),
             }
         }
     }
@@ -275,18 +292,23 @@ fn generated(
     body: Bytes,
     edits: &[rules::HeaderEdit],
     mut pending: PendingLog,
+    end: RequestEnd,
 ) -> Response<ProxyBody> {
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
     apply_edits(edits, &mut headers);
     pending.record.status = status.as_u16();
-    let mut response = Response::new(ProxyBody::generated(body, pending));
+    let mut response = Response::new(ProxyBody::generated(body, pending, end));
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     response
 }
 
 /// The one path from a `ProxyError` to what the client sees and the logs say.
-fn error_response(err: ProxyError, mut pending: PendingLog) -> Response<ProxyBody> {
+fn error_response(
+    err: ProxyError,
+    mut pending: PendingLog,
+    end: RequestEnd,
+) -> Response<ProxyBody> {
     err.log(&pending.record.method.text(), &pending.record.uri.text());
     pending.record.action = LogAction::Error;
     generated(
@@ -295,6 +317,7 @@ fn error_response(err: ProxyError, mut pending: PendingLog) -> Response<ProxyBod
         Bytes::from(err.body()),
         &[],
         pending,
+        end,
     )
 }
 
@@ -511,8 +534,8 @@ mod tests {
             Bytes::new(),
             &edits,
             pending,
-        )
-        .map(|body| body.ending(end));
+            end,
+        );
         assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
         assert_eq!(response.headers()[LOCATION], "/new");
         assert_eq!(response.headers()[CONTENT_TYPE], TEXT_PLAIN);
