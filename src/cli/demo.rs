@@ -23,14 +23,14 @@ const DEMO_CONF: &str = include_str!("demo.conf");
 
 /// Arguments of `switchyard demo`.
 #[derive(Debug, Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// Where the proxy listens.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    pub(crate) listen: SocketAddr,
 }
 
 /// Runs the demo until Ctrl-C.
-pub fn run(args: DemoArgs) -> ExitCode {
+pub(crate) fn run(args: DemoArgs) -> ExitCode {
     let base = std::env::temp_dir().join(format!("switchyard-demo-{}", std::process::id()));
     let dirs = Dirs {
         config: base.join("config"),

@@ -30,24 +30,24 @@ Exit 0 after explaining; 1 when the configuration is invalid (diagnostics on std
 arguments or an unreadable file.\n\n\
 Example: switchyard explain ./conf -H 'Cookie: beta=1' GET https://example.com/blog/2024/hello"
 )]
-pub struct ExplainArgs {
+pub(crate) struct ExplainArgs {
     /// `[DIR] METHOD URL`: the config directory (optional), the method and the URL.
     #[arg(value_name = "[DIR] METHOD URL", num_args = 1.., required = true, action = clap::ArgAction::Append)]
-    pub positional: Vec<String>,
+    pub(crate) positional: Vec<String>,
     /// A request header, `Name: value` (repeatable).
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
-    pub headers: Vec<String>,
+    pub(crate) headers: Vec<String>,
     /// The TCP peer address the request comes from.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
-    pub peer: IpAddr,
+    pub(crate) peer: IpAddr,
     /// Print JSON instead of text.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 /// Why the arguments do not describe a request.
 #[derive(Debug)]
-pub enum ArgumentError {
+pub(crate) enum ArgumentError {
     /// The method is not an HTTP token.
     Method(String),
     /// The URL cannot be parsed.
@@ -68,8 +68,9 @@ impl std::fmt::Display for ArgumentError {
     }
 }
 
-/// Runs the command.
-pub fn run(args: ExplainArgs) -> ExitCode {
+/// Exit 1 for an invalid config, 2 for a bad request or unreadable file, as
+/// the other commands that read the config.
+pub(crate) fn run(args: ExplainArgs) -> ExitCode {
     let (dir, method, url) = match args.positional.as_slice() {
         [dir, method, url] => (PathBuf::from(dir), method, url),
         [method, url] => (default_dir(), method, url),
@@ -118,7 +119,7 @@ fn default_dir() -> PathBuf {
 
 /// The request head the arguments describe, as the data plane would see it
 /// after moving an absolute-form authority into `Host`.
-pub fn build_request(
+pub(crate) fn build_request(
     method: &str,
     url: &str,
     headers: &[String],

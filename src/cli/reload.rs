@@ -18,14 +18,13 @@ const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Arguments of `switchyard reload`.
 #[derive(Debug, Args)]
-pub struct ReloadArgs {
+pub(crate) struct ReloadArgs {
     /// Directories.
     #[command(flatten)]
-    pub paths: ServerPaths,
+    pub(crate) paths: ServerPaths,
 }
 
-/// Runs the command.
-pub fn run(args: ReloadArgs) -> ExitCode {
+pub(crate) fn run(args: ReloadArgs) -> ExitCode {
     reload(&args.paths.config_dir, &args.paths.run_dir, "reload")
 }
 

@@ -6,63 +6,63 @@ use super::string_literal::StringLiteral;
 
 /// A bare word (rule name, setting name, field name, status, header name).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Word {
+pub(crate) struct Word {
     /// The text as written.
-    pub text: String,
+    pub(crate) text: String,
     /// Where.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// The whole file, blocks in file order.
 #[derive(Debug, Clone, Default)]
-pub struct File {
+pub(crate) struct File {
     /// Every `settings { … }` block (more than one is an error).
-    pub settings: Vec<SettingsBlock>,
+    pub(crate) settings: Vec<SettingsBlock>,
     /// Every `rule NAME { … }` block.
-    pub rules: Vec<RuleBlock>,
+    pub(crate) rules: Vec<RuleBlock>,
 }
 
 /// `settings { … }`.
 #[derive(Debug, Clone)]
-pub struct SettingsBlock {
+pub(crate) struct SettingsBlock {
     /// The `settings` keyword.
-    pub keyword: Span,
+    pub(crate) keyword: Span,
     /// The entries in order.
-    pub entries: Vec<SettingEntry>,
+    pub(crate) entries: Vec<SettingEntry>,
 }
 
 /// `name value` inside `settings`.
 #[derive(Debug, Clone)]
-pub struct SettingEntry {
+pub(crate) struct SettingEntry {
     /// The setting's name.
-    pub name: Word,
+    pub(crate) name: Word,
     /// Its value, unparsed.
-    pub value: Word,
+    pub(crate) value: Word,
 }
 
 /// `rule NAME { … }`.
 #[derive(Debug, Clone)]
-pub struct RuleBlock {
+pub(crate) struct RuleBlock {
     /// The name as written.
-    pub name: Word,
+    pub(crate) name: Word,
     /// The statements in order.
-    pub statements: Vec<Statement>,
+    pub(crate) statements: Vec<Statement>,
 }
 
 /// One line of a rule: `when …` or an action.
 #[derive(Debug, Clone)]
-pub struct Statement {
+pub(crate) struct Statement {
     /// What it says.
-    pub kind: StatementKind,
+    pub(crate) kind: StatementKind,
     /// The whole statement.
-    pub span: Span,
+    pub(crate) span: Span,
     /// The keyword that starts it (`when`, `redirect`, `request` …).
-    pub keyword: Span,
+    pub(crate) keyword: Span,
 }
 
 /// The statement kinds.
 #[derive(Debug, Clone)]
-pub enum StatementKind {
+pub(crate) enum StatementKind {
     /// `when CONDITION`.
     When(Expr),
     /// `redirect STATUS "target"`.
@@ -99,7 +99,7 @@ pub enum StatementKind {
 
 impl StatementKind {
     /// Whether this is `redirect` or `respond`.
-    pub fn is_terminal(&self) -> bool {
+    pub(crate) fn is_terminal(&self) -> bool {
         matches!(
             self,
             StatementKind::Redirect { .. } | StatementKind::Respond { .. }
@@ -109,7 +109,7 @@ impl StatementKind {
 
 /// Which headers a header action changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HeaderSide {
+pub(crate) enum HeaderSide {
     /// Those sent upstream.
     Request,
     /// Those sent to the client.
@@ -118,7 +118,7 @@ pub enum HeaderSide {
 
 /// What a header action does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HeaderOp {
+pub(crate) enum HeaderOp {
     /// Replace.
     Set,
     /// Append.
@@ -129,7 +129,7 @@ pub enum HeaderOp {
 
 /// A condition expression.
 #[derive(Debug, Clone)]
-pub enum Expr {
+pub(crate) enum Expr {
     /// `a or b or …`.
     Or(Vec<Expr>, Span),
     /// `a and b and …`.
@@ -144,31 +144,31 @@ pub enum Expr {
 
 /// `field op value`.
 #[derive(Debug, Clone)]
-pub struct TestExpr {
+pub(crate) struct TestExpr {
     /// What is read.
-    pub field: FieldRef,
+    pub(crate) field: FieldRef,
     /// How it is compared, and where the operator is.
-    pub op: (Operator, Span),
+    pub(crate) op: (Operator, Span),
     /// What it is compared with.
-    pub value: Value,
+    pub(crate) value: Value,
     /// The whole test.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// A field as written: `path`, `header("X-Id")`.
 #[derive(Debug, Clone)]
-pub struct FieldRef {
+pub(crate) struct FieldRef {
     /// The field's name.
-    pub name: Word,
+    pub(crate) name: Word,
     /// The parenthesised argument, if any.
-    pub arg: Option<StringLiteral>,
+    pub(crate) arg: Option<StringLiteral>,
     /// The whole field.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// The comparison operators of §5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operator {
+pub(crate) enum Operator {
     /// `==`.
     Eq,
     /// `!=`.
@@ -191,26 +191,16 @@ pub enum Operator {
 
 /// The right-hand side of a test.
 #[derive(Debug, Clone)]
-pub enum Value {
+pub(crate) enum Value {
     /// One string.
     Single(StringLiteral),
     /// `[ … ]`, with the span of the brackets.
     List(Vec<StringLiteral>, Span),
 }
 
-impl Value {
-    /// The whole value's span.
-    pub fn span(&self) -> Span {
-        match self {
-            Value::Single(literal) => literal.span,
-            Value::List(_, span) => *span,
-        }
-    }
-}
-
 impl Expr {
     /// The expression's span.
-    pub fn span(&self) -> Span {
+    pub(crate) fn span(&self) -> Span {
         match self {
             Expr::Or(_, span) | Expr::And(_, span) | Expr::Not(_, span) | Expr::Exists(_, span) => {
                 *span

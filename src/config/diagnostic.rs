@@ -142,11 +142,11 @@ pub enum Level {
 
 /// A span with the words that go under it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Label {
+pub(crate) struct Label {
     /// Where, in bytes of the file.
-    pub span: Span,
+    pub(crate) span: Span,
     /// What is wrong or notable there.
-    pub text: String,
+    pub(crate) text: String,
 }
 
 /// One fault or warning, ready to render against the file it came from.
@@ -155,20 +155,20 @@ pub struct Diagnostic {
     /// The stable code.
     pub code: Code,
     /// Error or warning.
-    pub level: Level,
+    pub(crate) level: Level,
     /// One line saying what is wrong, without position.
-    pub message: String,
+    pub(crate) message: String,
     /// The exact place (absent only for whole-file faults).
-    pub primary: Option<Label>,
+    pub(crate) primary: Option<Label>,
     /// Other places that matter ("first defined here").
-    pub related: Vec<Label>,
+    pub(crate) related: Vec<Label>,
     /// How to fix it.
-    pub help: Option<String>,
+    pub(crate) help: Option<String>,
 }
 
 impl Diagnostic {
     /// An error pointing at one span.
-    pub fn error(
+    pub(crate) fn error(
         code: Code,
         message: impl Into<String>,
         span: Span,
@@ -188,7 +188,7 @@ impl Diagnostic {
     }
 
     /// An error about the whole file, with no place to point at.
-    pub fn whole_file(code: Code, message: impl Into<String>) -> Self {
+    pub(crate) fn whole_file(code: Code, message: impl Into<String>) -> Self {
         Diagnostic {
             code,
             level: Level::Error,
@@ -200,19 +200,19 @@ impl Diagnostic {
     }
 
     /// Turns the diagnostic into a warning.
-    pub fn warning(mut self) -> Self {
+    pub(crate) fn warning(mut self) -> Self {
         self.level = Level::Warning;
         self
     }
 
     /// Adds the fix.
-    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
 
     /// Adds a second place that matters.
-    pub fn with_related(mut self, span: Span, text: impl Into<String>) -> Self {
+    pub(crate) fn with_related(mut self, span: Span, text: impl Into<String>) -> Self {
         self.related.push(Label {
             span,
             text: text.into(),
@@ -228,7 +228,7 @@ impl fmt::Display for Diagnostic {
 }
 
 /// "did you mean `x`?" for the closest candidate, when one is close enough.
-pub fn did_you_mean<'a>(
+pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<String> {

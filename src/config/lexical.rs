@@ -7,19 +7,19 @@ use super::span::Span;
 use crate::config::faults;
 
 /// The deepest nesting of parentheses and `not` a condition may have.
-pub const MAX_NESTING: usize = 32;
+pub(crate) const MAX_NESTING: usize = 32;
 
 /// What the pass learnt: faults, and the `{` left open at the end of the file.
 #[derive(Debug, Default)]
-pub struct Scan {
+pub(crate) struct Scan {
     /// Faults found; when any, the grammar is not run.
-    pub faults: Vec<Diagnostic>,
+    pub(crate) faults: Vec<Diagnostic>,
     /// Offsets of `{` that no `}` closes, innermost last.
-    pub unclosed_braces: Vec<usize>,
+    pub(crate) unclosed_braces: Vec<usize>,
 }
 
 /// Scans the text outside comments for strings, quotes, braces and parentheses.
-pub fn scan(text: &str) -> Scan {
+pub(crate) fn scan(text: &str) -> Scan {
     let bytes = text.as_bytes();
     let mut scan = Scan::default();
     let mut paren_depth = 0usize;
@@ -70,7 +70,7 @@ pub fn scan(text: &str) -> Scan {
 }
 
 /// The diagnostic for nesting beyond [`MAX_NESTING`].
-pub fn too_deep(span: Span) -> Diagnostic {
+pub(crate) fn too_deep(span: Span) -> Diagnostic {
     faults::syntax::too_deep(MAX_NESTING, span)
 }
 

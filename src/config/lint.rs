@@ -7,7 +7,7 @@ use crate::config::faults;
 use crate::rules::{Action, Condition, Field, Rule, RuleSet, Template, TemplatePart, TestOp};
 
 /// Every warning for a file that compiled; `file` and `rule_set` list the same rules.
-pub fn warnings(file: &File, rule_set: &RuleSet) -> Vec<Diagnostic> {
+pub(crate) fn warnings(file: &File, rule_set: &RuleSet) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     unreachable_rules(file, rule_set, &mut out);
     redirect_loops(file, rule_set, &mut out);

@@ -6,17 +6,17 @@
 //! fault collected) → `rules::RuleSet`; `lint` adds the warnings of `check`;
 //! `render` draws diagnostics for people.
 
-pub mod ast;
-pub mod compile;
-pub mod diagnostic;
+pub(crate) mod ast;
+pub(crate) mod compile;
+pub(crate) mod diagnostic;
 pub(crate) mod faults;
-pub mod lexical;
-pub mod lint;
-pub mod parse;
-pub mod render;
-pub mod span;
-pub mod string_literal;
-pub mod syntax;
+pub(crate) mod lexical;
+pub(crate) mod lint;
+pub(crate) mod parse;
+pub(crate) mod render;
+pub(crate) mod span;
+pub(crate) mod string_literal;
+pub(crate) mod syntax;
 
 use std::fmt;
 use std::io::Read;
@@ -27,14 +27,14 @@ use sha2::{Digest, Sha256};
 
 use crate::rules::RuleSet;
 pub use diagnostic::{Code, Diagnostic, Level};
-pub use render::{Report, SourceFile, stderr_wants_color};
+pub(crate) use render::{Report, SourceFile, stderr_wants_color};
 use span::Span;
 
 /// The file name the platform's config directory holds.
 pub const CONFIG_FILE: &str = "proxy.conf";
 
 /// The largest `proxy.conf` accepted; larger files are refused unread.
-pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// A successfully compiled configuration, with the warnings `check` shows.
 #[derive(Debug)]
@@ -47,7 +47,7 @@ pub struct Compiled {
 
 /// Why a configuration could not be loaded.
 #[derive(Debug)]
-pub enum LoadError {
+pub(crate) enum LoadError {
     /// The file exists but could not be read (exit 2 in `validate`).
     Io {
         /// The path that failed.
@@ -63,7 +63,7 @@ pub enum LoadError {
 #[derive(Debug, Clone)]
 pub struct Invalid {
     /// Every fault, with the file they point into.
-    pub report: Report,
+    pub(crate) report: Report,
 }
 
 impl Invalid {
@@ -91,7 +91,7 @@ impl std::error::Error for LoadError {}
 
 /// Reads and compiles `DIR/proxy.conf`; a missing directory or file is the
 /// empty configuration, which forwards everything unchanged.
-pub fn load_dir(dir: &Path) -> Result<Compiled, LoadError> {
+pub(crate) fn load_dir(dir: &Path) -> Result<Compiled, LoadError> {
     let path = dir.join(CONFIG_FILE);
     let io = |source| LoadError::Io {
         path: path.clone(),

@@ -13,15 +13,15 @@ use miette::{
 use super::diagnostic::{Diagnostic, Level};
 
 /// Lines are wrapped to fit an 80-column terminal after git's `remote: `.
-pub const RENDER_WIDTH: usize = 72;
+pub(crate) const RENDER_WIDTH: usize = 72;
 
 /// The text a diagnostic is drawn against.
 #[derive(Debug)]
-pub struct SourceFile {
+pub(crate) struct SourceFile {
     /// The name shown in reports (`proxy.conf`).
-    pub name: String,
+    pub(crate) name: String,
     /// The text (for a non-UTF-8 file, with the bad bytes replaced).
-    pub text: String,
+    pub(crate) text: String,
 }
 
 /// Diagnostics together with the file they point into.
@@ -33,7 +33,7 @@ pub struct Report {
 
 impl Report {
     /// Bundles diagnostics with their file.
-    pub fn new(source: Arc<SourceFile>, diagnostics: Vec<Diagnostic>) -> Self {
+    pub(crate) fn new(source: Arc<SourceFile>, diagnostics: Vec<Diagnostic>) -> Self {
         Report {
             source,
             diagnostics,
@@ -46,7 +46,7 @@ impl Report {
     }
 
     /// How many there are.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.diagnostics.len()
     }
 
@@ -102,7 +102,7 @@ impl<'a> IntoIterator for &'a Report {
 }
 
 /// Whether stderr should get colour: a terminal, and `NO_COLOR` not set.
-pub fn stderr_wants_color() -> bool {
+pub(crate) fn stderr_wants_color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 

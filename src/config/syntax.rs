@@ -13,7 +13,7 @@ use super::span::Span;
 const ACTION_WORDS: [&str; 5] = ["redirect", "respond", "rewrite", "request", "response"];
 
 /// Converts a pest failure into one diagnostic pointing at the offending token.
-pub fn convert(error: &Error<Rule>, text: &str, unclosed_braces: &[usize]) -> Diagnostic {
+pub(crate) fn convert(error: &Error<Rule>, text: &str, unclosed_braces: &[usize]) -> Diagnostic {
     let at = match error.location {
         InputLocation::Pos(at) => at,
         InputLocation::Span((start, _)) => start,

@@ -64,13 +64,13 @@ struct Shared {
 
 /// How far the writer is behind, for the `status` control command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Backlog {
+pub(crate) struct Backlog {
     /// Bytes of whole lines waiting for the writer now.
-    pub pending_bytes: u64,
+    pub(crate) pending_bytes: u64,
     /// Lines recorded while `MAX_PENDING` bytes were already waiting.
-    pub lines_behind: u64,
+    pub(crate) lines_behind: u64,
     /// How many times the writer fell that far behind.
-    pub times_behind: u64,
+    pub(crate) times_behind: u64,
 }
 
 #[derive(Debug, Default)]
@@ -133,7 +133,7 @@ impl AccessLog {
 
     /// Writes one record's line in `format` (nothing for `Off`) into the
     /// batch. Never waits for the writer: the lock is held for a copy.
-    pub fn record(&self, record: AccessRecord, format: AccessLogFormat) {
+    pub(crate) fn record(&self, record: AccessRecord, format: AccessLogFormat) {
         if format == AccessLogFormat::Off {
             return;
         }
@@ -169,7 +169,7 @@ impl AccessLog {
     }
 
     /// How far the writer is behind now and has been since the log opened.
-    pub fn backlog(&self) -> Backlog {
+    pub(crate) fn backlog(&self) -> Backlog {
         let shared = &self.sender.shared;
         let pending_bytes = shared.lock().lines.len() as u64;
         Backlog {
@@ -181,7 +181,7 @@ impl AccessLog {
 
     /// Writes everything recorded so far, then reopens the file by name;
     /// returns once done (blocking: call from a blocking context).
-    pub fn reopen_blocking(&self) -> io::Result<()> {
+    pub(crate) fn reopen_blocking(&self) -> io::Result<()> {
         self.round_trip(Ask::Reopen)
     }
 
@@ -351,7 +351,7 @@ impl Writer {
 }
 
 /// Opens a log file for appending, creating it (mode 0644) when absent.
-pub fn open_append(path: &Path) -> io::Result<File> {
+pub(crate) fn open_append(path: &Path) -> io::Result<File> {
     OpenOptions::new().create(true).append(true).open(path)
 }
 

@@ -4,7 +4,7 @@
 //! start-up wiring opens, reopens and rotates the files.
 
 pub mod access_log;
-pub mod access_record;
-pub mod error_log;
-pub mod log_time;
-pub mod rotation;
+pub(crate) mod access_record;
+pub(crate) mod error_log;
+pub(crate) mod log_time;
+pub(crate) mod rotation;

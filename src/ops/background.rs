@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 
 /// Runs `work` on a new low-priority thread and waits for its result
 /// without blocking the runtime.
-pub async fn run<T, F>(name: &str, work: F) -> io::Result<T>
+pub(crate) async fn run<T, F>(name: &str, work: F) -> io::Result<T>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
@@ -33,7 +33,7 @@ where
 /// Drops `value` on a new low-priority thread, without waiting: freeing a
 /// large rule set then costs the serving threads nothing. If no thread can
 /// be started, the value is dropped here.
-pub fn retire<T: Send + 'static>(name: &str, value: T) {
+pub(crate) fn retire<T: Send + 'static>(name: &str, value: T) {
     let started = std::thread::Builder::new()
         .name(name.to_owned())
         .spawn(move || {
@@ -49,7 +49,7 @@ pub fn retire<T: Send + 'static>(name: &str, value: T) {
 /// failure only means the work runs at normal priority, so it is logged and
 /// otherwise ignored. `reload` calls it too: it compiles the config on the
 /// CPU the server serves from.
-pub fn lower_own_priority() {
+pub(crate) fn lower_own_priority() {
     thread_priority::lower();
 }
 

@@ -20,7 +20,7 @@ const MAX_REQUEST: u64 = 4096;
 
 /// Carries out operations on the running server.
 #[derive(Debug)]
-pub struct Controller {
+pub(crate) struct Controller {
     plane: Arc<DataPlane>,
     config_dir: PathBuf,
     error_log: ErrorLog,
@@ -30,7 +30,7 @@ pub struct Controller {
 
 impl Controller {
     /// A controller for the server's data plane.
-    pub fn new(
+    pub(crate) fn new(
         plane: Arc<DataPlane>,
         config_dir: PathBuf,
         error_log: ErrorLog,
@@ -46,7 +46,7 @@ impl Controller {
     }
 
     /// Carries out one request.
-    pub async fn handle(&self, request: ControlRequest) -> ControlReply {
+    pub(crate) async fn handle(&self, request: ControlRequest) -> ControlReply {
         match request {
             ControlRequest::Reload => self.reload().await,
             ControlRequest::ReopenLogs => self.reopen_logs().await,
@@ -81,7 +81,7 @@ impl Controller {
 
     /// Re-reads the config directory; a valid result is swapped in whole, an
     /// invalid one changes nothing and its diagnostics go to the error log.
-    pub async fn reload(&self) -> ControlReply {
+    pub(crate) async fn reload(&self) -> ControlReply {
         let _one_at_a_time = self.reloading.lock().await;
         let dir = self.config_dir.clone();
         // Compiling 1,000 regexes takes tens of milliseconds of CPU; at the
@@ -123,7 +123,7 @@ impl Controller {
     }
 
     /// Reopens both log files by name, the access log between two lines.
-    pub async fn reopen_logs(&self) -> ControlReply {
+    pub(crate) async fn reopen_logs(&self) -> ControlReply {
         let access_log = self.plane.access_log.clone();
         let error_log = self.error_log.clone();
         let result = tokio::task::spawn_blocking(move || {
@@ -145,7 +145,7 @@ impl Controller {
     }
 
     /// Serves the control socket until the task is dropped.
-    pub async fn serve_socket(self: Arc<Self>, listener: UnixListener) {
+    pub(crate) async fn serve_socket(self: Arc<Self>, listener: UnixListener) {
         let mut backoff = AcceptBackoff::default();
         loop {
             match listener.accept().await {
@@ -185,6 +185,6 @@ impl Controller {
 /// Loads and compiles the config and builds its rule index before it is
 /// served, so neither the first request after start-up nor the first after a
 /// reload pays for building it (tens of milliseconds for 1,000 rules).
-pub fn load_ready(dir: &std::path::Path) -> Result<ServedRules, config::LoadError> {
+pub(crate) fn load_ready(dir: &std::path::Path) -> Result<ServedRules, config::LoadError> {
     Ok(config::load_dir(dir)?.rule_set.prepare())
 }

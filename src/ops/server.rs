@@ -21,22 +21,22 @@ use crate::proxy::upstream::Upstream;
 
 /// Everything `serve` needs to know (from flags and environment).
 #[derive(Debug, Clone)]
-pub struct ServerOptions {
+pub(crate) struct ServerOptions {
     /// Where to listen.
-    pub listen: ListenSpec,
+    pub(crate) listen: ListenSpec,
     /// The next hop, `host:port`.
-    pub upstream: String,
+    pub(crate) upstream: String,
     /// The config directory.
-    pub config_dir: PathBuf,
+    pub(crate) config_dir: PathBuf,
     /// Where access.log and error.log go.
-    pub log_dir: PathBuf,
+    pub(crate) log_dir: PathBuf,
     /// Where the pid file and control socket go.
-    pub run_dir: PathBuf,
+    pub(crate) run_dir: PathBuf,
 }
 
 /// Why the server stopped with a failure.
 #[derive(Debug)]
-pub enum ServeError {
+pub(crate) enum ServeError {
     /// The configuration at start-up is invalid (exit 1).
     InvalidConfig,
     /// An I/O fault at start-up: directories, logs, sockets (exit 2).
@@ -55,7 +55,7 @@ impl std::fmt::Display for ServeError {
 impl std::error::Error for ServeError {}
 
 /// Runs the server until SIGTERM or SIGINT, then drains and returns.
-pub fn run(options: ServerOptions) -> Result<(), ServeError> {
+pub(crate) fn run(options: ServerOptions) -> Result<(), ServeError> {
     let startup =
         |what: &str, err: &dyn std::fmt::Display| ServeError::Startup(format!("{what}: {err}"));
     std::fs::create_dir_all(&options.log_dir)

@@ -19,28 +19,28 @@ use crate::rules::AccessLogFormat;
 
 /// The access-log line of a request, waiting for its body to end.
 #[derive(Debug)]
-pub struct PendingLog {
+pub(crate) struct PendingLog {
     /// The record, complete but for `bytes_sent` and `duration_ms`.
-    pub record: AccessRecord,
+    pub(crate) record: AccessRecord,
     /// The format of the rule set the request started with.
-    pub format: AccessLogFormat,
+    pub(crate) format: AccessLogFormat,
     /// When the request started.
-    pub started: Instant,
+    pub(crate) started: Instant,
     /// Where the line goes; `None` once written.
-    pub log: Option<AccessLog>,
+    pub(crate) log: Option<AccessLog>,
 }
 
 /// A request in progress on its connection: made when the service starts it,
 /// and ended (once) when its response body ends or is dropped, so the
 /// connection's keep-alive timer follows the response, not its log line.
 #[derive(Debug)]
-pub struct RequestEnd {
+pub(crate) struct RequestEnd {
     conn: Option<Arc<ConnState>>,
 }
 
 impl RequestEnd {
     /// Counts a request as started on `conn`; it ends when this is dropped.
-    pub fn start(conn: Arc<ConnState>) -> Self {
+    pub(crate) fn start(conn: Arc<ConnState>) -> Self {
         conn.request_started();
         RequestEnd { conn: Some(conn) }
     }
@@ -61,7 +61,7 @@ impl Drop for RequestEnd {
 
 /// The status logged for a request whose client went away before a response
 /// was ready (nginx's convention).
-pub const CLIENT_CLOSED: u16 = 499;
+pub(crate) const CLIENT_CLOSED: u16 = 499;
 
 impl PendingLog {
     fn finish(&mut self, bytes_sent: u64) {
@@ -94,7 +94,7 @@ enum Source {
 }
 
 /// The body type of every response the proxy sends.
-pub struct ProxyBody {
+pub(crate) struct ProxyBody {
     source: Source,
     sent: u64,
     pending: Option<PendingLog>,
@@ -114,7 +114,7 @@ impl std::fmt::Debug for ProxyBody {
 impl ProxyBody {
     /// A body the proxy generated (redirect, respond, error); `end` ends
     /// with it.
-    pub fn generated(bytes: Bytes, pending: PendingLog, end: RequestEnd) -> Self {
+    pub(crate) fn generated(bytes: Bytes, pending: PendingLog, end: RequestEnd) -> Self {
         ProxyBody {
             source: Source::Generated((!bytes.is_empty()).then_some(bytes)),
             sent: 0,
@@ -125,7 +125,7 @@ impl ProxyBody {
 
     /// The next hop's body, streamed; `connection` goes back to the pool
     /// once the body has ended.
-    pub fn upstream(
+    pub(crate) fn upstream(
         body: Incoming,
         connection: Option<Lent>,
         pending: PendingLog,

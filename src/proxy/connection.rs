@@ -25,7 +25,7 @@ const MAX_HEADERS: usize = super::framing::MAX_HEADERS;
 
 /// Serves the connection until the client leaves, a timeout closes it, or
 /// shutdown is requested (then in-flight requests finish first).
-pub async fn serve(
+pub(crate) async fn serve(
     stream: TcpStream,
     peer: IpAddr,
     plane: Arc<DataPlane>,

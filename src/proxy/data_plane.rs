@@ -16,7 +16,7 @@ pub struct DataPlane {
     rules: ArcSwap<ServedRules>,
     generation: AtomicU64,
     /// The next hop.
-    pub upstream: Upstream,
+    pub(crate) upstream: Upstream,
     /// Where access-log lines go.
     pub access_log: AccessLog,
 }
@@ -34,18 +34,18 @@ impl DataPlane {
 
     /// The rule set a new request runs under; the request keeps this `Arc`
     /// until it ends, whatever reloads happen meanwhile.
-    pub fn rules(&self) -> Arc<ServedRules> {
+    pub(crate) fn rules(&self) -> Arc<ServedRules> {
         self.rules.load_full()
     }
 
     /// How many rule sets have been served (1 at start-up).
-    pub fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Ordering::SeqCst)
     }
 
     /// Serves `rules` from the next request on; returns the new generation
     /// and the rule set it replaces (requests in flight may still hold it).
-    pub fn swap(&self, rules: ServedRules) -> (u64, Arc<ServedRules>) {
+    pub(crate) fn swap(&self, rules: ServedRules) -> (u64, Arc<ServedRules>) {
         self.upstream.configure(&rules.settings);
         let old = self.rules.swap(Arc::new(rules));
         (self.generation.fetch_add(1, Ordering::SeqCst) + 1, old)

@@ -3,19 +3,19 @@
 //! A request flows listener → connection (client timeouts, hyper) → service
 //! (checks, rules) → forward (upstream, hop-by-hop) → body (streaming, access log).
 
-pub mod accept_backoff;
-pub mod body;
+pub(crate) mod accept_backoff;
+pub(crate) mod body;
 pub mod client_io;
-pub mod connection;
-pub mod data_plane;
+pub(crate) mod connection;
+pub(crate) mod data_plane;
 pub mod drain;
-pub mod error;
-pub mod forward;
+pub(crate) mod error;
+pub(crate) mod forward;
 pub mod framing;
-pub mod hop_by_hop;
+pub(crate) mod hop_by_hop;
 pub mod listener;
-pub mod pool;
-pub mod service;
+pub(crate) mod pool;
+pub(crate) mod service;
 pub mod upstream;
 
 pub use data_plane::DataPlane;

@@ -22,15 +22,15 @@ use crate::rules::{self, Decision, Outcome, RequestFacts, apply_edits};
 
 /// What the service knows about the connection a request arrived on.
 #[derive(Debug, Clone)]
-pub struct ConnectionContext {
+pub(crate) struct ConnectionContext {
     /// The shared data plane.
-    pub plane: Arc<DataPlane>,
+    pub(crate) plane: Arc<DataPlane>,
     /// The peer's address (v4-mapped addresses already made v4).
-    pub peer: IpAddr,
+    pub(crate) peer: IpAddr,
     /// The connection's timers and request count.
-    pub state: Arc<ConnState>,
+    pub(crate) state: Arc<ConnState>,
     /// Held by upgraded tunnels so shutdown waits for them.
-    pub drain: super::drain::DrainToken,
+    pub(crate) drain: super::drain::DrainToken,
 }
 
 /// The `text/plain` content type of every generated body.
@@ -40,7 +40,7 @@ const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
 /// counts as in progress on its connection until its response body ends.
 /// (One future, not two nested: moving a nested future into its parent
 /// cost a memcpy of its whole state per request.)
-pub async fn handle(
+pub(crate) async fn handle(
     ctx: ConnectionContext,
     request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {

@@ -45,7 +45,7 @@ pub enum HeaderAction {
 
 impl Action {
     /// Whether the action ends evaluation when it fires.
-    pub fn is_terminal(&self) -> bool {
+    pub(crate) fn is_terminal(&self) -> bool {
         matches!(self, Action::Redirect { .. } | Action::Respond { .. })
     }
 }

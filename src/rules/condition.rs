@@ -87,7 +87,7 @@ pub enum TestOp {
 #[derive(Debug, Clone, Default)]
 pub struct ValueSet {
     /// Exact strings (lower-cased for `host`).
-    pub strings: Vec<String>,
+    pub(crate) strings: Vec<String>,
     /// Networks, only for `client_ip`; an address inside one is a member.
-    pub networks: Vec<IpNet>,
+    pub(crate) networks: Vec<IpNet>,
 }

@@ -56,7 +56,7 @@ pub enum HeaderEdit {
 
 impl HeaderEdit {
     /// Applies the edit to a header map.
-    pub fn apply(&self, headers: &mut HeaderMap) {
+    pub(crate) fn apply(&self, headers: &mut HeaderMap) {
         match self {
             HeaderEdit::Set(name, value) => {
                 headers.insert(name.clone(), value.clone());
@@ -75,17 +75,5 @@ impl HeaderEdit {
 pub fn apply_edits(edits: &[HeaderEdit], headers: &mut HeaderMap) {
     for edit in edits {
         edit.apply(headers);
-    }
-}
-
-impl Decision {
-    /// The decision of an empty rule set: forward unchanged.
-    pub fn forward_unchanged() -> Self {
-        Decision {
-            fired: Vec::new(),
-            outcome: Outcome::Forward { target: None },
-            request_headers: Vec::new(),
-            response_headers: Vec::new(),
-        }
     }
 }

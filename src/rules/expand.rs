@@ -11,7 +11,7 @@ use super::template::{Template, TemplatePart};
 /// Appends the template's text: literals as they are, fields as §4 reads
 /// them, captures from the rule's matched regexes (`""` for a group that took
 /// no part in the match).
-pub fn expand_into(
+pub(crate) fn expand_into(
     template: &Template,
     reader: &FieldReader<'_>,
     slots: &Slots<'_>,
@@ -31,7 +31,7 @@ pub fn expand_into(
 }
 
 /// The template's text as a new string.
-pub fn expand(template: &Template, reader: &FieldReader<'_>, slots: &Slots<'_>) -> String {
+pub(crate) fn expand(template: &Template, reader: &FieldReader<'_>, slots: &Slots<'_>) -> String {
     let mut out = String::new();
     expand_into(template, reader, slots, &mut out);
     out
@@ -41,7 +41,7 @@ pub fn expand(template: &Template, reader: &FieldReader<'_>, slots: &Slots<'_>) 
 /// `?` and the request's query when the request had a non-empty one; a target
 /// whose only `?` is its last character loses that `?` (and so the query).
 /// Any other target is used as it is.
-pub fn carry_query(mut target: String, query: Option<&str>) -> String {
+pub(crate) fn carry_query(mut target: String, query: Option<&str>) -> String {
     match target.find('?') {
         None => {
             if let Some(query) = query.filter(|query| !query.is_empty()) {
@@ -60,7 +60,7 @@ pub fn carry_query(mut target: String, query: Option<&str>) -> String {
 /// Percent-encodes the bytes a URI may not hold (controls, space, non-ASCII,
 /// `"<>\^`{|}`), leaving existing escapes and every other character alone, so
 /// a target built from decoded arguments or header text is still one URI.
-pub fn escape_uri(target: String) -> String {
+pub(crate) fn escape_uri(target: String) -> String {
     if !target.bytes().any(needs_escape) {
         return target;
     }

@@ -14,7 +14,7 @@ use super::request::RequestFacts;
 
 /// The fields of one request, with the derived texts (`uri`, `client_ip`)
 /// built once on first use.
-pub struct FieldReader<'f> {
+pub(crate) struct FieldReader<'f> {
     facts: &'f RequestFacts<'f>,
     uri: OnceCell<String>,
     client_ip: OnceCell<String>,
@@ -22,7 +22,7 @@ pub struct FieldReader<'f> {
 
 impl<'f> FieldReader<'f> {
     /// A reader over one request's facts.
-    pub fn new(facts: &'f RequestFacts<'f>) -> Self {
+    pub(crate) fn new(facts: &'f RequestFacts<'f>) -> Self {
         FieldReader {
             facts,
             uri: OnceCell::new(),
@@ -31,12 +31,12 @@ impl<'f> FieldReader<'f> {
     }
 
     /// The facts read.
-    pub fn facts(&self) -> &'f RequestFacts<'f> {
+    pub(crate) fn facts(&self) -> &'f RequestFacts<'f> {
         self.facts
     }
 
     /// The field's value as conditions compare it and templates insert it.
-    pub fn value(&self, field: &Field) -> Cow<'_, str> {
+    pub(crate) fn value(&self, field: &Field) -> Cow<'_, str> {
         let facts = self.facts;
         match field {
             Field::Scheme => Cow::Borrowed(facts.scheme.as_str()),
@@ -60,7 +60,7 @@ impl<'f> FieldReader<'f> {
 
     /// `exists field`: present, even if empty. Only headers, cookies and
     /// query arguments can be absent; the other fields always exist.
-    pub fn exists(&self, field: &Field) -> bool {
+    pub(crate) fn exists(&self, field: &Field) -> bool {
         let facts = self.facts;
         match field {
             Field::Header(name) => facts.headers.contains_key(name),
@@ -71,7 +71,7 @@ impl<'f> FieldReader<'f> {
     }
 
     /// Appends the field's value to a template's output.
-    pub fn write_value(&self, field: &Field, out: &mut String) {
+    pub(crate) fn write_value(&self, field: &Field, out: &mut String) {
         match field {
             Field::ClientIp if self.client_ip.get().is_none() => {
                 // Formatting into a String cannot fail.

@@ -36,19 +36,9 @@ impl RuleSet {
         }
     }
 
-    /// The settings block (defaults where absent).
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
     /// The rules, in file order.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
-    }
-
-    /// Hex SHA-256 of the source, what `reload` and `status` report.
-    pub fn source_hash(&self) -> &str {
-        &self.source_hash
     }
 
     /// Builds the evaluation index (tens of milliseconds for 1,000 regex
@@ -73,7 +63,7 @@ pub struct ServedRules {
 
 impl ServedRules {
     /// What evaluation prepared once for these rules.
-    pub fn index(&self) -> &RuleIndex {
+    pub(crate) fn index(&self) -> &RuleIndex {
         &self.index
     }
 }

@@ -17,65 +17,65 @@ use crate::rules::{
 #[derive(Debug, Serialize)]
 pub struct Report {
     /// The request as rules see it.
-    pub request: RequestView,
+    pub(crate) request: RequestView,
     /// Each rule in file order.
-    pub rules: Vec<RuleView>,
+    pub(crate) rules: Vec<RuleView>,
     /// What the proxy does.
-    pub outcome: OutcomeView,
+    pub(crate) outcome: OutcomeView,
 }
 
 /// The request's fields (spec §4).
 #[derive(Debug, Serialize)]
-pub struct RequestView {
+pub(crate) struct RequestView {
     /// As given on the command line.
-    pub url: String,
+    pub(crate) url: String,
     /// The method.
-    pub method: String,
+    pub(crate) method: String,
     /// `http` or `https`; absent when the target was refused.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scheme: Option<String>,
+    pub(crate) scheme: Option<String>,
     /// Lower-cased, without port.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub host: Option<String>,
+    pub(crate) host: Option<String>,
     /// Normalized.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
+    pub(crate) path: Option<String>,
     /// Without `?`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub query: Option<String>,
+    pub(crate) query: Option<String>,
     /// The address rules see.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_ip: Option<String>,
+    pub(crate) client_ip: Option<String>,
     /// The headers the client sends (from `-H`, the URL's authority and scheme).
-    pub headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 /// One rule's fate, numbered from 1 as in the file.
 #[derive(Debug, Serialize)]
-pub struct RuleView {
+pub(crate) struct RuleView {
     /// Position in the file, from 1.
-    pub number: usize,
+    pub(crate) number: usize,
     /// What happened.
     #[serde(flatten)]
-    pub trace: RuleTrace,
+    pub(crate) trace: RuleTrace,
 }
 
 /// A header change, as text.
 #[derive(Debug, Serialize)]
-pub struct EditView {
+pub(crate) struct EditView {
     /// `set`, `add` or `remove`.
-    pub op: &'static str,
+    pub(crate) op: &'static str,
     /// The header name.
-    pub name: String,
+    pub(crate) name: String,
     /// The value (absent for `remove`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    pub(crate) value: Option<String>,
 }
 
 /// What the client gets, or what goes upstream.
 #[derive(Debug, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
-pub enum OutcomeView {
+pub(crate) enum OutcomeView {
     /// Sent upstream.
     Forward {
         /// The method.
@@ -121,7 +121,7 @@ pub enum OutcomeView {
 
 impl Report {
     /// Evaluates the request with the server's evaluator and describes it.
-    pub fn build(
+    pub(crate) fn build(
         rule_set: &ServedRules,
         parts: &http::request::Parts,
         url: &str,

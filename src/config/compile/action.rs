@@ -11,7 +11,7 @@ use super::template::{self, Scope};
 use crate::rules::{Action, HeaderAction, Template, TemplatePart};
 
 /// Headers the proxy manages itself (§6); no action may name them.
-pub const MANAGED_HEADERS: [&str; 8] = [
+pub(crate) const MANAGED_HEADERS: [&str; 8] = [
     "connection",
     "keep-alive",
     "proxy-connection",
@@ -26,7 +26,7 @@ pub const MANAGED_HEADERS: [&str; 8] = [
 const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
 
 /// Compiles one action statement; faults go into `out`.
-pub fn compile(
+pub(crate) fn compile(
     kind: &StatementKind,
     scope: Scope<'_>,
     out: &mut Vec<Diagnostic>,

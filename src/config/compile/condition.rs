@@ -16,7 +16,7 @@ use crate::rules::{Condition, Field, Test, TestOp, ValueSet};
 
 /// Why a regex's groups may not have matched when the rule fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Uncertainty {
+pub(crate) enum Uncertainty {
     /// The `~` sits under `not`.
     UnderNot,
     /// The `~` sits inside an `or`.
@@ -27,7 +27,7 @@ pub enum Uncertainty {
 
 impl Uncertainty {
     /// Words for a diagnostic: "its regex …".
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Uncertainty::UnderNot => "its `~` sits under `not`",
             Uncertainty::InsideOr => "its `~` sits inside an `or`",
@@ -38,34 +38,34 @@ impl Uncertainty {
 
 /// What templates need to know about one regex of a rule's condition.
 #[derive(Debug, Clone)]
-pub struct RegexInfo {
+pub(crate) struct RegexInfo {
     /// The capture slot (`~` only, numbered in source order).
-    pub slot: Option<usize>,
+    pub(crate) slot: Option<usize>,
     /// Why its groups may be unset when the rule fires, if they may.
-    pub uncertain: Option<Uncertainty>,
+    pub(crate) uncertain: Option<Uncertainty>,
     /// Named groups and their indices.
-    pub names: Vec<(String, usize)>,
+    pub(crate) names: Vec<(String, usize)>,
     /// Groups including group 0.
-    pub group_count: usize,
+    pub(crate) group_count: usize,
     /// The regex's string literal.
-    pub literal: Span,
+    pub(crate) literal: Span,
 }
 
 /// Compiles one condition, collecting every fault into `out`.
-pub struct ConditionCompiler<'a> {
+pub(crate) struct ConditionCompiler<'a> {
     out: &'a mut Vec<Diagnostic>,
     cache: &'a mut regex::RegexCache,
     /// The regexes seen so far, in source order.
-    pub regexes: Vec<RegexInfo>,
+    pub(crate) regexes: Vec<RegexInfo>,
     slots: usize,
     /// Whether a regex failed to compile, so its groups are unknown and
     /// templates must not report them as missing.
-    pub broken: bool,
+    pub(crate) broken: bool,
 }
 
 impl<'a> ConditionCompiler<'a> {
     /// A compiler that reports into `out`.
-    pub fn new(out: &'a mut Vec<Diagnostic>, cache: &'a mut regex::RegexCache) -> Self {
+    pub(crate) fn new(out: &'a mut Vec<Diagnostic>, cache: &'a mut regex::RegexCache) -> Self {
         ConditionCompiler {
             out,
             cache,
@@ -76,12 +76,12 @@ impl<'a> ConditionCompiler<'a> {
     }
 
     /// The number of `~` regexes seen: the rule's `regex_slots`.
-    pub fn slots(&self) -> usize {
+    pub(crate) fn slots(&self) -> usize {
         self.slots
     }
 
     /// Compiles `expr`; `None` when it has a fault (already reported).
-    pub fn compile(&mut self, expr: &Expr) -> Option<Condition> {
+    pub(crate) fn compile(&mut self, expr: &Expr) -> Option<Condition> {
         self.expr(expr, None)
     }
 

@@ -9,7 +9,7 @@ use super::super::span::Span;
 use crate::rules::Field;
 
 /// The fields that take no argument.
-pub const PLAIN_FIELDS: [&str; 7] = [
+pub(crate) const PLAIN_FIELDS: [&str; 7] = [
     "scheme",
     "host",
     "method",
@@ -19,10 +19,10 @@ pub const PLAIN_FIELDS: [&str; 7] = [
     "client_ip",
 ];
 /// The fields that take a name.
-pub const NAMED_FIELDS: [&str; 3] = ["header", "cookie", "arg"];
+pub(crate) const NAMED_FIELDS: [&str; 3] = ["header", "cookie", "arg"];
 
 /// The plain field called `name`.
-pub fn plain(name: &str) -> Option<Field> {
+pub(crate) fn plain(name: &str) -> Option<Field> {
     Some(match name {
         "scheme" => Field::Scheme,
         "host" => Field::Host,
@@ -36,12 +36,12 @@ pub fn plain(name: &str) -> Option<Field> {
 }
 
 /// Whether `name` is any field's name.
-pub fn is_field_name(name: &str) -> bool {
+pub(crate) fn is_field_name(name: &str) -> bool {
     PLAIN_FIELDS.contains(&name) || NAMED_FIELDS.contains(&name)
 }
 
 /// The named field `kind("arg")`; `arg_span` is where the argument is written.
-pub fn named(kind: &str, arg: &str, arg_span: Span) -> Result<Field, Diagnostic> {
+pub(crate) fn named(kind: &str, arg: &str, arg_span: Span) -> Result<Field, Diagnostic> {
     match kind {
         "header" => HeaderName::from_bytes(arg.as_bytes())
             .map(Field::Header)
@@ -53,7 +53,7 @@ pub fn named(kind: &str, arg: &str, arg_span: Span) -> Result<Field, Diagnostic>
 }
 
 /// The diagnostic for a field name that does not exist.
-pub fn unknown(name: &str, span: Span) -> Diagnostic {
+pub(crate) fn unknown(name: &str, span: Span) -> Diagnostic {
     let candidates = PLAIN_FIELDS.iter().chain(NAMED_FIELDS.iter()).copied();
     faults::conditions::unknown_field(name, span, candidates)
 }

@@ -1,12 +1,12 @@
 //! The analyzer and compiler: the AST checked as a whole (every fault
 //! collected, not just the first) and turned into the `rules` types.
 
-pub mod action;
-pub mod condition;
-pub mod field;
-pub mod regex;
-pub mod settings;
-pub mod template;
+pub(crate) mod action;
+pub(crate) mod condition;
+pub(crate) mod field;
+pub(crate) mod regex;
+pub(crate) mod settings;
+pub(crate) mod template;
 
 use crate::config::faults;
 use std::collections::HashMap;
@@ -18,7 +18,7 @@ use crate::rules::{Rule, RuleSet};
 use condition::ConditionCompiler;
 
 /// Compiles the file; `Err` carries every fault found.
-pub fn compile(file: &File, source_hash: String) -> Result<RuleSet, Vec<Diagnostic>> {
+pub(crate) fn compile(file: &File, source_hash: String) -> Result<RuleSet, Vec<Diagnostic>> {
     let mut out = Vec::new();
     let settings = settings::compile(&file.settings, &mut out);
     let mut names: HashMap<&str, Span> = HashMap::new();

@@ -10,29 +10,28 @@ use regex::Regex;
 use super::super::diagnostic::Diagnostic;
 use super::super::string_literal::StringLiteral;
 use crate::rules::RuleRegex;
-pub use crate::rules::rule_regex::REGEX_SIZE_LIMIT;
 use crate::rules::rule_regex::{REGEX_NEST_LIMIT, build_regex};
 
 /// A pattern that compiled, with what the checks of its rule need to know of
 /// it; the compiled program itself is not kept (see `RuleRegex`).
 #[derive(Debug, Clone)]
-pub struct CheckedRegex {
+pub(crate) struct CheckedRegex {
     /// The pattern, for the rule set.
-    pub regex: RuleRegex,
+    pub(crate) regex: RuleRegex,
     /// Each group's name (`None` for unnamed ones), group 0 first.
-    pub group_names: Vec<Option<String>>,
+    pub(crate) group_names: Vec<Option<String>>,
 }
 
 /// Regexes checked so far in one file, by pattern: a pattern written in many
 /// rules is checked once and shared.
 #[derive(Debug, Default)]
-pub struct RegexCache {
+pub(crate) struct RegexCache {
     checked: HashMap<String, CheckedRegex>,
 }
 
 impl RegexCache {
     /// The checked regex of the literal, from the cache when seen before.
-    pub fn compile(&mut self, literal: &StringLiteral) -> Result<CheckedRegex, Diagnostic> {
+    pub(crate) fn compile(&mut self, literal: &StringLiteral) -> Result<CheckedRegex, Diagnostic> {
         if let Some(checked) = self.checked.get(&literal.value) {
             return Ok(checked.clone());
         }
@@ -50,7 +49,7 @@ impl RegexCache {
 }
 
 /// Compiles the literal's value as a regex, or says where and why it is refused.
-pub fn compile(literal: &StringLiteral) -> Result<Regex, Diagnostic> {
+pub(crate) fn compile(literal: &StringLiteral) -> Result<Regex, Diagnostic> {
     let pattern = literal.value.as_str();
     build_regex(pattern).map_err(|error| match error {
         regex::Error::CompiledTooBig(limit) => {
@@ -95,7 +94,7 @@ fn syntax_fault(literal: &StringLiteral, error: &regex_syntax::Error) -> Diagnos
 }
 
 /// Where the name of group `name` is written in the pattern, as value bytes.
-pub fn group_name_position(pattern: &str, name: &str) -> Option<(usize, usize)> {
+pub(crate) fn group_name_position(pattern: &str, name: &str) -> Option<(usize, usize)> {
     ["(?<", "(?P<"].iter().find_map(|opener| {
         let needle = format!("{opener}{name}>");
         pattern

@@ -77,7 +77,7 @@ enum Typed {
 }
 
 /// Compiles every settings block (more than one is itself a fault).
-pub fn compile(blocks: &[SettingsBlock], out: &mut Vec<Diagnostic>) -> Settings {
+pub(crate) fn compile(blocks: &[SettingsBlock], out: &mut Vec<Diagnostic>) -> Settings {
     let mut settings = Settings::default();
     if let Some(first) = blocks.first() {
         for extra in &blocks[1..] {

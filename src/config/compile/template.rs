@@ -11,15 +11,15 @@ use crate::rules::{CaptureRef, Template, TemplatePart};
 
 /// The regexes of the rule's condition, as templates see them.
 #[derive(Debug, Clone, Copy)]
-pub struct Scope<'a> {
+pub(crate) struct Scope<'a> {
     /// Every regex that compiled, in source order.
-    pub regexes: &'a [RegexInfo],
+    pub(crate) regexes: &'a [RegexInfo],
     /// A regex failed to compile: group references cannot be checked.
-    pub broken: bool,
+    pub(crate) broken: bool,
 }
 
 /// Splits and resolves a template; every fault goes into `out`.
-pub fn compile(
+pub(crate) fn compile(
     literal: &StringLiteral,
     scope: Scope<'_>,
     out: &mut Vec<Diagnostic>,
