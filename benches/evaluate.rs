@@ -130,7 +130,7 @@ fn bench(c: &mut Criterion) {
             "1006_rules_1000_regex_unindexed_header",
             workload(
                 1000,
-                Field::Header(HeaderName::from_static("x-original-path")),
+                Field::Header(HeaderName::from_static("x-original-path").into()),
             ),
         ),
     ];

@@ -285,6 +285,9 @@ fn rejected_requests_are_logged_once_each() {
         b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
     );
     assert_eq!(wire.status, 405);
+    // Issue 17: what follows CONNECT was meant for a tunnel; the 405 closes.
+    assert_eq!(wire.header("connection"), Some("close"));
+    let mut conn = connect(proxy.addr);
     let big = format!(
         "GET / HTTP/1.1\r\nHost: h\r\nX-Big: {}\r\n\r\n",
         "a".repeat(1500)

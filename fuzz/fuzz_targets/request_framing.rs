@@ -22,16 +22,20 @@ fn run(pieces: &[&[u8]]) -> Option<(usize, String)> {
     let mut framing = RequestFraming::new(LIMIT);
     let mut offset = 0;
     for piece in pieces.iter().chain([&&b"\r\n\r\n"[..]]) {
-        let mut rest: &[u8] = piece;
+        let mut owned = piece.to_vec();
+        let mut rest: &mut [u8] = &mut owned;
         loop {
             match framing.feed(rest) {
-                Verdict::Refuse { at, refusal } => {
-                    return Some((offset + at, format!("{refusal:?}")));
+                Verdict::Refuse { at, rejection } => {
+                    return Some((offset + at, format!("{rejection:?}")));
+                }
+                Verdict::Break { at } => {
+                    return Some((offset + at, "Break".to_owned()));
                 }
                 Verdict::Hold { at } => {
                     framing.resume();
                     offset += at;
-                    rest = &rest[at..];
+                    rest = &mut rest[at..];
                 }
                 Verdict::Pass => {
                     offset += rest.len();

@@ -95,6 +95,25 @@ pub(crate) enum StatementKind {
         /// The value template (required for set/add, refused for remove).
         value: Option<StringLiteral>,
     },
+    /// `query set|add "NAME" "value"`, `query remove|keep "PATTERN"…`, `query sort`.
+    Query(QueryEdit),
+    /// `stop`.
+    Stop,
+}
+
+/// A query edit as written (§15).
+#[derive(Debug, Clone)]
+pub enum QueryEdit {
+    /// `query set "NAME" "value"`.
+    Set(StringLiteral, StringLiteral),
+    /// `query add "NAME" "value"`.
+    Add(StringLiteral, StringLiteral),
+    /// `query remove "PATTERN"…`.
+    Remove(Vec<StringLiteral>),
+    /// `query keep "PATTERN"…`.
+    Keep(Vec<StringLiteral>),
+    /// `query sort`.
+    Sort,
 }
 
 impl StatementKind {
@@ -104,6 +123,11 @@ impl StatementKind {
             self,
             StatementKind::Redirect { .. } | StatementKind::Respond { .. }
         )
+    }
+
+    /// Whether this ends the rule's actions: a terminal action or `stop`.
+    pub fn ends_rule(&self) -> bool {
+        self.is_terminal() || matches!(self, StatementKind::Stop)
     }
 }
 
@@ -161,9 +185,23 @@ pub(crate) struct FieldRef {
     /// The field's name.
     pub(crate) name: Word,
     /// The parenthesised argument, if any.
-    pub(crate) arg: Option<StringLiteral>,
-    /// The whole field.
-    pub(crate) span: Span,
+    pub arg: Option<StringLiteral>,
+    /// The whole field, functions included.
+    pub span: Span,
+    /// The functions around it, outermost first: `lower(url_decode(path))`
+    /// has `lower`, then `url_decode`.
+    pub calls: Vec<FunctionCall>,
+}
+
+/// A function around a field in a condition (§15).
+#[derive(Debug, Clone)]
+pub struct FunctionCall {
+    /// The function's name.
+    pub name: Word,
+    /// The string arguments after the field (`replace`'s two).
+    pub args: Vec<StringLiteral>,
+    /// The whole call.
+    pub span: Span,
 }
 
 /// The comparison operators of §5.
@@ -187,6 +225,14 @@ pub(crate) enum Operator {
     In,
     /// `not in`.
     NotIn,
+    /// nginx's `~*`: refused, with what to write instead.
+    MatchIgnoringCase,
+    /// `!^=`: refused.
+    NotPrefix,
+    /// `!$=`: refused.
+    NotSuffix,
+    /// `!*=`: refused.
+    NotContains,
 }
 
 /// The right-hand side of a test.

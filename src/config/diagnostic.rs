@@ -119,10 +119,24 @@ codes! {
     InvalidSettingValue => "invalid_setting_value",
     /// A setting value outside its range.
     SettingOutOfRange => "setting_out_of_range",
+    /// A function name that does not exist (§15).
+    UnknownFunction => "unknown_function",
+    /// A function given a string for its field, or the wrong number of strings.
+    FunctionArguments => "function_arguments",
+    /// nginx's `~*`.
+    CaseInsensitiveOperator => "case_insensitive_operator",
+    /// `!^=`, `!$=` or `!*=`.
+    NegatedOperator => "negated_operator",
+    /// An empty query parameter name or pattern.
+    EmptyQueryName => "empty_query_name",
     /// Warning: a rule below an unconditional terminal rule.
     UnreachableRule => "unreachable_rule",
     /// Warning: a redirect whose target satisfies its own condition.
     RedirectLoop => "redirect_loop",
+    /// Warning: a method compared with a value that is not upper-case.
+    MethodCase => "method_case",
+    /// Warning: another proxy's variable (`$request_uri`, `:splat`) left as text in a template.
+    ForeignVariable => "foreign_variable",
 }
 
 impl fmt::Display for Code {

@@ -1,9 +1,15 @@
 //! A quick pass over the raw text before the grammar runs: it finds the slips
 //! a parser explains badly (an unterminated string, single quotes) and refuses
 //! nesting deep enough to strain the recursive-descent parser.
+//!
+//! It follows the keywords far enough to know which strings are templates
+//! (§15: a template's string ends at the first `"` outside every `{…}`), as
+//! the grammar does: the strings of actions are templates, those of `when`
+//! conditions and of query names and patterns are not.
 
 use super::diagnostic::Diagnostic;
 use super::span::Span;
+use super::template_lexeme::template_end;
 use crate::config::faults;
 
 /// The deepest nesting of parentheses and `not` a condition may have.
@@ -23,13 +29,18 @@ pub(crate) fn scan(text: &str) -> Scan {
     let bytes = text.as_bytes();
     let mut scan = Scan::default();
     let mut paren_depth = 0usize;
+    let mut mode = Mode::Plain;
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
             b'#' => i = line_end(bytes, i),
-            b'"' => match string_end(bytes, i) {
-                Ok(end) => i = end,
+            b'"' => match mode.string_end(bytes, i) {
+                Ok(end) => {
+                    mode = mode.after_string();
+                    i = end;
+                }
                 Err(end) => {
+                    let end = trim_cr(bytes, i, end);
                     scan.faults
                         .push(faults::syntax::unterminated_string(Span::new(i, end)));
                     i = end;
@@ -63,10 +74,65 @@ pub(crate) fn scan(text: &str) -> Scan {
                 scan.unclosed_braces.pop();
                 i += 1;
             }
+            byte if byte.is_ascii_alphabetic() => {
+                let end = bytes[i..]
+                    .iter()
+                    .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+                    .map_or(bytes.len(), |at| i + at);
+                mode = mode.after_word(&bytes[i..end]);
+                i = end;
+            }
             _ => i += 1,
         }
     }
     scan
+}
+
+/// Which kind of string comes next, as far as the keywords tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Condition strings (and anything before the first keyword).
+    Plain,
+    /// Action strings: templates.
+    Template,
+    /// After `query`, before its verb.
+    Query,
+    /// After `query set|add`: the name (plain), then the value (template).
+    QueryName,
+    /// After `query remove|keep`: patterns, plain.
+    QueryPatterns,
+}
+
+impl Mode {
+    fn after_word(self, word: &[u8]) -> Mode {
+        match (self, word) {
+            (Mode::Query, b"set" | b"add") => Mode::QueryName,
+            (Mode::Query, b"remove" | b"keep") => Mode::QueryPatterns,
+            (_, b"when") => Mode::Plain,
+            (_, b"query") => Mode::Query,
+            (
+                _,
+                b"redirect" | b"respond" | b"rewrite" | b"request" | b"response" | b"stop"
+                | b"rule" | b"settings",
+            )
+            | (Mode::Query, _) => Mode::Template,
+            (other, _) => other,
+        }
+    }
+
+    fn after_string(self) -> Mode {
+        match self {
+            Mode::QueryName | Mode::Query => Mode::Template,
+            other => other,
+        }
+    }
+
+    fn string_end(self, bytes: &[u8], open: usize) -> Result<usize, usize> {
+        match self {
+            Mode::Template | Mode::Query => template_end(bytes, open),
+            _ => string_end(bytes, open),
+        }
+    }
 }
 
 /// The diagnostic for nesting beyond [`MAX_NESTING`].
@@ -88,12 +154,12 @@ fn string_end(bytes: &[u8], open: usize) -> Result<usize, usize> {
     while i < bytes.len() {
         match bytes[i] {
             b'"' => return Ok(i + 1),
-            b'\n' => return Err(trim_cr(bytes, open, i)),
+            b'\n' => return Err(i),
             b'\\' if bytes.get(i + 1).is_some_and(|&b| b != b'\n') => i += 2,
             _ => i += 1,
         }
     }
-    Err(trim_cr(bytes, open, bytes.len()))
+    Err(bytes.len())
 }
 
 fn trim_cr(bytes: &[u8], open: usize, end: usize) -> usize {
@@ -138,6 +204,14 @@ mod tests {
         let scan = scan("rule a {\n when path == '/x'\n");
         assert_eq!(scan.faults[0].code, Code::SingleQuotes);
         assert_eq!(scan.unclosed_braces, vec![7]);
+    }
+
+    #[test]
+    fn template_strings_hold_quoted_arguments() {
+        let text = "rule a {\n when path ~ \"x{\"\n redirect 301 \"{replace(path, \"/{2,}\", \"/\")}\"\n query remove \"a{\" \"b\"\n}\n";
+        let scan = scan(text);
+        assert!(scan.faults.is_empty(), "{:?}", scan.faults);
+        assert!(scan.unclosed_braces.is_empty());
     }
 
     #[test]

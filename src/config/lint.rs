@@ -1,9 +1,12 @@
 //! The warnings `check` shows (never `validate`): rules that can never fire,
-//! and redirects that would send the client back into their own rule.
+//! redirects that would send the client back into their own rule, methods
+//! compared in lower case, and other proxies' variables left as text.
 
-use super::ast::{File, StatementKind};
+use super::ast::{Expr, File, Operator, StatementKind, Value};
 use super::diagnostic::Diagnostic;
-use crate::config::faults;
+use super::faults::rules as rule_faults;
+use super::faults::strings as faults;
+use super::string_literal::StringLiteral;
 use crate::rules::{Action, Condition, Field, Rule, RuleSet, Template, TemplatePart, TestOp};
 
 /// Every warning for a file that compiled; `file` and `rule_set` list the same rules.
@@ -11,23 +14,123 @@ pub(crate) fn warnings(file: &File, rule_set: &RuleSet) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     unreachable_rules(file, rule_set, &mut out);
     redirect_loops(file, rule_set, &mut out);
+    for block in &file.rules {
+        for statement in &block.statements {
+            match &statement.kind {
+                StatementKind::When(expr) => method_case(expr, &mut out),
+                StatementKind::Redirect { target, .. } | StatementKind::Rewrite { target } => {
+                    foreign_variables(target, &mut out);
+                }
+                StatementKind::Respond {
+                    body: Some(value), ..
+                }
+                | StatementKind::Header {
+                    value: Some(value), ..
+                } => foreign_variables(value, &mut out),
+                _ => {}
+            }
+        }
+    }
     out
+}
+
+/// `method == "post"`: methods are case-sensitive, clients send upper case.
+fn method_case(expr: &Expr, out: &mut Vec<Diagnostic>) {
+    match expr {
+        Expr::Or(members, _) | Expr::And(members, _) => {
+            for member in members {
+                method_case(member, out);
+            }
+        }
+        Expr::Not(inner, _) => method_case(inner, out),
+        Expr::Exists(..) => {}
+        Expr::Test(test) => {
+            let plain_method = test.field.name.text == "method" && test.field.calls.is_empty();
+            let exact = matches!(
+                test.op.0,
+                Operator::Eq | Operator::Ne | Operator::In | Operator::NotIn
+            );
+            if !plain_method || !exact {
+                return;
+            }
+            let literals: &[StringLiteral] = match &test.value {
+                Value::Single(literal) => std::slice::from_ref(literal),
+                Value::List(items, _) => items,
+            };
+            for literal in literals {
+                if literal.value.bytes().any(|b| b.is_ascii_lowercase()) {
+                    out.push(faults::method_case(&literal.value, literal.span));
+                }
+            }
+        }
+    }
+}
+
+/// `$request_uri`, `$host`, `:splat` in a template: nginx's and Netlify's
+/// variables are plain text here.
+fn foreign_variables(literal: &StringLiteral, out: &mut Vec<Diagnostic>) {
+    let text = literal.value.as_bytes();
+    let mut at = 0;
+    while at < text.len() {
+        let sigil = text[at];
+        if !matches!(sigil, b'$' | b':')
+            || text.get(at + 1).is_none_or(|b| !b.is_ascii_alphabetic())
+        {
+            at += 1;
+            continue;
+        }
+        let end = text[at + 1..]
+            .iter()
+            .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+            .map_or(text.len(), |n| at + 1 + n);
+        let written = &literal.value[at..end];
+        let known = if sigil == b'$' {
+            faults::foreign_name(written).or_else(|| {
+                let name = &written[1..];
+                matches!(name, "host" | "uri" | "scheme" | "request_method" | "args")
+                    .then(|| format!("`{{{}}}`", if name == "args" { "query" } else { name }))
+            })
+        } else {
+            // `:splat` and `:name` after a `/` (Netlify's placeholders); a
+            // `:` elsewhere (`https://`, `a:b`) is text.
+            let after_slash = at > 0 && text[at - 1] == b'/';
+            after_slash.then(|| faults::foreign_name(written)).flatten()
+        };
+        if let Some(instead) = known {
+            out.push(faults::foreign_variable(
+                written,
+                &instead,
+                literal.inner_span(at, end),
+            ));
+        }
+        at = end;
+    }
 }
 
 fn unreachable_rules(file: &File, rule_set: &RuleSet, out: &mut Vec<Diagnostic>) {
     let blocking = rule_set.rules.iter().position(|rule| {
-        rule.condition.is_none() && rule.actions.last().is_some_and(Action::is_terminal)
+        rule.condition.is_none() && rule.actions.last().is_some_and(Action::ends_evaluation)
     });
     let Some(blocking) = blocking else {
         return;
     };
+    let stops = rule_set.rules[blocking]
+        .actions
+        .last()
+        .is_some_and(|action| matches!(action, Action::Stop));
+    let why = if stops {
+        "this rule stops evaluation for every request"
+    } else {
+        "this rule answers every request"
+    };
     let blocker = &file.rules[blocking].name;
     for later in file.rules.iter().skip(blocking + 1) {
-        out.push(faults::rules::unreachable(
+        out.push(rule_faults::unreachable(
             &later.name.text,
             later.name.span,
             &blocker.text,
             blocker.span,
+            why,
         ));
     }
 }
@@ -57,7 +160,7 @@ fn redirect_loops(file: &File, rule_set: &RuleSet, out: &mut Vec<Diagnostic>) {
         let Some(target_span) = target_span else {
             continue;
         };
-        out.push(faults::rules::redirect_loop(
+        out.push(rule_faults::redirect_loop(
             &block.name.text,
             target_span,
             when_span,
@@ -105,9 +208,16 @@ impl TargetFacts {
                     .map(|after| (s.trim_end_matches("://"), after))
             }) {
             let end = after.find(['/', '?']);
+            // `https://other.example.com{uri}`: a path field ends the host.
+            let path_follows = matches!(
+                target.parts.get(1),
+                Some(TemplatePart::Field(Field::Path | Field::Uri))
+            );
             let host = match end {
                 Some(end) => Fact::Known(strip_port(&after[..end]).to_lowercase()),
-                None if whole => Fact::Known(strip_port(after).to_lowercase()),
+                None if whole || (path_follows && !after.is_empty()) => {
+                    Fact::Known(strip_port(after).to_lowercase())
+                }
                 None => Fact::Unknown,
             };
             let rest = end.map_or("", |end| &after[end..]);
@@ -162,6 +272,14 @@ impl TargetFacts {
             Field::ClientIp | Field::Header(_) | Field::Cookie(_) => Fact::Preserved,
             Field::Arg(_) if self.query == Fact::Preserved => Fact::Preserved,
             Field::Arg(_) => Fact::Unknown,
+            Field::Call(call) => match self.fact(&call.input) {
+                Fact::Known(value) => Fact::Known(
+                    call.function
+                        .apply(std::borrow::Cow::Borrowed(&value))
+                        .into_owned(),
+                ),
+                other => other,
+            },
         }
     }
 }
@@ -174,10 +292,33 @@ fn strip_port(authority: &str) -> &str {
 }
 
 /// Whether the rule certainly fires again for the redirect's target.
+///
+/// A target on another host (an absolute URL) loops only when the condition
+/// tests the host and holds for that one: with no host test, the rule fires
+/// again only if this proxy also serves that host, which the file cannot tell.
 fn loops(rule: &Rule, facts: &TargetFacts) -> bool {
+    let other_host = matches!(facts.host, Fact::Known(_));
     match &rule.condition {
-        None => true,
+        None => !other_host,
+        Some(condition) if other_host && !reads_host(condition) => false,
         Some(condition) => holds(condition, facts, true) == Some(true),
+    }
+}
+
+/// Whether a condition reads `host` (bare or through a function).
+fn reads_host(condition: &Condition) -> bool {
+    fn is_host(field: &Field) -> bool {
+        match field {
+            Field::Host => true,
+            Field::Call(call) => is_host(&call.input),
+            _ => false,
+        }
+    }
+    match condition {
+        Condition::All(members) | Condition::Any(members) => members.iter().any(reads_host),
+        Condition::Not(inner) => reads_host(inner),
+        Condition::Exists(field) => is_host(field),
+        Condition::Test(test) => is_host(&test.field),
     }
 }
 

@@ -17,6 +17,7 @@ pub(crate) mod render;
 pub(crate) mod span;
 pub(crate) mod string_literal;
 pub(crate) mod syntax;
+pub(crate) mod template_lexeme;
 
 use std::fmt;
 use std::io::Read;
@@ -124,8 +125,7 @@ pub fn compile_source(name: &str, bytes: &[u8]) -> Result<Compiled, Invalid> {
             name: name.to_owned(),
             text: String::new(),
         });
-        let max_mib = usize::try_from(MAX_FILE_BYTES / (1024 * 1024)).unwrap_or(usize::MAX);
-        let diagnostic = faults::files::too_large(name, max_mib);
+        let diagnostic = faults::file_size::file_too_large(name, MAX_FILE_BYTES / (1024 * 1024));
         return Err(invalid(source, vec![diagnostic]));
     }
     let text = match std::str::from_utf8(bytes) {

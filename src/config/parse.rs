@@ -5,8 +5,8 @@ use pest::Parser as _;
 use pest::iterators::Pair;
 
 use super::ast::{
-    Expr, FieldRef, File, HeaderOp, HeaderSide, Operator, RuleBlock, SettingEntry, SettingsBlock,
-    Statement, StatementKind, TestExpr, Value, Word,
+    Expr, FieldRef, File, FunctionCall, HeaderOp, HeaderSide, Operator, QueryEdit, RuleBlock,
+    SettingEntry, SettingsBlock, Statement, StatementKind, TestExpr, Value, Word,
 };
 use super::diagnostic::Diagnostic;
 use super::lexical::{MAX_NESTING, too_deep};
@@ -60,6 +60,7 @@ fn word(pair: &Pair<'_, Rule>) -> Word {
     }
 }
 
+/// A `string` or a `template` token (a template keeps its `{…}` as written).
 fn string(pair: Pair<'_, Rule>) -> StringLiteral {
     let span = Span::of(pair.as_span());
     // The grammar guarantees the quotes; the body is what lies between them.
@@ -68,7 +69,11 @@ fn string(pair: Pair<'_, Rule>) -> StringLiteral {
         .strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
         .unwrap_or("");
-    StringLiteral::unescape(body, span.start + 1, span)
+    if pair.as_rule() == Rule::template {
+        StringLiteral::unescape_template(body, span.start + 1, span)
+    } else {
+        StringLiteral::unescape(body, span.start + 1, span)
+    }
 }
 
 fn settings_block(pair: Pair<'_, Rule>) -> SettingsBlock {
@@ -102,7 +107,9 @@ fn rule_block(pair: Pair<'_, Rule>) -> Result<RuleBlock, Diagnostic> {
             | Rule::redirect
             | Rule::respond
             | Rule::rewrite
-            | Rule::header_action => {
+            | Rule::header_action
+            | Rule::query_action
+            | Rule::stop => {
                 statements.push(statement(inner)?);
             }
             _ => {}
@@ -141,6 +148,8 @@ fn statement(pair: Pair<'_, Rule>) -> Result<Statement, Diagnostic> {
         Rule::rewrite => StatementKind::Rewrite {
             target: string(inner.remove(1)),
         },
+        Rule::stop => StatementKind::Stop,
+        Rule::query_action => StatementKind::Query(query_edit(inner)),
         _ => header_action(inner),
     };
     Ok(Statement {
@@ -168,7 +177,7 @@ fn header_action(inner: Vec<Pair<'_, Rule>>) -> StatementKind {
                 }
             }
             Rule::header_name => name = Some(word(&pair)),
-            Rule::string => value = Some(string(pair)),
+            Rule::template => value = Some(string(pair)),
             _ => {}
         }
     }
@@ -181,6 +190,32 @@ fn header_action(inner: Vec<Pair<'_, Rule>>) -> StatementKind {
         op,
         name,
         value,
+    }
+}
+
+fn query_edit(inner: Vec<Pair<'_, Rule>>) -> QueryEdit {
+    let verb = inner
+        .get(1)
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let mut strings: Vec<StringLiteral> = inner
+        .into_iter()
+        .filter(|p| matches!(p.as_rule(), Rule::string | Rule::template))
+        .map(string)
+        .collect();
+    match verb.as_str() {
+        "set" | "add" if strings.len() == 2 => {
+            let value = strings.remove(1);
+            let name = strings.remove(0);
+            if verb == "set" {
+                QueryEdit::Set(name, value)
+            } else {
+                QueryEdit::Add(name, value)
+            }
+        }
+        "remove" => QueryEdit::Remove(strings),
+        "keep" => QueryEdit::Keep(strings),
+        _ => QueryEdit::Sort,
     }
 }
 
@@ -243,8 +278,8 @@ fn expr(pair: Pair<'_, Rule>, depth: usize) -> Result<Expr, Diagnostic> {
         Rule::exists_test => {
             let field = pair
                 .into_inner()
-                .find(|p| p.as_rule() == Rule::field)
-                .map(field_ref)
+                .find(|p| p.as_rule() == Rule::operand)
+                .map(operand)
                 .unwrap_or_else(|| empty_field(span));
             Ok(Expr::Exists(field, span))
         }
@@ -259,7 +294,7 @@ fn test(pair: Pair<'_, Rule>) -> TestExpr {
     let mut value = Value::List(Vec::new(), span);
     for inner in pair.into_inner() {
         match inner.as_rule() {
-            Rule::field => field = Some(field_ref(inner)),
+            Rule::operand => field = Some(operand(inner)),
             Rule::op => op = operator(inner),
             Rule::value => value = value_of(inner),
             _ => {}
@@ -281,7 +316,41 @@ fn empty_field(span: Span) -> FieldRef {
         },
         arg: None,
         span,
+        calls: Vec::new(),
     }
+}
+
+/// A field, or functions around one: the field with its calls, outermost first.
+fn operand(pair: Pair<'_, Rule>) -> FieldRef {
+    let span = tight(&pair);
+    let Some(inner) = pair.into_inner().next() else {
+        return empty_field(span);
+    };
+    if inner.as_rule() == Rule::field {
+        return field_ref(inner);
+    }
+    let mut name = None;
+    let mut args = Vec::new();
+    let mut field = None;
+    for part in inner.into_inner() {
+        match part.as_rule() {
+            Rule::function_name => name = Some(word(&part)),
+            Rule::operand => field = Some(operand(part)),
+            Rule::string => args.push(string(part)),
+            _ => {}
+        }
+    }
+    let mut field = field.unwrap_or_else(|| empty_field(span));
+    let call = FunctionCall {
+        name: name.unwrap_or_else(|| Word {
+            text: String::new(),
+            span,
+        }),
+        args,
+        span,
+    };
+    field.calls.insert(0, call);
+    field
 }
 
 fn field_ref(pair: Pair<'_, Rule>) -> FieldRef {
@@ -306,7 +375,12 @@ fn field_ref(pair: Pair<'_, Rule>) -> FieldRef {
             _ => {}
         }
     }
-    FieldRef { name, arg, span }
+    FieldRef {
+        name,
+        arg,
+        span,
+        calls: Vec::new(),
+    }
 }
 
 fn operator(pair: Pair<'_, Rule>) -> (Operator, Span) {
@@ -321,6 +395,10 @@ fn operator(pair: Pair<'_, Rule>) -> (Operator, Span) {
         "$=" => Operator::Suffix,
         "*=" => Operator::Contains,
         "in" => Operator::In,
+        "~*" => Operator::MatchIgnoringCase,
+        "!^=" => Operator::NotPrefix,
+        "!$=" => Operator::NotSuffix,
+        "!*=" => Operator::NotContains,
         // `not` and `in` with anything (blanks, comments) between them.
         _ => Operator::NotIn,
     };
@@ -396,6 +474,34 @@ mod tests {
         };
         assert_eq!(test.op.0, Operator::NotIn);
         assert!(matches!(&test.value, Value::List(items, _) if items.len() == 2));
+    }
+
+    #[test]
+    fn functions_wrap_fields_and_templates_hold_inner_strings() {
+        let file = parse_ok(
+            r#"rule a { when lower(url_decode(header("X"))) ~* "a" redirect 301 "{replace(path, "/{2,}", "/")}" query remove "utm_*" "x" stop }"#,
+        );
+        let statements = &file.rules[0].statements;
+        let StatementKind::When(Expr::Test(test)) = &statements[0].kind else {
+            panic!("expected a test");
+        };
+        let calls: Vec<&str> = test
+            .field
+            .calls
+            .iter()
+            .map(|c| c.name.text.as_str())
+            .collect();
+        assert_eq!(calls, ["lower", "url_decode"]);
+        assert_eq!(test.field.name.text, "header");
+        assert_eq!(test.op.0, Operator::MatchIgnoringCase);
+        let StatementKind::Redirect { target, .. } = &statements[1].kind else {
+            panic!("expected a redirect");
+        };
+        assert_eq!(target.value, r#"{replace(path, "/{2,}", "/")}"#);
+        assert!(
+            matches!(&statements[2].kind, StatementKind::Query(QueryEdit::Remove(p)) if p.len() == 2)
+        );
+        assert!(matches!(statements[3].kind, StatementKind::Stop));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! error, a bad template name) is shown at the right character.
 
 use super::span::Span;
+use super::template_lexeme::placeholder_end;
 
 /// A string literal as written and as meant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +23,18 @@ pub(crate) struct StringLiteral {
 impl StringLiteral {
     /// Resolves the escapes of `body`, the text between the quotes, which
     /// starts at file offset `body_start`; `span` covers the quotes too.
-    pub(crate) fn unescape(body: &str, body_start: usize, span: Span) -> Self {
+    pub fn unescape(body: &str, body_start: usize, span: Span) -> Self {
+        Self::resolve(body, body_start, span, false)
+    }
+
+    /// Like `unescape`, for a template (§15): the text of each `{…}` is kept
+    /// as written, so the strings inside it keep their escapes for the
+    /// template compiler, which unescapes them with their own file positions.
+    pub fn unescape_template(body: &str, body_start: usize, span: Span) -> Self {
+        Self::resolve(body, body_start, span, true)
+    }
+
+    fn resolve(body: &str, body_start: usize, span: Span, template: bool) -> Self {
         if !body.contains('\\') {
             return StringLiteral {
                 value: body.to_owned(),
@@ -34,8 +46,17 @@ impl StringLiteral {
         let mut value = String::with_capacity(body.len());
         let mut offsets = Vec::with_capacity(body.len() + 1);
         let mut chars = body.char_indices().peekable();
+        let mut raw_until = 0;
         while let Some((at, ch)) = chars.next() {
-            let resolved = if ch == '\\' {
+            if template && at >= raw_until && ch == '{' {
+                let bytes = body.as_bytes();
+                if bytes.get(at + 1) == Some(&b'{') {
+                    raw_until = at + 2;
+                } else if let Some(end) = placeholder_end(bytes, at) {
+                    raw_until = end;
+                }
+            }
+            let resolved = if ch == '\\' && at >= raw_until {
                 match chars.peek().map(|&(_, next)| next) {
                     Some('"') => Some('"'),
                     Some('\\') => Some('\\'),
@@ -120,6 +141,18 @@ mod tests {
         assert_eq!(lit.inner_span(1, 2), Span::new(2, 4));
         assert_eq!(lit.inner_span(2, 3), Span::new(4, 5));
         assert_eq!(lit.inner_span(3, 3), Span::new(5, 5));
+    }
+
+    #[test]
+    fn a_template_keeps_its_placeholders_as_written() {
+        let source = r#""a\"{replace(path, "\"", "x")}\t""#;
+        let body = &source[1..source.len() - 1];
+        let lit = StringLiteral::unescape_template(body, 1, Span::new(0, source.len()));
+        assert_eq!(lit.value, r#"a"{replace(path, "\"", "x")}	"#);
+        // The `{` is value byte 2 and file byte 4 (after `"a\"`).
+        assert_eq!(lit.inner_span(2, 3), Span::new(4, 5));
+        // Inside the placeholder, value and file advance together.
+        assert_eq!(lit.inner_span(19, 21), Span::new(21, 23));
     }
 
     #[test]

@@ -10,7 +10,9 @@ use super::parse::Rule;
 use super::span::Span;
 
 /// The action keywords, for "did you mean".
-const ACTION_WORDS: [&str; 5] = ["redirect", "respond", "rewrite", "request", "response"];
+const ACTION_WORDS: [&str; 7] = [
+    "redirect", "respond", "rewrite", "request", "response", "query", "stop",
+];
 
 /// Converts a pest failure into one diagnostic pointing at the offending token.
 pub(crate) fn convert(error: &Error<Rule>, text: &str, unclosed_braces: &[usize]) -> Diagnostic {
@@ -183,7 +185,11 @@ fn describe(rule: Rule) -> Option<(u8, &'static str)> {
         | Rule::header_action
         | Rule::redirect
         | Rule::respond
-        | Rule::rewrite => (0, "an action such as `redirect` or `response header set`"),
+        | Rule::rewrite
+        | Rule::kw_query
+        | Rule::query_action
+        | Rule::kw_stop
+        | Rule::stop => (0, "an action such as `redirect` or `response header set`"),
         Rule::kw_when | Rule::when_line => (1, "`when`"),
         Rule::kw_not
         | Rule::not_prefix
@@ -193,6 +199,9 @@ fn describe(rule: Rule) -> Option<(u8, &'static str)> {
         | Rule::group
         | Rule::field_name
         | Rule::field
+        | Rule::operand
+        | Rule::call
+        | Rule::function_name
         | Rule::test
         | Rule::unary
         | Rule::condition
@@ -201,7 +210,7 @@ fn describe(rule: Rule) -> Option<(u8, &'static str)> {
         Rule::value | Rule::list | Rule::lbracket => {
             (4, "a string or a list such as `[\"a\", \"b\"]`")
         }
-        Rule::string => (5, "a double-quoted string"),
+        Rule::string | Rule::template => (5, "a double-quoted string"),
         Rule::status => (5, "a status code such as `301`"),
         Rule::kw_header => (5, "`header`"),
         Rule::header_op | Rule::kw_set | Rule::kw_add | Rule::kw_remove => {

@@ -14,7 +14,7 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 use super::client_io::ConnState;
 use super::pool::Lent;
 use crate::log::access_log::AccessLog;
-use crate::log::access_record::AccessRecord;
+use crate::log::access_record::{AccessRecord, LogAction};
 use crate::rules::AccessLogFormat;
 
 /// The access-log line of a request, waiting for its body to end.
@@ -58,6 +58,10 @@ impl Drop for RequestEnd {
         self.end();
     }
 }
+
+/// The status logged for a response whose upstream body failed before any
+/// byte of it reached the client.
+const BAD_GATEWAY: u16 = 502;
 
 /// The status logged for a request whose client went away before a response
 /// was ready (nginx's convention).
@@ -181,7 +185,23 @@ impl Body for ProxyBody {
                 }
             }
             Poll::Ready(Some(Err(err))) => {
-                tracing::warn!("upstream body failed mid-stream: {err}");
+                // The head is committed; hyper closes the client connection
+                // on this error. The log says the request failed: with the
+                // status sent, or 502 when not one body byte went out (the
+                // client got no usable response).
+                if let Some(pending) = &mut this.pending {
+                    let record = &mut pending.record;
+                    tracing::warn!(
+                        method = %record.method.text(),
+                        uri = %record.uri.text(),
+                        status = record.status,
+                        "upstream body failed mid-stream: {err}"
+                    );
+                    record.action = LogAction::Error;
+                    if this.sent == 0 {
+                        record.status = BAD_GATEWAY;
+                    }
+                }
                 this.finish();
             }
             Poll::Ready(None) => {

@@ -1,129 +1,51 @@
-//! The client connection's socket, wrapped to enforce the two client timeouts
-//! hyper cannot: `keepalive_timeout` for an idle connection (hyper has no idle
-//! timeout for HTTP/1) and `client_header_timeout` counted from the first byte
-//! of a request head (hyper's own header timer also runs while the connection
-//! is idle, which would cut keep-alive short).
+//! The client connection's socket as hyper reads it: every byte passes the
+//! framing check first (refused heads are answered here, with the
+//! `Rejection`'s bytes), the client timers ring here (see `client_timers`),
+//! bytes after an upgrade request are held until its answer (see
+//! `held_bytes`), and once upgraded the socket is a plain tunnel. Each of
+//! those jobs lives in its own type; this file only wires them to the
+//! socket's reads and hyper's flushes.
 
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 
-use super::framing::{Refusal, RequestFraming, Verdict};
+pub use super::client_timers::ClientTimeouts;
+use super::client_timers::{Alarm, ClientTimers};
+pub use super::conn_state::{ConnState, Rejected};
+use super::framing::{RequestFraming, Verdict};
+use super::held_bytes::HeldBytes;
+use super::refusal_writer::RefusalWriter;
+use super::rejection::Rejection;
 
-/// What a request in flight tells the socket wrapper (shared per connection).
-#[derive(Debug, Default)]
-pub struct ConnState {
-    active: AtomicUsize,
-    finished: AtomicU64,
-    head_timed_out: AtomicBool,
-    head_started: AtomicBool,
-    upgraded: AtomicBool,
-    refused: Mutex<Option<Refusal>>,
-    reader: Mutex<Option<Waker>>,
-    /// When the last request finished: the keep-alive period counts from
-    /// there, however late the socket wrapper looks.
-    finished_at: Mutex<Option<Instant>>,
-}
-
-impl ConnState {
-    /// A request head was parsed and handed to the service.
-    pub fn request_started(&self) {
-        self.active.fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// A response body finished or was dropped: the connection may be idle now.
-    pub fn request_finished(&self) {
-        *self.finished_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
-        self.active.fetch_sub(1, Ordering::SeqCst);
-        self.finished.fetch_add(1, Ordering::SeqCst);
-        let waker = self.reader.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    /// A `101 Switching Protocols` is going to the client: from now on the
-    /// connection is a tunnel, neither checked nor timed.
-    pub fn mark_upgraded(&self) {
-        self.upgraded.store(true, Ordering::SeqCst);
-    }
-
-    /// Whether the connection became a tunnel.
-    pub fn upgraded(&self) -> bool {
-        self.upgraded.load(Ordering::SeqCst)
-    }
-
-    /// Whether the connection was closed because a head came too slowly (a
-    /// 408 has been written).
-    pub fn head_timed_out(&self) -> bool {
-        self.head_timed_out.load(Ordering::SeqCst)
-    }
-
-    /// Whether bytes of a request head had arrived when the connection ended
-    /// (so a failure is a rejected request, not a quiet close).
-    pub fn head_started(&self) -> bool {
-        self.head_started.load(Ordering::SeqCst)
-    }
-
-    /// The head refused by the framing check (its response has been
-    /// written), if the connection ended that way.
-    pub fn refused(&self) -> Option<Refusal> {
-        *self.refused.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// How many requests finished on this connection.
-    pub fn finished(&self) -> u64 {
-        self.finished.load(Ordering::SeqCst)
-    }
-
-    /// When the last request finished, if one has.
-    fn finished_at(&self) -> Option<Instant> {
-        *self.finished_at.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// The two client timeouts, taken from the settings when the connection was accepted.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientTimeouts {
-    /// Idle time allowed between requests.
-    pub keepalive: Duration,
-    /// Time allowed from the first byte of a head to its end (and from accept
-    /// to the first byte).
-    pub header: Duration,
-}
-
-/// The response written when a head did not arrive in time.
-const REQUEST_TIMEOUT: &[u8] =
-    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n\
-content-length: 20\r\nconnection: close\r\n\r\n408 Request Timeout\n";
-
-/// The socket plus the timers.
+/// The socket plus the framing check, the timers and the held bytes.
 #[derive(Debug)]
 pub struct ClientIo {
     inner: TcpStream,
     state: Arc<ConnState>,
-    timeouts: ClientTimeouts,
+    timers: ClientTimers,
+    /// The timers' alarm, and what its ringing means.
     sleep: Pin<Box<Sleep>>,
-    idle_since: Instant,
-    head_since: Option<Instant>,
-    seen_finished: u64,
+    alarm: Alarm,
     framing: RequestFraming,
     /// A refused head waiting for the connection to be quiet (no request in
     /// flight, hyper's writes flushed) before its response is written.
-    refusal: Option<Refusal>,
+    refusal: Option<Rejection>,
+    /// The refusal being written (the head refused, or the header timer).
+    writing: Option<RefusalWriter>,
+    /// A chunked body broke: the next read fails, so hyper fails the body.
+    broken: bool,
     /// How many requests had finished when hyper last flushed (hyper flushes
     /// only with its own buffer empty, so those responses are fully written).
     flushed_through: u64,
     /// Bytes read after a request that asked to upgrade, not yet given to
     /// hyper: a tunnel's or the next request's, depending on the answer.
-    held: Vec<u8>,
+    held: HeldBytes,
 }
 
 impl ClientIo {
@@ -137,18 +59,19 @@ impl ClientIo {
         head_limit: usize,
     ) -> Self {
         let now = Instant::now();
+        let alarm = Alarm::Idle(now + timeouts.header);
         ClientIo {
             inner,
             state,
-            timeouts,
-            sleep: Box::pin(tokio::time::sleep_until(now + timeouts.header)),
-            idle_since: now,
-            head_since: None,
-            seen_finished: 0,
+            timers: ClientTimers::new(timeouts, now),
+            sleep: Box::pin(tokio::time::sleep_until(alarm.at())),
+            alarm,
             framing: RequestFraming::new(head_limit),
             refusal: None,
+            writing: None,
+            broken: false,
             flushed_through: 0,
-            held: Vec::new(),
+            held: HeldBytes::default(),
         }
     }
 
@@ -159,10 +82,8 @@ impl ClientIo {
             self.framing.upgraded();
             return Poll::Ready(());
         }
-        *self.state.reader.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
-        if self.state.active.load(Ordering::SeqCst) > 0
-            || self.state.finished() < self.framing.heads()
-        {
+        self.state.register_reader(cx.waker());
+        if self.state.in_flight() || self.state.finished() < self.framing.heads() {
             // Its end (`request_finished`) wakes this read again.
             return Poll::Pending;
         }
@@ -175,82 +96,77 @@ impl ClientIo {
         Poll::Ready(())
     }
 
-    /// Moves held bytes into `buf`, as many as fit.
-    fn release_held(&mut self, buf: &mut ReadBuf<'_>) {
-        let n = buf.remaining().min(self.held.len());
-        buf.put_slice(&self.held[..n]);
-        self.held.drain(..n);
-        if self.held.is_empty() {
-            self.held = Vec::new();
-        }
-    }
-
     /// Answers a refused head once nothing else can be written before it,
     /// then ends the connection; `Pending` until then.
-    fn poll_refusal(&mut self, refusal: Refusal, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        *self.state.reader.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
-        let finished = self.state.finished();
-        if self.state.active.load(Ordering::SeqCst) > 0
-            || finished < self.framing.heads()
-            || self.flushed_through != finished
-        {
-            // Requests before it are still being answered (pipelining): their
-            // end, or hyper's next flush, wakes this read again.
+    fn poll_refusal(&mut self, refusal: Rejection, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.writing.is_none() {
+            self.state.register_reader(cx.waker());
+            let finished = self.state.finished();
+            if self.state.in_flight()
+                || finished < self.framing.heads()
+                || self.flushed_through != finished
+            {
+                // Requests before it are still being answered (pipelining):
+                // their end, or hyper's next flush, wakes this read again.
+                return Poll::Pending;
+            }
+            self.writing = Some(RefusalWriter::new(refusal));
+        }
+        self.poll_refused(io::ErrorKind::InvalidData, cx)
+    }
+
+    /// Writes the refusal under way until all of it is out (or the client
+    /// is gone), records it, then ends the read with an error of `kind`.
+    fn poll_refused(&mut self, kind: io::ErrorKind, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let Some(writer) = self.writing.as_mut() else {
+            return Poll::Ready(Err(io::Error::from(kind)));
+        };
+        if writer.poll_write_all(&mut self.inner, cx).is_pending() {
             return Poll::Pending;
         }
-        let _ = self.inner.try_write(refusal.response());
-        *self.state.refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(refusal);
-        Poll::Ready(Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            refusal.to_string(),
-        )))
+        let outcome = writer.outcome();
+        self.state.set_rejected(outcome);
+        Poll::Ready(Err(io::Error::new(kind, outcome.rejection.to_string())))
+    }
+
+    /// Sets the alarm (re-arming the sleep only when it moved).
+    fn arm(&mut self, alarm: Alarm) {
+        self.alarm = alarm;
+        if self.sleep.deadline() != alarm.at() {
+            self.sleep.as_mut().reset(alarm.at());
+        }
     }
 
     /// Checks the timers while hyper waits for bytes; `Some` ends the read.
     fn poll_timers(&mut self, cx: &mut Context<'_>) -> Option<io::Result<()>> {
-        if self.state.active.load(Ordering::SeqCst) > 0 {
-            // No client timer runs while a request is in flight. Its end
-            // does not wake this read (that would cost a poll of the whole
-            // connection for every request): instead the timer looks again
-            // a keep-alive period from now, and then counts the idle time
-            // from when the request finished.
-            let now = Instant::now();
-            let again = now + self.timeouts.keepalive;
-            let deadline = self.sleep.deadline();
-            if deadline <= now || deadline > again {
-                self.sleep.as_mut().reset(again);
-            }
+        let now = Instant::now();
+        if self.state.in_flight() {
+            let alarm = self.timers.in_flight(now, self.sleep.deadline());
+            self.arm(alarm);
             let _ = self.sleep.as_mut().poll(cx);
             return None;
         }
-        let finished = self.state.finished();
-        if finished != self.seen_finished {
-            self.seen_finished = finished;
-            self.idle_since = self.state.finished_at().unwrap_or_else(Instant::now);
-            self.head_since = None;
-            self.state.head_started.store(false, Ordering::SeqCst);
+        let (alarm, ended) = self
+            .timers
+            .idle(self.state.finished(), self.state.finished_at(), now);
+        if ended {
+            self.state.set_head_started(false);
         }
-        let deadline = match self.head_since {
-            Some(since) => since + self.timeouts.header,
-            None if finished == 0 => self.idle_since + self.timeouts.header,
-            None => self.idle_since + self.timeouts.keepalive,
-        };
-        if self.sleep.deadline() != deadline {
-            self.sleep.as_mut().reset(deadline);
-        }
+        self.arm(alarm);
         if self.sleep.as_mut().poll(cx).is_pending() {
             return None;
         }
-        if self.head_since.is_none() {
+        match self.alarm {
             // Idle too long: end of stream, a quiet close.
-            return Some(Ok(()));
+            Alarm::Idle(_) | Alarm::LookAgain(_) => Some(Ok(())),
+            Alarm::Head(_) => {
+                self.writing = Some(RefusalWriter::new(Rejection::HeadTimeout));
+                match self.poll_refused(io::ErrorKind::TimedOut, cx) {
+                    Poll::Ready(result) => Some(result),
+                    Poll::Pending => None,
+                }
+            }
         }
-        let _ = self.inner.try_write(REQUEST_TIMEOUT);
-        self.state.head_timed_out.store(true, Ordering::SeqCst);
-        Some(Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            "client header timeout",
-        )))
     }
 }
 
@@ -262,6 +178,17 @@ impl AsyncRead for ClientIo {
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
         loop {
+            if let Some(writer) = &this.writing
+                && writer.rejection() == Rejection::HeadTimeout
+            {
+                return this.poll_refused(io::ErrorKind::TimedOut, cx);
+            }
+            if this.broken {
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "broken chunked request body",
+                )));
+            }
             if let Some(refusal) = this.refusal {
                 return this.poll_refusal(refusal, cx);
             }
@@ -269,7 +196,7 @@ impl AsyncRead for ClientIo {
                 // A tunnel: bytes pass untouched, and the client timers
                 // (which are about request heads) no longer apply.
                 if !this.held.is_empty() {
-                    this.release_held(buf);
+                    this.held.release_into(buf);
                     return Poll::Ready(Ok(()));
                 }
                 return Pin::new(&mut this.inner).poll_read(cx, buf);
@@ -293,41 +220,45 @@ impl AsyncRead for ClientIo {
                     }
                 }
             } else {
-                this.release_held(buf);
+                this.held.release_into(buf);
             }
-            match this.framing.feed(&buf.filled()[before..]) {
+            match this.framing.feed(&mut buf.filled_mut()[before..]) {
                 Verdict::Pass => {}
-                Verdict::Refuse { at, refusal } => {
+                Verdict::Refuse { at, rejection } => {
                     // Only the bytes of earlier requests reach hyper.
                     buf.set_filled(before + at);
-                    this.refusal = Some(refusal);
+                    this.refusal = Some(rejection);
                     if at == 0 {
-                        return this.poll_refusal(refusal, cx);
+                        return this.poll_refusal(rejection, cx);
+                    }
+                }
+                Verdict::Break { at } => {
+                    // The body's bytes before the break reach hyper, then
+                    // the read fails: hyper fails the body (400) and closes.
+                    buf.set_filled(before + at);
+                    this.broken = true;
+                    if at == 0 {
+                        continue;
                     }
                 }
                 Verdict::Hold { at } => {
                     // Keep what follows the upgrade request (ahead of any
                     // bytes already held) until its outcome is known.
-                    let mut held = buf.filled()[before + at..].to_vec();
-                    held.append(&mut this.held);
-                    this.held = held;
+                    this.held.hold_in_front(&buf.filled()[before + at..]);
                     buf.set_filled(before + at);
                     if at == 0 {
                         continue;
                     }
                 }
             }
-            if buf.filled().len() > before && this.state.active.load(Ordering::SeqCst) == 0 {
+            if buf.filled().len() > before
+                && !this.state.in_flight()
+                && this
+                    .timers
+                    .bytes_arrived(this.state.finished(), Instant::now())
+            {
                 // The first bytes after a finished request start a new head.
-                let finished = this.state.finished();
-                if finished != this.seen_finished {
-                    this.seen_finished = finished;
-                    this.head_since = None;
-                }
-                if this.head_since.is_none() {
-                    this.head_since = Some(Instant::now());
-                    this.state.head_started.store(true, Ordering::SeqCst);
-                }
+                this.state.set_head_started(true);
             }
             return Poll::Ready(Ok(()));
         }
@@ -361,15 +292,7 @@ impl AsyncWrite for ClientIo {
         if flushed.is_ready() && self.flushed_through != finished {
             self.flushed_through = finished;
             if self.refusal.is_some() {
-                let waker = self
-                    .state
-                    .reader
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .take();
-                if let Some(waker) = waker {
-                    waker.wake();
-                }
+                self.state.wake_reader();
             }
         }
         flushed
@@ -383,6 +306,7 @@ impl AsyncWrite for ClientIo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     const ASK: &[u8] =
@@ -479,10 +403,17 @@ mod tests {
         io.flush().await.expect("flush");
         let err = read_some(&mut io, 1).await.expect_err("refused");
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
-        assert_eq!(state.refused(), Some(Refusal::Malformed));
-        let mut answer = vec![0u8; Refusal::Malformed.response().len()];
+        let wire = Rejection::Malformed.wire();
+        assert_eq!(
+            state.rejected(),
+            Some(Rejected {
+                rejection: Rejection::Malformed,
+                body_bytes: 16
+            })
+        );
+        let mut answer = vec![0u8; wire.len()];
         client.read_exact(&mut answer).await.expect("answer");
-        assert_eq!(answer, Refusal::Malformed.response());
+        assert_eq!(answer, wire);
     }
 
     #[tokio::test]
@@ -503,6 +434,6 @@ mod tests {
         );
         client.write_all(b"more\n\n").await.expect("write");
         assert_eq!(read_some(&mut io, 6).await.expect("read"), b"more\n\n");
-        assert_eq!(state.refused(), None);
+        assert_eq!(state.rejected(), None);
     }
 }

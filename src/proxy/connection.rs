@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use super::client_io::{ClientIo, ClientTimeouts, ConnState};
 use super::data_plane::DataPlane;
 use super::drain::{DrainToken, stopping};
+use super::rejection::Rejection;
 use super::service::{ConnectionContext, handle};
 use crate::log::access_record::{AccessRecord, LogAction};
 
@@ -42,16 +43,7 @@ pub(crate) async fn serve(
     // large are refused by the framing check (and hyper's parser) unread.
     let parser_limit = settings.max_request_header_bytes.saturating_mul(2);
     let io = ClientIo::new(stream, state.clone(), timeouts, parser_limit);
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(None)
-        .keep_alive(true)
-        .max_headers(MAX_HEADERS)
-        // One byte of slack: hyper refuses a partial head *at* its limit, the
-        // framing check only *past* it, so the framing check answers first.
-        .max_header_size(parser_limit + 1)
-        .max_buf_size(parser_limit.max(408 * 1024));
+    let builder = http1_builder(parser_limit);
     let ctx = ConnectionContext {
         plane: plane.clone(),
         peer,
@@ -74,9 +66,26 @@ pub(crate) async fn serve(
     // error that hyper reports as a quiet close when its buffer was empty.
     match &result {
         Err(err) => log_connection_error(Some(err), &state, peer, &plane),
-        Ok(()) if state.refused().is_some() => log_connection_error(None, &state, peer, &plane),
+        Ok(()) if state.rejected().is_some() => log_connection_error(None, &state, peer, &plane),
         Ok(()) => {}
     }
+}
+
+/// hyper's server as every client connection runs it, for heads up to
+/// `parser_limit` bytes (the framing check's limit). The fuzz target that
+/// compares the framing check with hyper builds its server here too.
+pub fn http1_builder(parser_limit: usize) -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(None)
+        .keep_alive(true)
+        .max_headers(MAX_HEADERS)
+        // One byte of slack: hyper refuses a partial head *at* its limit, the
+        // framing check only *past* it, so the framing check answers first.
+        .max_header_size(parser_limit + 1)
+        .max_buf_size(parser_limit.max(408 * 1024));
+    builder
 }
 
 /// Turns a connection-level failure into its access-log line when it was a
@@ -87,30 +96,25 @@ fn log_connection_error(
     peer: IpAddr,
     plane: &DataPlane,
 ) {
-    let refusal = state.refused();
-    let status = match (refusal, err) {
-        (Some(refusal), _) => refusal.status(),
-        (None, _) if state.head_timed_out() => 408,
-        (None, Some(err)) if err.is_parse_too_large() => 431,
-        (None, Some(err)) if err.is_parse() => {
-            if err.to_string().contains("URI too long") {
-                414
-            } else {
-                400
+    // What the socket wrapper wrote itself comes first: hyper only saw the
+    // read fail. Else hyper refused the head (and answered, empty-bodied).
+    let (rejection, body_bytes) = match (state.rejected(), err) {
+        (Some(rejected), _) => (rejected.rejection, rejected.body_bytes),
+        (None, Some(err)) => match Rejection::of_parser_error(err) {
+            Some(rejection) => (rejection, 0),
+            None => {
+                tracing::debug!(%peer, "client connection ended: {err}");
+                return;
             }
-        }
-        (None, Some(err)) => {
-            tracing::debug!(%peer, "client connection ended: {err}");
-            return;
-        }
+        },
         (None, None) => return,
     };
-    match (refusal, err) {
-        (Some(refusal), _) => {
-            tracing::info!(%peer, status, "rejected before the service: {refusal}")
+    let status = rejection.status().as_u16();
+    match err {
+        Some(err) if state.rejected().is_none() => {
+            tracing::info!(%peer, status, "rejected before the service: {err}")
         }
-        (None, Some(err)) => tracing::info!(%peer, status, "rejected before the service: {err}"),
-        (None, None) => {}
+        _ => tracing::info!(%peer, status, "rejected before the service: {rejection}"),
     }
     let format = plane.rules().settings.access_log;
     // Nothing of the request is known: every text field is `-`.
@@ -118,11 +122,7 @@ fn log_connection_error(
         time: SystemTime::now(),
         client_ip: peer,
         status,
-        bytes_sent: match refusal {
-            Some(refusal) => refusal.body_len(),
-            None if status == 408 => 20,
-            None => 0,
-        },
+        bytes_sent: body_bytes,
         action: LogAction::Error,
         ..AccessRecord::placeholder()
     };

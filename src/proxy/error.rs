@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use crate::rules::TargetError;
+use super::rejection::Rejection;
 
 /// Which side of the proxy an error comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,43 +19,12 @@ pub enum Side {
     Internal,
 }
 
-/// Why a malformed request is refused with 400.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Malformed {
-    /// Both `Content-Length` and `Transfer-Encoding` (request smuggling risk).
-    LengthAndTransferEncoding,
-    /// `Transfer-Encoding` on an HTTP/1.0 request.
-    TransferEncodingOnHttp10,
-    /// The request target is not origin-form or absolute-form.
-    Target(TargetError),
-    /// More than one `Host`, or one that is not a valid authority
-    /// (RFC 9112 §3.2: the server must answer 400).
-    InvalidHost,
-    /// An HTTP/1.1 request without `Host` (RFC 9112 §3.2: 400 as well).
-    MissingHost,
-}
-
 /// An error the proxy answers itself.
 #[derive(Debug)]
 pub enum ProxyError {
-    /// 400.
-    Malformed(Malformed),
-    /// 405: CONNECT is never tunnelled.
-    ConnectNotAllowed,
-    /// 431: the header section exceeds `max_request_header_bytes`.
-    HeaderTooLarge {
-        /// The size of the header section received.
-        size: usize,
-        /// The configured limit.
-        limit: usize,
-    },
-    /// 414: the request line alone exceeds `max_request_header_bytes`.
-    UriTooLong {
-        /// The length of the request line.
-        size: usize,
-        /// The configured limit.
-        limit: usize,
-    },
+    /// A request refused before any rule runs (CONNECT, `Host`, the target,
+    /// the head's size): the one refusal type, shared with the framing check.
+    Rejected(Rejection),
     /// 400: the client's request body broke while it was being sent to the
     /// next hop (an invalid chunk size, a connection closed mid-body), before
     /// any response began: the client is at fault, and the connection closes.
@@ -77,11 +46,7 @@ impl ProxyError {
     /// Where the fault lies.
     pub fn side(&self) -> Side {
         match self {
-            ProxyError::Malformed(_)
-            | ProxyError::ClientBody(_)
-            | ProxyError::ConnectNotAllowed
-            | ProxyError::HeaderTooLarge { .. }
-            | ProxyError::UriTooLong { .. } => Side::Downstream,
+            ProxyError::Rejected(_) | ProxyError::ClientBody(_) => Side::Downstream,
             ProxyError::UnexpectedUpgrade
             | ProxyError::UpstreamConnect(_)
             | ProxyError::UpstreamFailed(_)
@@ -93,10 +58,8 @@ impl ProxyError {
     /// The status sent to the client.
     pub fn status(&self) -> StatusCode {
         match self {
-            ProxyError::Malformed(_) | ProxyError::ClientBody(_) => StatusCode::BAD_REQUEST,
-            ProxyError::ConnectNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ProxyError::HeaderTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            ProxyError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            ProxyError::Rejected(rejection) => rejection.status(),
+            ProxyError::ClientBody(_) => StatusCode::BAD_REQUEST,
             ProxyError::UnexpectedUpgrade
             | ProxyError::UpstreamConnect(_)
             | ProxyError::UpstreamFailed(_) => StatusCode::BAD_GATEWAY,
@@ -107,12 +70,18 @@ impl ProxyError {
 
     /// The short body sent to the client: the status's reason phrase.
     pub fn body(&self) -> String {
-        let status = self.status();
-        format!(
-            "{} {}\n",
-            status.as_u16(),
-            status.canonical_reason().unwrap_or("Error")
-        )
+        super::rejection::status_body(self.status())
+    }
+
+    /// Whether the connection closes after the answer: after CONNECT the
+    /// client's next bytes were meant for a tunnel, and after a broken body
+    /// the rest of the stream cannot be framed.
+    pub fn closes_connection(&self) -> bool {
+        match self {
+            ProxyError::Rejected(rejection) => rejection.closes_connection(),
+            ProxyError::ClientBody(_) => true,
+            _ => false,
+        }
     }
 
     /// Writes the error to the error log at a level fitting its side.
@@ -134,39 +103,12 @@ impl ProxyError {
 impl fmt::Display for ProxyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ProxyError::Malformed(Malformed::LengthAndTransferEncoding) => {
-                f.write_str("both Content-Length and Transfer-Encoding")
-            }
-            ProxyError::Malformed(Malformed::TransferEncodingOnHttp10) => {
-                f.write_str("Transfer-Encoding on an HTTP/1.0 request")
-            }
-            ProxyError::Malformed(Malformed::Target(_)) => {
-                f.write_str("unsupported request-target form")
-            }
-            ProxyError::Malformed(Malformed::InvalidHost) => {
-                f.write_str("more than one Host, or an invalid one")
-            }
-            ProxyError::Malformed(Malformed::MissingHost) => {
-                f.write_str("an HTTP/1.1 request without Host")
-            }
+            ProxyError::Rejected(rejection) => rejection.fmt(f),
             ProxyError::ClientBody(err) => {
                 write!(f, "the request body from the client failed: {}", chain(err))
             }
-            ProxyError::ConnectNotAllowed => f.write_str("CONNECT is not supported"),
-            ProxyError::UriTooLong { size, limit } => {
-                write!(
-                    f,
-                    "request line of {size} bytes exceeds the limit of {limit}"
-                )
-            }
             ProxyError::UnexpectedUpgrade => {
                 f.write_str("the next hop answered 101 to a request that did not ask to upgrade")
-            }
-            ProxyError::HeaderTooLarge { size, limit } => {
-                write!(
-                    f,
-                    "header section of {size} bytes exceeds the limit of {limit}"
-                )
             }
             ProxyError::UpstreamConnect(err) => {
                 write!(f, "cannot connect to the next hop: {}", chain(err))
@@ -208,17 +150,17 @@ mod tests {
     fn statuses_and_bodies() {
         let cases = [
             (
-                ProxyError::Malformed(Malformed::TransferEncodingOnHttp10),
+                ProxyError::Rejected(Rejection::MissingHost),
                 400,
                 "400 Bad Request\n",
             ),
             (
-                ProxyError::ConnectNotAllowed,
+                ProxyError::Rejected(Rejection::ConnectNotAllowed),
                 405,
                 "405 Method Not Allowed\n",
             ),
             (
-                ProxyError::HeaderTooLarge { size: 9, limit: 8 },
+                ProxyError::Rejected(Rejection::HeaderSectionTooLarge { size: 9, limit: 8 }),
                 431,
                 "431 Request Header Fields Too Large\n",
             ),
@@ -232,7 +174,10 @@ mod tests {
             assert_eq!(err.status().as_u16(), status);
             assert_eq!(err.body(), body);
         }
-        assert_eq!(ProxyError::ConnectNotAllowed.side(), Side::Downstream);
+        assert_eq!(
+            ProxyError::Rejected(Rejection::ConnectNotAllowed).side(),
+            Side::Downstream
+        );
         assert_eq!(
             ProxyError::UpstreamTimeout(Duration::ZERO).side(),
             Side::Upstream

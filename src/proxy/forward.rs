@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use http::header::{EXPECT, HOST};
+use http::header::{CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
 use http::{HeaderValue, Request, Response, StatusCode, Uri, Version};
 use http_body_util::{Either, Empty};
 use hyper::body::{Body, Incoming};
@@ -56,6 +56,13 @@ pub(crate) async fn forward(
     let body = if body.is_end_stream() {
         Either::Right(Empty::new())
     } else {
+        if body.size_hint().exact().is_none() {
+            // A chunked body goes on chunked, whatever the method: hyper
+            // would send a GET or HEAD without it and drop its bytes.
+            parts
+                .headers
+                .insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        }
         Either::Left(body)
     };
     let sent = ctx
@@ -82,9 +89,22 @@ pub(crate) async fn forward(
         None if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
             return Err(ProxyError::UnexpectedUpgrade);
         }
-        _ => hop_by_hop::strip(response.headers_mut()),
+        _ => response_head_for_client(response.headers_mut()),
     }
     Ok((response, upstream_ms, connection))
+}
+
+/// The next hop's response fields as the client gets them: hop-by-hop
+/// fields dropped, and a received `Content-Length` dropped when the body
+/// was framed by chunking — hyper read it by the chunks, so the length
+/// goes (RFC 9112 §6.3), else the client would take a prefix of the body
+/// for all of it. The fuzz target that compares the client's reading with
+/// the next-hop parser's calls this too.
+pub fn response_head_for_client(headers: &mut http::HeaderMap) {
+    if hop_by_hop::has_transfer_encoding(headers) {
+        headers.remove(CONTENT_LENGTH);
+    }
+    hop_by_hop::strip(headers);
 }
 
 /// Copies bytes both ways between the upgraded client and next-hop

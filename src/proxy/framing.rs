@@ -1,8 +1,9 @@
 //! A second reading of the client's byte stream, ahead of hyper, that refuses
 //! request heads whose framing could be read two ways (request smuggling):
 //! `Content-Length` together with `Transfer-Encoding`, differing or invalid
-//! lengths, a `Transfer-Encoding` not ending in `chunked`, `Transfer-Encoding`
-//! on HTTP/1.0, bare LF line endings, and any head the HTTP parser refuses.
+//! lengths, a `Transfer-Encoding` other than one final `chunked` (a coding
+//! the proxy does not implement is 501), `Transfer-Encoding` on HTTP/1.0,
+//! bare LF line endings, and any head the HTTP parser refuses.
 //!
 //! hyper already refuses most of these, but answers with an empty body, and
 //! for `Content-Length` + `Transfer-Encoding` it silently drops the length and
@@ -11,91 +12,23 @@
 //! body). After a request that asks to upgrade (`Upgrade`, `CONNECT`) the
 //! bytes that follow are either a tunnel or the next request, depending on
 //! the answer: the follower holds them (`Verdict::Hold`) until the caller
-//! says which (`upgraded` or `resume`). When it cannot follow a body (an
-//! invalid chunk) it stops looking and leaves the connection to hyper, which
-//! fails that body and closes the connection after the request.
+//! says which (`upgraded` or `resume`). A chunked body is followed exactly
+//! as hyper's decoder reads it (`chunked.rs`); where it breaks (a byte hyper
+//! refuses, or a bare LF), the bytes before it go to hyper and the read
+//! then fails (`Verdict::Break`), so hyper fails that body and closes the
+//! connection after the request.
 
 use std::mem::MaybeUninit;
+
+use super::chunked::{ChunkedBody, Progress};
+use super::rejection::Rejection;
+use super::request_line::RequestLine;
 
 /// Most header fields in a head (the same limit hyper is given).
 pub const MAX_HEADERS: usize = 512;
 
 /// Longest request target hyper accepts (its `MAX_URI_LEN`).
 const MAX_TARGET: usize = (u16::MAX - 1) as usize;
-
-/// Longest chunk-size or trailer line followed before giving up.
-const MAX_CHUNK_LINE: usize = 4096;
-
-/// Why a head is refused; each maps to a status and a short body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// The head is not HTTP/1.x (parser error, bare LF, bad field).
-    Malformed,
-    /// Both `Content-Length` and `Transfer-Encoding`.
-    LengthAndTransferEncoding,
-    /// `Content-Length` invalid, or given twice with different values.
-    BadContentLength,
-    /// `Transfer-Encoding` whose last coding is not `chunked`, or on HTTP/1.0.
-    BadTransferEncoding,
-    /// The head is larger than the parser limit, or has too many fields.
-    TooLarge,
-    /// The request line alone is longer than half the parser limit (the
-    /// configured `max_request_header_bytes`).
-    UriTooLong,
-}
-
-impl Refusal {
-    /// The status answered.
-    pub fn status(self) -> u16 {
-        match self {
-            Refusal::TooLarge => 431,
-            Refusal::UriTooLong => 414,
-            _ => 400,
-        }
-    }
-
-    /// The whole response written to the client before closing.
-    pub fn response(self) -> &'static [u8] {
-        match self {
-            Refusal::TooLarge => {
-                b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n\
-content-length: 36\r\nconnection: close\r\n\r\n431 Request Header Fields Too Large\n"
-            }
-            Refusal::UriTooLong => {
-                b"HTTP/1.1 414 URI Too Long\r\ncontent-type: text/plain; charset=utf-8\r\n\
-content-length: 17\r\nconnection: close\r\n\r\n414 URI Too Long\n"
-            }
-            _ => {
-                b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n\
-content-length: 16\r\nconnection: close\r\n\r\n400 Bad Request\n"
-            }
-        }
-    }
-
-    /// The length of the body in `response`.
-    pub fn body_len(self) -> u64 {
-        match self {
-            Refusal::TooLarge => 36,
-            Refusal::UriTooLong => 17,
-            _ => 16,
-        }
-    }
-}
-
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Refusal::Malformed => "malformed request head",
-            Refusal::LengthAndTransferEncoding => "both Content-Length and Transfer-Encoding",
-            Refusal::BadContentLength => "invalid or conflicting Content-Length",
-            Refusal::BadTransferEncoding => {
-                "Transfer-Encoding not ending in chunked, or on HTTP/1.0"
-            }
-            Refusal::TooLarge => "request head too large",
-            Refusal::UriTooLong => "request line too long",
-        })
-    }
-}
 
 /// What `feed` found in a piece of the stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +41,14 @@ pub enum Verdict {
         /// Offset in the piece where the refused head begins.
         at: usize,
         /// Why.
-        refusal: Refusal,
+        rejection: Rejection,
+    },
+    /// The chunked body of a request already handed over breaks at byte
+    /// `at` of this piece: the bytes before it may be handed over, then the
+    /// read must fail, so that hyper fails the body and closes.
+    Break {
+        /// Offset in the piece of the first byte that breaks the body.
+        at: usize,
     },
     /// A request that asked to upgrade ended at byte `at` of this piece:
     /// the bytes from there on must wait until it is known whether the
@@ -120,26 +60,14 @@ pub enum Verdict {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Chunk {
-    /// Reading a chunk-size line.
-    Size,
-    /// Skipping chunk data, then its line end.
-    Data(u64),
-    /// After chunk data: the rest of the line.
-    DataEnd,
-    /// After the last chunk: trailer lines up to an empty one.
-    Trailer,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 enum State {
     Head,
     Body(u64),
-    Chunked(Chunk),
-    /// An upgrade, or a body the reader could not follow: stop looking.
+    Chunked(ChunkedBody),
+    /// An upgrade: stop looking.
     Passthrough,
-    /// A head was refused; nothing after it matters.
+    /// A head was refused or a body broke; nothing after it matters.
     Refused,
 }
 
@@ -155,6 +83,8 @@ pub struct RequestFraming {
     heads: u64,
     /// The last head asked to upgrade; what follows its body is held.
     upgrade_asked: bool,
+    /// The request line of the head being read, checked as it arrives.
+    line: RequestLine,
 }
 
 impl RequestFraming {
@@ -166,12 +96,13 @@ impl RequestFraming {
             limit,
             heads: 0,
             upgrade_asked: false,
+            line: RequestLine::default(),
         }
     }
 
     /// Whether bytes are held after a request that asked to upgrade.
     pub fn awaiting_upgrade(&self) -> bool {
-        self.upgrade_asked && self.state == State::Head
+        self.upgrade_asked && matches!(self.state, State::Head)
     }
 
     /// The upgrade was refused (no 101): the held bytes are the next request
@@ -186,21 +117,32 @@ impl RequestFraming {
         self.state = State::Passthrough;
     }
 
+    /// Whether the follower is between requests or inside a head (not in a
+    /// body, a tunnel, or past a refusal).
+    pub fn in_head(&self) -> bool {
+        matches!(self.state, State::Head)
+    }
+
     /// How many heads were passed to hyper before the refused one (or so far).
     pub fn heads(&self) -> u64 {
         self.heads
     }
 
-    /// Follows the next piece of the stream.
-    pub fn feed(&mut self, piece: &[u8]) -> Verdict {
+    /// Follows the next piece of the stream. A minor version above 1 in a
+    /// request line is rewritten to 1 in place (RFC 9110 §2.5).
+    pub fn feed(&mut self, piece: &mut [u8]) -> Verdict {
         let mut pos = 0;
         while pos < piece.len() {
-            match self.state {
+            match &mut self.state {
                 State::Passthrough | State::Refused => return Verdict::Pass,
                 State::Head if self.upgrade_asked => return Verdict::Hold { at: pos },
                 State::Head => {
                     let head_start = pos;
                     let already = self.pending.len();
+                    if self.line.check(&mut piece[pos..]).is_err() {
+                        // As the parser would say of the same bytes in one piece.
+                        return self.refuse(head_start, already, Rejection::Malformed);
+                    }
                     let take = &piece[pos..];
                     let parsed = if already == 0 {
                         // The usual case: the head starts in this piece and
@@ -216,8 +158,8 @@ impl RequestFraming {
                         if !has_head_end(&self.pending[scan_from..]) {
                             // Past the limit no end can make the head acceptable.
                             if self.pending.len() > self.limit {
-                                let refusal = too_large(&self.pending, self.limit);
-                                return self.refuse(head_start, already, refusal);
+                                let rejection = too_large(&self.pending, self.limit);
+                                return self.refuse(head_start, already, rejection);
                             }
                             return Verdict::Pass;
                         }
@@ -229,24 +171,32 @@ impl RequestFraming {
                             let used = len - already;
                             pos += used;
                             self.forget_pending();
-                            self.state = next;
+                            self.state = match next {
+                                Framing::None => State::Head,
+                                Framing::Length(n) => State::Body(n),
+                                Framing::Chunked => {
+                                    State::Chunked(ChunkedBody::new(self.limit + 1, MAX_HEADERS))
+                                }
+                            };
                             self.upgrade_asked = upgrade;
                             self.heads += 1;
+                            self.line = RequestLine::default();
                         }
                         Ok(None) => {
                             if already == 0 {
                                 self.pending.extend_from_slice(take);
                             }
                             if self.pending.len() > self.limit {
-                                let refusal = too_large(&self.pending, self.limit);
-                                return self.refuse(head_start, already, refusal);
+                                let rejection = too_large(&self.pending, self.limit);
+                                return self.refuse(head_start, already, rejection);
                             }
                             return Verdict::Pass;
                         }
-                        Err(refusal) => return self.refuse(head_start, already, refusal),
+                        Err(rejection) => return self.refuse(head_start, already, rejection),
                     }
                 }
                 State::Body(left) => {
+                    let left = *left;
                     let n = left.min((piece.len() - pos) as u64);
                     pos += n as usize;
                     self.state = if left == n {
@@ -255,28 +205,17 @@ impl RequestFraming {
                         State::Body(left - n)
                     };
                 }
-                State::Chunked(Chunk::Data(left)) => {
-                    let n = left.min((piece.len() - pos) as u64);
-                    pos += n as usize;
-                    self.state = State::Chunked(if left == n {
-                        Chunk::DataEnd
-                    } else {
-                        Chunk::Data(left - n)
-                    });
-                }
-                State::Chunked(chunk) => {
-                    let Some(newline) = piece[pos..].iter().position(|&b| b == b'\n') else {
-                        self.pending.extend_from_slice(&piece[pos..]);
-                        if self.pending.len() > MAX_CHUNK_LINE {
-                            self.state = State::Passthrough;
-                        }
-                        return Verdict::Pass;
-                    };
-                    self.pending.extend_from_slice(&piece[pos..pos + newline]);
-                    pos += newline + 1;
-                    let line = std::mem::take(&mut self.pending);
-                    self.state = next_chunk_state(chunk, &line);
-                }
+                State::Chunked(body) => match body.feed(&piece[pos..]) {
+                    Progress::More => return Verdict::Pass,
+                    Progress::Ended(n) => {
+                        pos += n;
+                        self.state = State::Head;
+                    }
+                    Progress::Broken(n) => {
+                        self.state = State::Refused;
+                        return Verdict::Break { at: pos + n };
+                    }
+                },
             }
         }
         Verdict::Pass
@@ -292,79 +231,120 @@ impl RequestFraming {
         }
     }
 
-    fn refuse(&mut self, head_start: usize, already: usize, refusal: Refusal) -> Verdict {
+    fn refuse(&mut self, head_start: usize, already: usize, rejection: Rejection) -> Verdict {
         self.state = State::Refused;
         self.pending = Vec::new();
         // A head begun in an earlier piece: refuse from the start of this one.
         let at = if already > 0 { 0 } else { head_start };
-        Verdict::Refuse { at, refusal }
+        Verdict::Refuse { at, rejection }
     }
 }
 
-/// Parses the head at the start of `bytes`: its length, what follows it,
-/// and whether it asks to upgrade.
-fn parse_head(bytes: &[u8], limit: usize) -> Result<Option<(usize, State, bool)>, Refusal> {
+/// How the body after a head is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    None,
+    Length(u64),
+    Chunked,
+}
+
+/// Parses the head at the start of `bytes`: its length, how its body is
+/// framed, and whether it asks to upgrade.
+fn parse_head(bytes: &[u8], limit: usize) -> Result<Option<(usize, Framing, bool)>, Rejection> {
     // Uninitialized slots: zeroing 512 of them cost more than the parse.
     let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut []);
     let len = match request.parse_with_uninit_headers(bytes, &mut fields) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
-        Err(httparse::Error::TooManyHeaders) => return Err(Refusal::TooLarge),
-        Err(_) => return Err(Refusal::Malformed),
+        Err(httparse::Error::TooManyHeaders) => return Err(Rejection::TooLarge),
+        Err(_) => return Err(Rejection::Malformed),
     };
     if len > limit {
         return Err(too_large(bytes, limit));
     }
     if has_bare_lf(&bytes[..len]) {
-        return Err(Refusal::Malformed);
+        return Err(Rejection::Malformed);
     }
     // The target checks hyper makes after the parser, so that its
     // empty-bodied 400 and 414 are never the answer.
     let target = request.path.unwrap_or("");
     if target.len() > MAX_TARGET {
-        return Err(Refusal::UriTooLong);
+        return Err(Rejection::UriTooLong);
     }
     if http::Uri::try_from(target).is_err() {
-        return Err(Refusal::Malformed);
+        return Err(Rejection::Malformed);
     }
     let http_11 = request.version == Some(1);
     let mut length: Option<u64> = None;
-    let mut chunked: Option<bool> = None;
+    let mut codings: Option<&[u8]> = None;
     let mut upgrade = request.method == Some("CONNECT");
     for field in request.headers.iter() {
         if field.name.eq_ignore_ascii_case("content-length") {
-            let value = parse_length(field.value).ok_or(Refusal::BadContentLength)?;
+            let value = parse_length(field.value).ok_or(Rejection::BadContentLength)?;
             if length.is_some_and(|seen| seen != value) {
-                return Err(Refusal::BadContentLength);
+                return Err(Rejection::BadContentLength);
             }
             length = Some(value);
         } else if field.name.eq_ignore_ascii_case("transfer-encoding") {
-            if !http_11 {
-                return Err(Refusal::BadTransferEncoding);
+            // Not on HTTP/1.0 (RFC 9112 §6.1), and in one field only: a
+            // second one is how a coding is hidden from one reader.
+            if !http_11 || codings.is_some() {
+                return Err(Rejection::BadTransferEncoding);
             }
-            chunked = Some(last_coding_is_chunked(field.value));
+            codings = Some(field.value);
         } else if field.name.eq_ignore_ascii_case("upgrade") && http_11 {
             upgrade = true;
         }
     }
-    let body = match (chunked, length) {
-        (Some(_), Some(_)) => return Err(Refusal::LengthAndTransferEncoding),
-        (Some(false), None) => return Err(Refusal::BadTransferEncoding),
-        (Some(true), None) => State::Chunked(Chunk::Size),
-        (None, Some(0)) | (None, None) => State::Head,
-        (None, Some(n)) => State::Body(n),
+    let framing = match (codings, length) {
+        (Some(_), Some(_)) => return Err(Rejection::LengthAndTransferEncoding),
+        (Some(codings), None) => {
+            check_codings(codings)?;
+            Framing::Chunked
+        }
+        (None, Some(0)) | (None, None) => Framing::None,
+        (None, Some(n)) => Framing::Length(n),
     };
-    Ok(Some((len, body, upgrade)))
+    Ok(Some((len, framing, upgrade)))
+}
+
+/// A `Transfer-Encoding` value the proxy can forward as it means: exactly
+/// one `chunked`, last. `identity` (no longer a coding, RFC 9112 §7) and a
+/// repeated `chunked` are 400, as is a list not ending in `chunked` (RFC
+/// 9112 §6.3); any other coding is one the proxy does not implement, 501
+/// (RFC 9112 §6.1), since stripping it would corrupt the content.
+fn check_codings(value: &[u8]) -> Result<(), Rejection> {
+    let mut codings = value
+        .split(|&b| b == b',')
+        .map(<[u8]>::trim_ascii)
+        .filter(|coding| !coding.is_empty());
+    let Some(last) = codings.next_back() else {
+        return Err(Rejection::BadTransferEncoding);
+    };
+    if !last.eq_ignore_ascii_case(b"chunked") {
+        return Err(Rejection::BadTransferEncoding);
+    }
+    let mut unknown = false;
+    for coding in codings {
+        if coding.eq_ignore_ascii_case(b"chunked") || coding.eq_ignore_ascii_case(b"identity") {
+            return Err(Rejection::BadTransferEncoding);
+        }
+        unknown = true;
+    }
+    if unknown {
+        return Err(Rejection::UnknownTransferCoding);
+    }
+    Ok(())
 }
 
 /// 414 when the request line alone is over the configured limit, else 431.
-fn too_large(head: &[u8], limit: usize) -> Refusal {
+fn too_large(head: &[u8], limit: usize) -> Rejection {
     let line = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
     if line > limit / 2 {
-        Refusal::UriTooLong
+        Rejection::UriTooLong
     } else {
-        Refusal::TooLarge
+        Rejection::TooLarge
     }
 }
 
@@ -382,48 +362,12 @@ fn has_head_end(bytes: &[u8]) -> bool {
     false
 }
 
-/// The state after one chunk-size, chunk-end or trailer line.
-fn next_chunk_state(chunk: Chunk, line: &[u8]) -> State {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    match chunk {
-        Chunk::Size => match chunk_size(line) {
-            Some(0) => State::Chunked(Chunk::Trailer),
-            Some(size) => State::Chunked(Chunk::Data(size)),
-            None => State::Passthrough,
-        },
-        Chunk::DataEnd if line.is_empty() => State::Chunked(Chunk::Size),
-        Chunk::Trailer if line.is_empty() => State::Head,
-        Chunk::Trailer => State::Chunked(Chunk::Trailer),
-        // Data not followed by a line end: hyper refuses the body.
-        Chunk::DataEnd | Chunk::Data(_) => State::Passthrough,
-    }
-}
-
-/// The hex size at the start of a chunk-size line (extensions ignored).
-fn chunk_size(line: &[u8]) -> Option<u64> {
-    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
-    if digits == 0 || digits > 16 {
-        return None;
-    }
-    let rest = &line[digits..];
-    if !rest.is_empty() && !matches!(rest[0], b';' | b' ' | b'\t') {
-        return None;
-    }
-    let text = std::str::from_utf8(&line[..digits]).ok()?;
-    u64::from_str_radix(text, 16).ok()
-}
-
 /// `Content-Length` as hyper reads it: digits only.
 fn parse_length(value: &[u8]) -> Option<u64> {
     if value.is_empty() || value.len() > 19 || !value.iter().all(u8::is_ascii_digit) {
         return None;
     }
     std::str::from_utf8(value).ok()?.parse().ok()
-}
-
-fn last_coding_is_chunked(value: &[u8]) -> bool {
-    let last = value.rsplit(|&b| b == b',').next().unwrap_or(value);
-    last.trim_ascii().eq_ignore_ascii_case(b"chunked")
 }
 
 /// A line end without its CR (RFC 9112 §2.2 lets a server refuse it).
@@ -438,34 +382,42 @@ mod tests {
     use super::*;
 
     fn verdict(bytes: &[u8]) -> Verdict {
-        RequestFraming::new(1024).feed(bytes)
+        RequestFraming::new(1024).feed(&mut bytes.to_vec())
     }
 
-    fn refused(bytes: &[u8]) -> Option<Refusal> {
+    fn refused(bytes: &[u8]) -> Option<Rejection> {
         match verdict(bytes) {
-            Verdict::Refuse { refusal, .. } => Some(refusal),
-            Verdict::Pass | Verdict::Hold { .. } => None,
+            Verdict::Refuse { rejection, .. } => Some(rejection),
+            Verdict::Pass | Verdict::Hold { .. } | Verdict::Break { .. } => None,
         }
+    }
+
+    /// Feeds a piece that the caller keeps (as `ClientIo` does its buffer).
+    fn feed(framing: &mut RequestFraming, bytes: &[u8]) -> Verdict {
+        framing.feed(&mut bytes.to_vec())
     }
 
     #[test]
     fn ordinary_requests_pass_one_after_another() {
         let stream = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n\
 POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello\
-POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3;ext=1\r\nabc\r\n0\r\nX-T: 1\r\n\r\n\
+POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n0\r\nX-T: 1\r\n\r\n\
 GET /last HTTP/1.0\r\n\r\n";
         let mut framing = RequestFraming::new(1024);
         // Byte by byte, and all at once, give the same answer.
         for byte in stream.iter() {
-            assert_eq!(framing.feed(std::slice::from_ref(byte)), Verdict::Pass);
+            assert_eq!(
+                feed(&mut framing, std::slice::from_ref(byte)),
+                Verdict::Pass
+            );
         }
-        assert_eq!(framing.state, State::Head);
+        assert!(matches!(framing.state, State::Head));
         assert_eq!(verdict(stream), Verdict::Pass);
     }
 
     #[test]
     fn smuggling_shapes_are_refused() {
-        use Refusal::*;
+        use Rejection::*;
         for (head, why) in [
             (
                 &b"POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"[..],
@@ -485,6 +437,26 @@ GET /last HTTP/1.0\r\n\r\n";
             ),
             (
                 b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+                BadTransferEncoding,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                UnknownTransferCoding,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+                BadTransferEncoding,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: identity\r\n\r\n",
+                BadTransferEncoding,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: identity, chunked\r\n\r\n",
+                BadTransferEncoding,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
                 BadTransferEncoding,
             ),
             (
@@ -514,26 +486,26 @@ GET /last HTTP/1.0\r\n\r\n";
     #[test]
     fn garbage_is_refused_before_its_head_ends() {
         // hyper would answer this (with an empty body) on its first read.
-        assert_eq!(refused(b"NOT A REQUEST\r\n"), Some(Refusal::Malformed));
+        assert_eq!(refused(b"NOT A REQUEST\r\n"), Some(Rejection::Malformed));
         // Found by the request_framing fuzz target: leading empty lines, then
         // a line that is no request line, split byte by byte.
         let stream = b"\r\n\n\n2*x\r\na/@HTTP/1.1\r\nA HTTabbc\r\nabc\r\n\r\n";
         let mut framing = RequestFraming::new(2048);
         let verdicts: Vec<Verdict> = stream
             .iter()
-            .map(|byte| framing.feed(std::slice::from_ref(byte)))
+            .map(|byte| feed(&mut framing, std::slice::from_ref(byte)))
             .collect();
         assert!(
             verdicts.iter().any(|v| matches!(
                 v,
                 Verdict::Refuse {
-                    refusal: Refusal::Malformed,
+                    rejection: Rejection::Malformed,
                     ..
                 }
             )),
             "{verdicts:?}"
         );
-        assert_eq!(refused(stream), Some(Refusal::Malformed));
+        assert_eq!(refused(stream), Some(Rejection::Malformed));
     }
 
     #[test]
@@ -546,7 +518,7 @@ GET /last HTTP/1.0\r\n\r\n";
             verdict(&stream),
             Verdict::Refuse {
                 at: first.len(),
-                refusal: Refusal::LengthAndTransferEncoding
+                rejection: Rejection::LengthAndTransferEncoding
             }
         );
     }
@@ -554,9 +526,9 @@ GET /last HTTP/1.0\r\n\r\n";
     #[test]
     fn oversized_and_crowded_heads() {
         let big = format!("GET / HTTP/1.1\r\nX: {}\r\n", "a".repeat(2000));
-        assert_eq!(refused(big.as_bytes()), Some(Refusal::TooLarge));
+        assert_eq!(refused(big.as_bytes()), Some(Rejection::TooLarge));
         let long = format!("GET /{} HTTP/1.1\r\n", "a".repeat(2000));
-        assert_eq!(refused(long.as_bytes()), Some(Refusal::UriTooLong));
+        assert_eq!(refused(long.as_bytes()), Some(Rejection::UriTooLong));
         let mut many = String::from("GET / HTTP/1.1\r\n");
         for i in 0..=MAX_HEADERS {
             many.push_str(&format!("X-{i}: 1\r\n"));
@@ -564,9 +536,9 @@ GET /last HTTP/1.0\r\n\r\n";
         many.push_str("\r\n");
         let mut framing = RequestFraming::new(1 << 20);
         assert!(matches!(
-            framing.feed(many.as_bytes()),
+            feed(&mut framing, many.as_bytes()),
             Verdict::Refuse {
-                refusal: Refusal::TooLarge,
+                rejection: Rejection::TooLarge,
                 ..
             }
         ));
@@ -578,12 +550,12 @@ GET /last HTTP/1.0\r\n\r\n";
         let tunnel = b"\x81\x05hello\n\n\n";
         // The upgrade happened: the rest is a tunnel, never parsed.
         let mut framing = RequestFraming::new(1024);
-        assert_eq!(framing.feed(ask), Verdict::Pass);
+        assert_eq!(feed(&mut framing, ask), Verdict::Pass);
         assert!(framing.awaiting_upgrade());
-        assert_eq!(framing.feed(tunnel), Verdict::Hold { at: 0 });
+        assert_eq!(feed(&mut framing, tunnel), Verdict::Hold { at: 0 });
         framing.upgraded();
         assert!(!framing.awaiting_upgrade());
-        assert_eq!(framing.feed(tunnel), Verdict::Pass);
+        assert_eq!(feed(&mut framing, tunnel), Verdict::Pass);
         // It did not (no 101): the held bytes are checked as the next head,
         // so a smuggling shape behind a refused upgrade is still refused.
         let smuggled =
@@ -591,20 +563,20 @@ GET /last HTTP/1.0\r\n\r\n";
         let mut stream = ask.to_vec();
         stream.extend_from_slice(smuggled);
         let mut framing = RequestFraming::new(1024);
-        assert_eq!(framing.feed(&stream), Verdict::Hold { at: ask.len() });
+        assert_eq!(feed(&mut framing, &stream), Verdict::Hold { at: ask.len() });
         framing.resume();
         assert_eq!(
-            framing.feed(smuggled),
+            feed(&mut framing, smuggled),
             Verdict::Refuse {
                 at: 0,
-                refusal: Refusal::LengthAndTransferEncoding
+                rejection: Rejection::LengthAndTransferEncoding
             }
         );
         // An upgrade request with a body: held only once the body is over.
         let mut framing = RequestFraming::new(1024);
         let with_body = b"POST /u HTTP/1.1\r\nUpgrade: x\r\nContent-Length: 3\r\n\r\nabcGET";
         assert_eq!(
-            framing.feed(with_body),
+            feed(&mut framing, with_body),
             Verdict::Hold {
                 at: with_body.len() - 3
             }
@@ -612,18 +584,77 @@ GET /last HTTP/1.0\r\n\r\n";
         // CONNECT asks to switch too (and is answered 405): held, then resumed.
         let mut framing = RequestFraming::new(1024);
         assert_eq!(
-            framing.feed(b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\nGET / HTTP/1.1\r\n"),
+            feed(
+                &mut framing,
+                b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\nGET / HTTP/1.1\r\n"
+            ),
             Verdict::Hold { at: 39 }
         );
     }
 
     #[test]
-    fn unparsable_bodies_stop_the_follower() {
+    fn a_broken_chunked_body_breaks_where_hyper_would_fail_it() {
+        let head = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+        // Issue 17: the bare-LF end of the trailer section, with a request
+        // behind it that hyper would read as trailer fields.
+        for body in [
+            &b"0\r\n\nGET /hidden HTTP/1.1\r\nHost: a\r\n\r\n"[..],
+            b"zz\r\n",
+            b"3\nabc\r\n0\r\n\r\n",
+        ] {
+            let mut stream = head.to_vec();
+            stream.extend_from_slice(body);
+            let at = match verdict(&stream) {
+                Verdict::Break { at } => at,
+                other => panic!("{other:?} for {body:?}"),
+            };
+            assert!(at >= head.len(), "{body:?}");
+            // Split at any byte, the body breaks at the same place.
+            for split in 1..stream.len() {
+                let mut framing = RequestFraming::new(1024);
+                let first = feed(&mut framing, &stream[..split]);
+                let second = feed(&mut framing, &stream[split..]);
+                let broken_at = match (first, second) {
+                    (Verdict::Break { at }, _) => at,
+                    (Verdict::Pass, Verdict::Break { at }) => split + at,
+                    other => panic!("{other:?} split at {split} for {body:?}"),
+                };
+                assert_eq!(broken_at, at, "split at {split} for {body:?}");
+            }
+        }
+        // After a break nothing more is looked at.
         let mut framing = RequestFraming::new(1024);
+        let mut stream = head.to_vec();
+        stream.extend_from_slice(b"zz\r\n");
+        assert!(matches!(feed(&mut framing, &stream), Verdict::Break { .. }));
+        assert_eq!(feed(&mut framing, b"GET / HTTP/1.1\r\n\r\n"), Verdict::Pass);
+        assert_eq!(framing.heads(), 1);
+    }
+
+    #[test]
+    fn a_request_line_split_across_pieces_is_refused_as_soon_as_whole() {
+        let mut framing = RequestFraming::new(1024);
+        assert_eq!(feed(&mut framing, b"GET / HT"), Verdict::Pass);
         assert_eq!(
-            framing.feed(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
-            Verdict::Pass
+            feed(&mut framing, b"XP/1.1\r\n"),
+            Verdict::Refuse {
+                at: 0,
+                rejection: Rejection::Malformed
+            }
         );
-        assert_eq!(framing.state, State::Passthrough);
+    }
+
+    #[test]
+    fn http_1_2_is_read_as_1_1() {
+        let mut piece = b"GET / HTTP/1.2\r\nHost: a\r\n\r\n".to_vec();
+        assert_eq!(RequestFraming::new(1024).feed(&mut piece), Verdict::Pass);
+        assert_eq!(piece, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        let mut framing = RequestFraming::new(1024);
+        let mut first = b"GET / HTTP/1.".to_vec();
+        let mut second = b"7\r\nHost: a\r\n\r\n".to_vec();
+        assert_eq!(framing.feed(&mut first), Verdict::Pass);
+        assert_eq!(framing.feed(&mut second), Verdict::Pass);
+        assert_eq!(second[0], b'1');
+        assert_eq!(framing.heads(), 1);
     }
 }

@@ -3,19 +3,27 @@
 //! A request flows listener → connection (client timeouts, hyper) → service
 //! (checks, rules) → forward (upstream, hop-by-hop) → body (streaming, access log).
 
-pub(crate) mod accept_backoff;
-pub(crate) mod body;
+pub mod accept_backoff;
+pub mod authority;
+pub mod body;
+pub mod chunked;
 pub mod client_io;
-pub(crate) mod connection;
-pub(crate) mod data_plane;
+pub mod client_timers;
+pub mod conn_state;
+pub mod connection;
+pub mod data_plane;
 pub mod drain;
 pub(crate) mod error;
-pub(crate) mod forward;
+pub mod forward;
 pub mod framing;
-pub(crate) mod hop_by_hop;
+pub mod held_bytes;
+pub mod hop_by_hop;
 pub mod listener;
-pub(crate) mod pool;
-pub(crate) mod service;
+pub mod pool;
+pub mod refusal_writer;
+pub mod rejection;
+pub mod request_line;
+pub mod service;
 pub mod upstream;
 
 pub use data_plane::DataPlane;

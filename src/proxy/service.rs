@@ -7,16 +7,18 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, LOCATION, REFERER, USER_AGENT};
+use http::header::{CONNECTION, CONTENT_TYPE, HOST, LOCATION, REFERER, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
 
+use super::authority::is_valid_authority;
 use super::body::{PendingLog, ProxyBody, RequestEnd};
 use super::client_io::ConnState;
 use super::data_plane::DataPlane;
-use super::error::{Malformed, ProxyError};
+use super::error::ProxyError;
 use super::forward::forward;
 use super::hop_by_hop;
+use super::rejection::Rejection;
 use crate::log::access_record::{AccessRecord, FiredRules, LogAction, LogText};
 use crate::rules::{self, Decision, Outcome, RequestFacts, apply_edits};
 
@@ -66,7 +68,7 @@ pub(crate) async fn handle(
             Ok(facts) => facts,
             Err(err) => {
                 return Ok(error_response(
-                    ProxyError::Malformed(Malformed::Target(err)),
+                    ProxyError::Rejected(Rejection::Target(err)),
                     pending,
                     end,
                 ));
@@ -149,46 +151,58 @@ pub(crate) async fn handle(
     }
 }
 
-/// The checks made before rules run: CONNECT, smuggling-prone framing, the
-/// header-section size, and absolute-form targets (moved into `Host`).
+/// The checks made before rules run: CONNECT, the header-section size,
+/// `Host`, and absolute-form targets (their authority, checked like `Host`,
+/// moved into `Host`). Framing (lengths, codings) was checked before hyper
+/// parsed the head, by the framing check.
 fn check(parts: &mut http::request::Parts, limit: usize) -> Result<(), ProxyError> {
     if parts.method == Method::CONNECT {
-        return Err(ProxyError::ConnectNotAllowed);
+        return Err(ProxyError::Rejected(Rejection::ConnectNotAllowed));
     }
     let line = request_line_size(parts);
     if line > limit {
-        return Err(ProxyError::UriTooLong { size: line, limit });
+        return Err(ProxyError::Rejected(Rejection::RequestLineTooLong {
+            size: line,
+            limit,
+        }));
     }
     let size = head_size(parts);
     if size > limit {
-        return Err(ProxyError::HeaderTooLarge { size, limit });
+        return Err(ProxyError::Rejected(Rejection::HeaderSectionTooLarge {
+            size,
+            limit,
+        }));
     }
     check_host(&parts.headers, parts.version)?;
-    if hop_by_hop::has_transfer_encoding(&parts.headers) {
-        if parts.version == Version::HTTP_10 {
-            return Err(ProxyError::Malformed(Malformed::TransferEncodingOnHttp10));
-        }
-        if parts.headers.contains_key(CONTENT_LENGTH) {
-            return Err(ProxyError::Malformed(Malformed::LengthAndTransferEncoding));
-        }
-    }
     if let Some(authority) = parts.uri.authority().cloned() {
         // Absolute-form (RFC 9112 §3.2.2) has a scheme; authority-form
         // (`host:port`) is only for CONNECT, answered above: 400.
         let absolute = matches!(parts.uri.scheme_str(), Some(s)
             if s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"));
         if !absolute {
-            return Err(ProxyError::Malformed(Malformed::Target(
+            return Err(ProxyError::Rejected(Rejection::Target(
                 rules::TargetError::UnsupportedForm,
             )));
         }
-        let value = HeaderValue::from_str(authority.as_str()).map_err(|_| {
-            ProxyError::Malformed(Malformed::Target(rules::TargetError::UnsupportedForm))
-        })?;
+        // The authority replaces Host, so it passes the same check: no user
+        // info, a port that fits, only what a host can hold.
+        if !is_valid_authority(authority.as_str().as_bytes()) {
+            return Err(ProxyError::Rejected(Rejection::InvalidHost));
+        }
+        let value = HeaderValue::from_str(authority.as_str())
+            .map_err(|_| ProxyError::Rejected(Rejection::InvalidHost))?;
         parts.headers.insert(HOST, value);
-        let origin_form = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+        // `http://a.example?x=1` has an empty path: origin-form `/?x=1`.
+        let path = match parts.uri.path() {
+            "" => "/",
+            path => path,
+        };
+        let origin_form = match parts.uri.query() {
+            Some(query) => format!("{path}?{query}"),
+            None => path.to_owned(),
+        };
         parts.uri = Uri::try_from(origin_form).map_err(|_| {
-            ProxyError::Malformed(Malformed::Target(rules::TargetError::UnsupportedForm))
+            ProxyError::Rejected(Rejection::Target(rules::TargetError::UnsupportedForm))
         })?;
     }
     Ok(())
@@ -201,33 +215,15 @@ fn check_host(headers: &HeaderMap, version: Version) -> Result<(), ProxyError> {
     let mut hosts = headers.get_all(HOST).iter();
     let (Some(host), None) = (hosts.next(), hosts.next()) else {
         return match headers.contains_key(HOST) {
-            true => Err(ProxyError::Malformed(Malformed::InvalidHost)),
+            true => Err(ProxyError::Rejected(Rejection::InvalidHost)),
             false if matches!(version, Version::HTTP_09 | Version::HTTP_10) => Ok(()),
-            false => Err(ProxyError::Malformed(Malformed::MissingHost)),
+            false => Err(ProxyError::Rejected(Rejection::MissingHost)),
         };
     };
-    if host.is_empty() {
-        return Ok(());
-    }
-    match http::uri::Authority::try_from(host.as_bytes()) {
-        Ok(authority) if !authority.as_str().contains('@') && port_fits(&authority) => Ok(()),
-        _ => Err(ProxyError::Malformed(Malformed::InvalidHost)),
-    }
-}
-
-/// Whether the authority's port, if any, is a number that fits 16 bits
-/// (`Authority` itself accepts `host:99999`). An empty port is allowed by
-/// the URI grammar (RFC 3986 §3.2.3).
-fn port_fits(authority: &http::uri::Authority) -> bool {
-    let text = authority.as_str();
-    // The port follows the last colon that is not inside an IPv6 literal.
-    let after_host = text.rfind(']').map_or(0, |end| end + 1);
-    match text[after_host..].rfind(':') {
-        Some(colon) => {
-            let port = &text[after_host + colon + 1..];
-            port.is_empty() || port.parse::<u16>().is_ok()
-        }
-        None => true,
+    if is_valid_authority(host.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ProxyError::Rejected(Rejection::InvalidHost))
     }
 }
 
@@ -311,9 +307,13 @@ fn error_response(
 ) -> Response<ProxyBody> {
     err.log(&pending.record.method.text(), &pending.record.uri.text());
     pending.record.action = LogAction::Error;
+    let mut headers = HeaderMap::new();
+    if err.closes_connection() {
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    }
     generated(
         err.status(),
-        HeaderMap::new(),
+        headers,
         Bytes::from(err.body()),
         &[],
         pending,
@@ -359,7 +359,7 @@ mod tests {
     }
 
     #[test]
-    fn rejects_connect_and_ambiguous_framing() {
+    fn rejects_connect() {
         let mut p = parts(
             Request::connect("example.com:443")
                 .body(())
@@ -367,31 +367,41 @@ mod tests {
         );
         assert!(matches!(
             check(&mut p, 32 * 1024),
-            Err(ProxyError::ConnectNotAllowed)
+            Err(ProxyError::Rejected(Rejection::ConnectNotAllowed))
         ));
-        let mut p = parts(
-            Request::post("/")
-                .header(HOST, "h")
-                .header("content-length", "3")
-                .header("transfer-encoding", "chunked")
-                .body(())
-                .expect("request"),
-        );
-        assert!(matches!(
-            check(&mut p, 32 * 1024),
-            Err(ProxyError::Malformed(Malformed::LengthAndTransferEncoding))
-        ));
-        let mut p = parts(
-            Request::post("/")
-                .version(Version::HTTP_10)
-                .header("transfer-encoding", "chunked")
-                .body(())
-                .expect("request"),
-        );
-        assert!(matches!(
-            check(&mut p, 32 * 1024),
-            Err(ProxyError::Malformed(Malformed::TransferEncodingOnHttp10))
-        ));
+        assert!(ProxyError::Rejected(Rejection::ConnectNotAllowed).closes_connection());
+    }
+
+    #[test]
+    fn absolute_form_authority_is_checked_like_host() {
+        let absolute = |target: &str| {
+            let mut p = parts(
+                Request::get(target)
+                    .header(HOST, "x")
+                    .body(())
+                    .expect("request"),
+            );
+            check(&mut p, 32 * 1024).map(|()| p)
+        };
+        for bad in [
+            "http://x@admin.example/p",
+            "http://a:b@admin.example/p",
+            "http://admin.example:99999/p",
+        ] {
+            assert!(
+                matches!(
+                    absolute(bad),
+                    Err(ProxyError::Rejected(Rejection::InvalidHost))
+                ),
+                "{bad}"
+            );
+        }
+        let p = absolute("http://a.example?x=1").expect("valid");
+        assert_eq!(p.uri.to_string(), "/?x=1");
+        assert_eq!(p.headers[HOST], "a.example");
+        let p = absolute("http://A.example:8080").expect("valid");
+        assert_eq!(p.uri.to_string(), "/");
+        assert_eq!(p.headers[HOST], "A.example:8080");
     }
 
     #[test]
@@ -410,6 +420,7 @@ mod tests {
             &["[::1]:80"],
             &["a.example:"],
             &["a.example:65535"],
+            &["a%2Eexample"],
             &[""],
         ] {
             assert!(with_hosts(ok).is_ok(), "{ok:?}");
@@ -427,7 +438,7 @@ mod tests {
             assert!(
                 matches!(
                     with_hosts(bad),
-                    Err(ProxyError::Malformed(Malformed::InvalidHost))
+                    Err(ProxyError::Rejected(Rejection::InvalidHost))
                 ),
                 "{bad:?}"
             );
@@ -439,13 +450,13 @@ mod tests {
         let mut p = parts(Request::get("/").body(()).expect("request"));
         assert!(matches!(
             check(&mut p, 32 * 1024),
-            Err(ProxyError::Malformed(Malformed::MissingHost))
+            Err(ProxyError::Rejected(Rejection::MissingHost))
         ));
         // Absolute-form does not excuse a missing Host (RFC 9112 §3.2).
         let mut p = parts(Request::get("http://a.example/").body(()).expect("request"));
         assert!(matches!(
             check(&mut p, 32 * 1024),
-            Err(ProxyError::Malformed(Malformed::MissingHost))
+            Err(ProxyError::Rejected(Rejection::MissingHost))
         ));
         let mut p = parts(
             Request::get("/")
@@ -464,7 +475,7 @@ mod tests {
         );
         assert!(matches!(
             check(&mut p, 32 * 1024),
-            Err(ProxyError::Malformed(Malformed::InvalidHost))
+            Err(ProxyError::Rejected(Rejection::InvalidHost))
         ));
     }
 
@@ -474,7 +485,10 @@ mod tests {
         let mut p = parts(Request::get(target.as_str()).body(()).expect("request"));
         assert!(matches!(
             check(&mut p, 1024),
-            Err(ProxyError::UriTooLong { limit: 1024, .. })
+            Err(ProxyError::Rejected(Rejection::RequestLineTooLong {
+                limit: 1024,
+                ..
+            }))
         ));
     }
 
@@ -489,7 +503,10 @@ mod tests {
         );
         assert!(matches!(
             check(&mut p, 1024),
-            Err(ProxyError::HeaderTooLarge { limit: 1024, .. })
+            Err(ProxyError::Rejected(Rejection::HeaderSectionTooLarge {
+                limit: 1024,
+                ..
+            }))
         ));
         assert!(check(&mut p, 4096).is_ok());
     }

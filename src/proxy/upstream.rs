@@ -200,8 +200,7 @@ impl Upstream {
         if let Ok(address) = stream.peer_addr() {
             tracing::debug!(next_hop = %self.authority, %address, "new connection to the next hop");
         }
-        let (sender, connection) = hyper::client::conn::http1::Builder::new()
-            .max_buf_size(UPSTREAM_READ_BUFFER)
+        let (sender, connection) = client_builder()
             .handshake(TokioIo::new(stream))
             .await
             .map_err(ConnectError::Handshake)?;
@@ -212,6 +211,14 @@ impl Upstream {
         });
         Ok(sender)
     }
+}
+
+/// hyper's client as every connection to the next hop runs it (the
+/// response-side fuzz target reads next-hop answers with it too).
+pub fn client_builder() -> hyper::client::conn::http1::Builder {
+    let mut builder = hyper::client::conn::http1::Builder::new();
+    builder.max_buf_size(UPSTREAM_READ_BUFFER);
+    builder
 }
 
 /// Resolves `authority` and connects to the first address that accepts.

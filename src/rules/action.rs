@@ -2,6 +2,7 @@
 
 use http::{HeaderName, StatusCode};
 
+use super::query_edit::QueryAction;
 use super::template::Template;
 
 /// One action of a rule, in the order written.
@@ -30,6 +31,11 @@ pub enum Action {
     RequestHeader(HeaderAction),
     /// A change to the headers sent to the client.
     ResponseHeader(HeaderAction),
+    /// A change to the outgoing query (§15).
+    Query(QueryAction),
+    /// End the phase's evaluation here; the request goes on with the edits
+    /// made so far (§15).
+    Stop,
 }
 
 /// A header change; the name is validated and never a managed header.
@@ -47,5 +53,10 @@ impl Action {
     /// Whether the action ends evaluation when it fires.
     pub(crate) fn is_terminal(&self) -> bool {
         matches!(self, Action::Redirect { .. } | Action::Respond { .. })
+    }
+
+    /// Whether the action ends the phase's evaluation: a terminal action or `stop`.
+    pub fn ends_evaluation(&self) -> bool {
+        self.is_terminal() || matches!(self, Action::Stop)
     }
 }

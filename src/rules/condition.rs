@@ -1,6 +1,9 @@
 //! Compiled conditions: the boolean tree of a rule's `when` line, with regexes
 //! checked (and built on first use), lists turned into sets and CIDR blocks parsed.
 
+use std::sync::Arc;
+
+use super::function::Call;
 use super::rule_regex::RuleRegex;
 use http::HeaderName;
 use ipnet::IpNet;
@@ -23,11 +26,13 @@ pub enum Field {
     /// The client address as the platform reports it.
     ClientIp,
     /// One request header, lines joined with `", "`.
-    Header(HeaderName),
+    Header(HeaderField),
     /// One cookie's value.
     Cookie(String),
     /// The first value of one query parameter, percent-decoded.
     Arg(String),
+    /// A function of another field (§15): `lower(path)`.
+    Call(Arc<Call>),
 }
 
 /// A compiled `when` condition.
@@ -91,3 +96,48 @@ pub struct ValueSet {
     /// Networks, only for `client_ip`; an address inside one is a member.
     pub(crate) networks: Vec<IpNet>,
 }
+
+/// A header's name, compared case-insensitively (as `HeaderName`, lower
+/// case) but shown as the author wrote it (`explain` says
+/// `header("Accept-Language")`, not `header("accept-language")`).
+#[derive(Debug, Clone)]
+pub struct HeaderField {
+    name: HeaderName,
+    written: Box<str>,
+}
+
+impl HeaderField {
+    /// A header read by a rule, with its name as written.
+    pub fn new(name: HeaderName, written: &str) -> Self {
+        HeaderField {
+            name,
+            written: written.into(),
+        }
+    }
+
+    /// The name for lookups.
+    pub fn name(&self) -> &HeaderName {
+        &self.name
+    }
+
+    /// The name as written in `proxy.conf`.
+    pub fn written(&self) -> &str {
+        &self.written
+    }
+}
+
+impl From<HeaderName> for HeaderField {
+    /// A header written in lower case (tests and benchmarks).
+    fn from(name: HeaderName) -> Self {
+        let written = name.as_str().into();
+        HeaderField { name, written }
+    }
+}
+
+impl PartialEq for HeaderField {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for HeaderField {}

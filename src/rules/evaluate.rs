@@ -1,6 +1,6 @@
 //! Runs the rule set over one request (spec §7): rules top to bottom, every
 //! rule whose condition holds applies its actions in order, effects
-//! accumulate, and the first terminal action ends evaluation.
+//! accumulate, and the first terminal action (or `stop`, §15) ends evaluation.
 //!
 //! One evaluator serves both the data plane (`evaluate`) and `explain`
 //! (`evaluate_traced`); they differ only in the `Observer` they pass.
@@ -10,10 +10,12 @@ use http::{HeaderName, HeaderValue};
 
 use super::action::{Action, HeaderAction};
 use super::decision::{Decision, HeaderEdit, Outcome};
-use super::expand::{carry_query, escape_uri, expand, expand_into};
+use super::expand::{carry_query, escape_uri, expand, split_rewrite};
 use super::field::FieldReader;
+use super::function::MAX_EXPANSION;
 use super::index::{RuleIndex, RulePlan};
 use super::matcher::{Matcher, Slots};
+use super::query_edit::{self, QueryAction};
 use super::request::RequestFacts;
 use super::rule_set::{RuleSet, ServedRules};
 use super::template::Template;
@@ -55,8 +57,9 @@ fn run_with<O: Observer>(
         request_headers: Vec::with_capacity(index.capacity.request_headers),
         response_headers: Vec::with_capacity(index.capacity.response_headers),
     };
-    let mut rewrite: Option<String> = None;
+    let mut target = Target::default();
     let mut unvisited = 0;
+    let mut stopped = false;
 
     for at in index.candidates(&reader) {
         if O::RECORDS {
@@ -93,43 +96,19 @@ fn run_with<O: Observer>(
             plan,
             observer: &mut *observer,
         };
-        for (action_at, action) in rule.actions.iter().enumerate() {
-            match action {
-                Action::RequestHeader(header) => {
-                    if let Some(edit) = actions.header_edit(action_at, header) {
-                        decision.request_headers.push(edit);
-                    }
-                }
-                Action::ResponseHeader(header) => {
-                    if let Some(edit) = actions.header_edit(action_at, header) {
-                        decision.response_headers.push(edit);
-                    }
-                }
-                Action::Rewrite { target } => rewrite = Some(actions.target(target)),
-                Action::Redirect { status, target } => {
-                    let location = actions.target(target);
-                    // `target` escaped everything but visible ASCII, which is
-                    // always a valid header value: the fallback never runs.
-                    decision.outcome = Outcome::Redirect {
-                        status: *status,
-                        location: HeaderValue::from_maybe_shared(Bytes::from(location))
-                            .unwrap_or_else(|_| HeaderValue::from_static("/")),
-                    };
-                    decision.request_headers.clear();
-                    return decision;
-                }
-                Action::Respond { status, body } => {
-                    decision.outcome = Outcome::Respond {
-                        status: *status,
-                        body: Bytes::from(expand(body, &reader, &slots)),
-                    };
-                    decision.request_headers.clear();
-                    return decision;
-                }
+        match actions.apply_all(&rule.actions, &mut decision, &mut target) {
+            Flow::Next => {}
+            Flow::Answered => {
+                decision.request_headers.clear();
+                return decision;
+            }
+            Flow::Stop => {
+                stopped = true;
+                break;
             }
         }
     }
-    if O::RECORDS {
+    if O::RECORDS && !stopped {
         report_gated(
             rule_set,
             index,
@@ -138,8 +117,55 @@ fn run_with<O: Observer>(
             observer,
         );
     }
-    decision.outcome = Outcome::Forward { target: rewrite };
+    decision.outcome = Outcome::Forward {
+        target: target.forwarded(facts),
+    };
     decision
+}
+
+/// What the request phase says goes upstream, beside the headers: the
+/// rewritten path and the outgoing query (§15), each `None` while unchanged.
+#[derive(Debug, Default)]
+pub struct Target {
+    /// The last `rewrite`'s path, escaped.
+    path: Option<String>,
+    /// The outgoing query without `?` (`""` for none), once a rewrite or a
+    /// query edit changed it.
+    query: Option<String>,
+}
+
+impl Target {
+    /// The outgoing query: the request's until something changed it.
+    pub fn query<'q>(&'q self, facts: &'q RequestFacts<'_>) -> Option<&'q str> {
+        self.query.as_deref().or(facts.query.as_deref())
+    }
+
+    /// The origin-form target to send, or `None` to send the normalized one.
+    fn forwarded(self, facts: &RequestFacts<'_>) -> Option<String> {
+        if self.path.is_none() && self.query.is_none() {
+            return None;
+        }
+        let query = self.query(facts).filter(|query| !query.is_empty());
+        let path = self.path.as_deref().unwrap_or(&facts.path);
+        let mut out = String::with_capacity(path.len() + query.map_or(0, |q| q.len() + 1));
+        out.push_str(path);
+        if let Some(query) = query {
+            out.push('?');
+            out.push_str(query);
+        }
+        Some(out)
+    }
+}
+
+/// How evaluation goes on after a rule's actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// To the next rule.
+    Next,
+    /// A `redirect` or `respond` answered: the decision's outcome is set.
+    Answered,
+    /// `stop`: no later rule of the phase; the request goes on as it is.
+    Stop,
 }
 
 /// For the trace: the rules the index ruled out (their gating regex did not
@@ -182,6 +208,114 @@ struct Actions<'a, 'v, O: Observer> {
 }
 
 impl<O: Observer> Actions<'_, '_, O> {
+    /// Applies one fired rule's actions in order, and says how evaluation
+    /// goes on. The response phase can run its actions through this too.
+    fn apply_all(
+        &mut self,
+        actions: &[Action],
+        decision: &mut Decision,
+        target: &mut Target,
+    ) -> Flow {
+        for (action_at, action) in actions.iter().enumerate() {
+            match action {
+                Action::RequestHeader(header) => {
+                    if let Some(edit) = self.header_edit(action_at, header) {
+                        decision.request_headers.push(edit);
+                    }
+                }
+                Action::ResponseHeader(header) => {
+                    if let Some(edit) = self.header_edit(action_at, header) {
+                        decision.response_headers.push(edit);
+                    }
+                }
+                Action::Rewrite { target: template } => {
+                    let Some(text) = self.expand_bounded(template, "rewrite") else {
+                        continue;
+                    };
+                    let mut text = escape_uri(text);
+                    // Only a function of `path` can lose the leading `/`
+                    // (compile checks the rest): the target stays origin-form.
+                    if !text.starts_with('/') {
+                        text.insert(0, '/');
+                    }
+                    let (path, query) = split_rewrite(&text);
+                    if let Some(query) = query {
+                        target.query = Some(query.to_owned());
+                    }
+                    target.path = Some(path.to_owned());
+                }
+                Action::Query(edit) => {
+                    if let Some(query) = self.query_edit(edit, target.query(self.reader.facts())) {
+                        target.query = Some(query);
+                    }
+                }
+                Action::Redirect {
+                    status,
+                    target: template,
+                } => {
+                    let Some(text) = self.expand_bounded(template, "redirect") else {
+                        continue;
+                    };
+                    let location = carry_query(escape_uri(text), target.query(self.reader.facts()));
+                    // `escape_uri` left only visible ASCII, and the carried
+                    // query came from a valid request target: always a valid
+                    // header value, so the fallback never runs.
+                    decision.outcome = Outcome::Redirect {
+                        status: *status,
+                        location: HeaderValue::from_maybe_shared(Bytes::from(location))
+                            .unwrap_or_else(|_| HeaderValue::from_static("/")),
+                    };
+                    return Flow::Answered;
+                }
+                Action::Respond { status, body } => {
+                    let Some(body) = self.expand_bounded(body, "respond") else {
+                        continue;
+                    };
+                    decision.outcome = Outcome::Respond {
+                        status: *status,
+                        body: Bytes::from(body),
+                    };
+                    return Flow::Answered;
+                }
+                Action::Stop => return Flow::Stop,
+            }
+        }
+        Flow::Next
+    }
+
+    /// The expanded template, or `None` (with a warning) when it is longer
+    /// than [`MAX_EXPANSION`]: the action is skipped.
+    fn expand_bounded(&mut self, template: &Template, action: &str) -> Option<String> {
+        let text = expand(template, self.reader, self.slots);
+        if text.len() <= MAX_EXPANSION {
+            return Some(text);
+        }
+        tracing::warn!(
+            action,
+            bytes = text.len(),
+            "action skipped: its template expanded past 64 KiB"
+        );
+        self.observer
+            .skipped(action, &format!("{} bytes", text.len()));
+        None
+    }
+
+    /// The outgoing query after one edit; `None` when the edit was skipped.
+    fn query_edit(&mut self, edit: &QueryAction, query: Option<&str>) -> Option<String> {
+        let query = query.unwrap_or("");
+        Some(match edit {
+            QueryAction::Set(name, value) => {
+                query_edit::set(query, name, &self.expand_bounded(value, "query set")?)
+            }
+            QueryAction::Add(name, value) => {
+                query_edit::add(query, name, &self.expand_bounded(value, "query add")?)
+            }
+            QueryAction::Remove(patterns) => query_edit::filter(query, patterns, false),
+            QueryAction::Keep(patterns) => query_edit::filter(query, patterns, true),
+            QueryAction::Sort => query_edit::sort(query),
+        })
+    }
+
     /// The expanded edit, or `None` (with a warning) when the value is not a
     /// valid header value: it holds a CR, LF, NUL or another control byte.
     fn header_edit(&mut self, action_at: usize, header: &HeaderAction) -> Option<HeaderEdit> {
@@ -197,7 +331,7 @@ impl<O: Observer> Actions<'_, '_, O> {
         if let Some(Some(value)) = self.plan.literal_values.get(action_at) {
             return Some(make(name.clone(), value.clone()));
         }
-        let text = expand(template, self.reader, self.slots);
+        let text = self.expand_bounded(template, "header")?;
         let valid = text
             .bytes()
             .all(|byte| byte == b'\t' || (byte >= b' ' && byte != 0x7f));
@@ -217,13 +351,6 @@ impl<O: Observer> Actions<'_, '_, O> {
         );
         self.observer.header_skipped(name, &text);
         None
-    }
-
-    /// A redirect or rewrite target: expanded, query carried over, escaped.
-    fn target(&self, template: &Template) -> String {
-        let mut text = String::new();
-        expand_into(template, self.reader, self.slots, &mut text);
-        escape_uri(carry_query(text, self.reader.facts().query.as_deref()))
     }
 }
 

@@ -2,6 +2,7 @@
 //! rewrite target before it is used: query carry-over (§6) and escaping of
 //! characters that a URI cannot hold.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use super::field::FieldReader;
@@ -18,14 +19,23 @@ pub(crate) fn expand_into(
     out: &mut String,
 ) {
     for part in &template.parts {
-        match part {
-            TemplatePart::Literal(text) => out.push_str(text),
-            TemplatePart::Field(field) => reader.write_value(field, out),
-            TemplatePart::Capture(capture) => {
-                if let Some(Some(captured)) = slots.get(capture.slot) {
-                    out.push_str(captured.group(capture.group));
-                }
+        expand_part(part, reader, slots, out);
+    }
+}
+
+fn expand_part(part: &TemplatePart, reader: &FieldReader<'_>, slots: &Slots<'_>, out: &mut String) {
+    match part {
+        TemplatePart::Literal(text) => out.push_str(text),
+        TemplatePart::Field(field) => reader.write_value(field, out),
+        TemplatePart::Capture(capture) => {
+            if let Some(Some(captured)) = slots.get(capture.slot) {
+                out.push_str(captured.group(capture.group));
             }
+        }
+        TemplatePart::Call(function, inner) => {
+            let mut text = String::new();
+            expand_part(inner, reader, slots, &mut text);
+            out.push_str(&function.apply(Cow::Owned(text)));
         }
     }
 }
@@ -37,24 +47,34 @@ pub(crate) fn expand(template: &Template, reader: &FieldReader<'_>, slots: &Slot
     out
 }
 
-/// Query carry-over for `redirect` and `rewrite`: a target without `?` gets
-/// `?` and the request's query when the request had a non-empty one; a target
-/// whose only `?` is its last character loses that `?` (and so the query).
-/// Any other target is used as it is.
-pub(crate) fn carry_query(mut target: String, query: Option<&str>) -> String {
-    match target.find('?') {
+/// Query carry-over for `redirect` (§6, §15): a target without `?` gets `?`
+/// and the outgoing query when it is not empty, placed before a `#fragment`;
+/// a target whose only `?` ends it (or comes right before its `#`) loses
+/// that `?`, and so the query. Any other target is used as it is.
+pub fn carry_query(mut target: String, query: Option<&str>) -> String {
+    let end = target.find('#').unwrap_or(target.len());
+    match target[..end].find('?') {
         None => {
             if let Some(query) = query.filter(|query| !query.is_empty()) {
-                target.push('?');
-                target.push_str(query);
+                target.insert(end, '?');
+                target.insert_str(end + 1, query);
             }
         }
-        Some(at) if at + 1 == target.len() => {
-            target.truncate(at);
+        Some(at) if at + 1 == end => {
+            target.remove(at);
         }
         Some(_) => {}
     }
     target
+}
+
+/// A rewrite target split into its path and, when it has a `?`, its own
+/// query (empty for a lone `?`, which drops the query).
+pub fn split_rewrite(target: &str) -> (&str, Option<&str>) {
+    match target.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (target, None),
+    }
 }
 
 /// Percent-encodes the bytes a URI may not hold (controls, space, non-ASCII,
@@ -107,6 +127,30 @@ mod tests {
         assert_eq!(carry_query("/new?".into(), Some("a=1")), "/new");
         assert_eq!(carry_query("https://x/?".into(), None), "https://x/");
         assert_eq!(carry_query("/new?b=2?".into(), Some("a=1")), "/new?b=2?");
+    }
+
+    #[test]
+    fn the_query_goes_before_the_fragment() {
+        assert_eq!(
+            carry_query("/page#top".into(), Some("a=1")),
+            "/page?a=1#top"
+        );
+        assert_eq!(carry_query("/page?#top".into(), Some("a=1")), "/page#top");
+        assert_eq!(
+            carry_query("/page?b=2#top".into(), Some("a=1")),
+            "/page?b=2#top"
+        );
+        assert_eq!(
+            carry_query("/page#a?b".into(), Some("a=1")),
+            "/page?a=1#a?b"
+        );
+    }
+
+    #[test]
+    fn a_rewrite_splits_at_its_first_question_mark() {
+        assert_eq!(split_rewrite("/a?b=1"), ("/a", Some("b=1")));
+        assert_eq!(split_rewrite("/a?"), ("/a", Some("")));
+        assert_eq!(split_rewrite("/a"), ("/a", None));
     }
 
     #[test]

@@ -10,14 +10,22 @@ use http::{HeaderMap, HeaderName, header};
 use percent_encoding::percent_decode_str;
 
 use super::condition::Field;
+use super::function::Call;
 use super::request::RequestFacts;
 
-/// The fields of one request, with the derived texts (`uri`, `client_ip`)
-/// built once on first use.
-pub(crate) struct FieldReader<'f> {
+/// How many distinct function calls (`lower(path)` …) a request keeps the
+/// value of; a rule set with more computes the others at each use.
+pub const CACHED_CALLS: usize = 8;
+
+/// The fields of one request, with the derived texts (`uri`, `client_ip`,
+/// function calls) built once on first use.
+pub struct FieldReader<'f> {
     facts: &'f RequestFacts<'f>,
     uri: OnceCell<String>,
     client_ip: OnceCell<String>,
+    /// Function values by call id: `None` when the function left its input
+    /// as it was (then the input is read again, which costs nothing).
+    calls: [OnceCell<Option<String>>; CACHED_CALLS],
 }
 
 impl<'f> FieldReader<'f> {
@@ -27,6 +35,7 @@ impl<'f> FieldReader<'f> {
             facts,
             uri: OnceCell::new(),
             client_ip: OnceCell::new(),
+            calls: Default::default(),
         }
     }
 
@@ -48,13 +57,33 @@ impl<'f> FieldReader<'f> {
             Field::ClientIp => {
                 Cow::Borrowed(self.client_ip.get_or_init(|| facts.client_ip.to_string()))
             }
-            Field::Header(name) => header_value(facts.headers, name).unwrap_or(Cow::Borrowed("")),
+            Field::Header(name) => {
+                header_value(facts.headers, name.name()).unwrap_or(Cow::Borrowed(""))
+            }
             Field::Cookie(name) => {
                 cookie_value(facts.headers, name).map_or(Cow::Borrowed(""), Cow::Borrowed)
             }
             Field::Arg(name) => {
                 arg_value(facts.query.as_deref(), name).unwrap_or(Cow::Borrowed(""))
             }
+            Field::Call(call) => self.call(call),
+        }
+    }
+
+    /// A function's value, computed at most once per request for each call
+    /// id below [`CACHED_CALLS`] (and allocated only when the function
+    /// changed its input).
+    fn call(&self, call: &Call) -> Cow<'_, str> {
+        let Some(cell) = self.calls.get(call.id) else {
+            return call.function.apply(self.value(&call.input));
+        };
+        let cached = cell.get_or_init(|| match call.function.apply(self.value(&call.input)) {
+            Cow::Owned(changed) => Some(changed),
+            Cow::Borrowed(_) => None,
+        });
+        match cached {
+            Some(changed) => Cow::Borrowed(changed),
+            None => self.value(&call.input),
         }
     }
 
@@ -63,7 +92,7 @@ impl<'f> FieldReader<'f> {
     pub(crate) fn exists(&self, field: &Field) -> bool {
         let facts = self.facts;
         match field {
-            Field::Header(name) => facts.headers.contains_key(name),
+            Field::Header(name) => facts.headers.contains_key(name.name()),
             Field::Cookie(name) => cookie_value(facts.headers, name).is_some(),
             Field::Arg(name) => arg_value(facts.query.as_deref(), name).is_some(),
             _ => true,
@@ -154,7 +183,7 @@ mod tests {
     }
 
     fn header(name: &str) -> Field {
-        Field::Header(HeaderName::from_bytes(name.as_bytes()).unwrap())
+        Field::Header(HeaderName::from_bytes(name.as_bytes()).unwrap().into())
     }
 
     #[test]

@@ -15,6 +15,7 @@ use super::action::{Action, HeaderAction};
 use super::candidates::Candidates;
 use super::condition::{Condition, Field, Test, TestOp};
 use super::field::FieldReader;
+use super::query_edit::QueryAction;
 use super::rule_set::Rule;
 use super::template::{Template, TemplatePart};
 
@@ -264,14 +265,22 @@ fn capture_slots(rule: &Rule) -> Vec<bool> {
     let mut slots = vec![false; rule.regex_slots];
     for template in rule.actions.iter().filter_map(template_of) {
         for part in &template.parts {
-            if let TemplatePart::Capture(capture) = part
-                && let Some(slot) = slots.get_mut(capture.slot)
-            {
-                *slot = true;
-            }
+            mark_captures(part, &mut slots);
         }
     }
     slots
+}
+
+fn mark_captures(part: &TemplatePart, slots: &mut [bool]) {
+    match part {
+        TemplatePart::Capture(capture) => {
+            if let Some(slot) = slots.get_mut(capture.slot) {
+                *slot = true;
+            }
+        }
+        TemplatePart::Call(_, inner) => mark_captures(inner, slots),
+        TemplatePart::Literal(_) | TemplatePart::Field(_) => {}
+    }
 }
 
 fn template_of(action: &Action) -> Option<&Template> {
@@ -282,6 +291,8 @@ fn template_of(action: &Action) -> Option<&Template> {
             HeaderAction::Set(_, value) | HeaderAction::Add(_, value) => Some(value),
             HeaderAction::Remove(_) => None,
         },
+        Action::Query(QueryAction::Set(_, value) | QueryAction::Add(_, value)) => Some(value),
+        Action::Query(_) | Action::Stop => None,
     }
 }
 

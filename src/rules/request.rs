@@ -46,7 +46,7 @@ pub struct RequestFacts<'a> {
 }
 
 /// Why a request target cannot be turned into facts (the data plane answers 400).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TargetError {
     /// Not origin-form (or absolute-form already reduced to it by the caller).
     UnsupportedForm,

@@ -2,6 +2,7 @@
 //! expanding one per request is a walk over a short vector.
 
 use super::condition::Field;
+use super::function::Function;
 
 /// A compiled template: the parts, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,6 +20,9 @@ pub enum TemplatePart {
     Field(Field),
     /// A capture group of one of the rule's regular expressions.
     Capture(CaptureRef),
+    /// A function of a capture group (`{lower(1)}`); a function of a field
+    /// is a `Field::Call`, whose value a request computes once.
+    Call(Function, Box<TemplatePart>),
 }
 
 /// Where a capture group lives: which regex of the rule (its slot) and which group.

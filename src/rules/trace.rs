@@ -50,6 +50,8 @@ pub(crate) trait Observer {
     fn rule_end(&mut self, rule: usize, fired: bool);
     /// A header action was skipped because its value was not a valid header value.
     fn header_skipped(&mut self, name: &HeaderName, text: &str);
+    /// An action was skipped because its template expanded past 64 KiB.
+    fn skipped(&mut self, action: &str, why: &str);
 }
 
 /// The observer of the server: records nothing.
@@ -73,6 +75,8 @@ impl Observer for NoTrace {
     fn rule_end(&mut self, _: usize, _: bool) {}
     #[inline(always)]
     fn header_skipped(&mut self, _: &HeaderName, _: &str) {}
+    #[inline(always)]
+    fn skipped(&mut self, _: &str, _: &str) {}
 }
 
 /// What happened to each rule of one evaluation, in file order.
@@ -251,6 +255,12 @@ impl Observer for Recorder {
             rule.skipped_headers.push(format!("{name}: {text:?}"));
         }
     }
+
+    fn skipped(&mut self, action: &str, why: &str) {
+        if let Some(rule) = self.rule() {
+            rule.skipped_headers.push(format!("{action}: {why}"));
+        }
+    }
 }
 
 /// A field as written in `proxy.conf`.
@@ -266,9 +276,10 @@ impl fmt::Display for FieldText<'_> {
             Field::Query => f.write_str("query"),
             Field::Uri => f.write_str("uri"),
             Field::ClientIp => f.write_str("client_ip"),
-            Field::Header(name) => write!(f, "header({})", Quoted(name.as_str())),
+            Field::Header(name) => write!(f, "header({})", Quoted(name.written())),
             Field::Cookie(name) => write!(f, "cookie({})", Quoted(name)),
             Field::Arg(name) => write!(f, "arg({})", Quoted(name)),
+            Field::Call(call) => write!(f, "{call}"),
         }
     }
 }

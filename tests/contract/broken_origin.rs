@@ -19,6 +19,8 @@ pub const FRESH_BODY: &str = "fresh\n";
 pub const TRICKLED_BODY: &str = "abcdefghijklmnopqrst";
 /// The length `/reset-mid-body` promises (it sends 1,000 bytes of it).
 pub const PROMISED: usize = 100_000;
+/// The body `/te-and-cl` sends chunked, under a `Content-Length` of 5.
+pub const CHUNKED_UNDER_LENGTH: &str = "abcdefghijklmnopqrstuvwxyz";
 /// The method of the record `/switch` adds once the proxy closed the
 /// connection it had switched.
 pub const HUNG_UP: &str = "(hung up)";
@@ -39,7 +41,9 @@ enum Then {
 /// Serves one connection of the broken next hop. By path:
 /// `/reset-mid-body` promises [`PROMISED`] bytes, sends 1,000 and resets;
 /// `/die-mid-chunked` and `/die-mid-length` send part of a chunked or
-/// `Content-Length` body and close; `/truncated-head` closes halfway through
+/// `Content-Length` body and close; `/te-and-cl` sends
+/// [`CHUNKED_UNDER_LENGTH`] chunked under `Content-Length: 5`;
+/// `/bad-chunk-size` sends a head, then an invalid chunk size, and closes; `/truncated-head` closes halfway through
 /// the head; `/invalid` answers with something that is not HTTP;
 /// `/bad-status` with a four-digit status; `/trickle-body/MS` sends a prompt
 /// head, then its body one byte every MS milliseconds; `/trickle-head/MS`
@@ -108,6 +112,24 @@ async fn answer(path: &str, nth: usize, out: &mut TcpStream) -> std::io::Result<
             let mut reply = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n".to_vec();
             reply.extend_from_slice(&[b'x'; 50]);
             out.write_all(&reply).await?;
+            linger_then(out, Then::Close).await
+        }
+        "te-and-cl" => {
+            let body = CHUNKED_UNDER_LENGTH;
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n\
+                 {:x}\r\n{body}\r\n0\r\n\r\n",
+                body.len()
+            );
+            out.write_all(reply.as_bytes()).await?;
+            out.flush().await?;
+            Ok(Then::KeepAlive)
+        }
+        "bad-chunk-size" => {
+            out.write_all(
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+            )
+            .await?;
             linger_then(out, Then::Close).await
         }
         "truncated-head" => {

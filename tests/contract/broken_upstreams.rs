@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use crate::Case;
-use crate::broken_origin::{self, FRESH_BODY, HUNG_UP, OK_BODY, PROMISED, TRICKLED_BODY};
+use crate::broken_origin::{
+    self, CHUNKED_UNDER_LENGTH, FRESH_BODY, HUNG_UP, OK_BODY, PROMISED, TRICKLED_BODY,
+};
 use crate::client::{self, Conn, Curl, get};
 use crate::failures::assert_generated;
 use crate::lifecycle::eventually;
@@ -27,6 +29,14 @@ pub fn cases() -> Vec<Case> {
         Case::new(
             "broken_next_hop_dying_mid_body_never_looks_complete",
             dying_mid_body,
+        ),
+        Case::new(
+            "broken_next_hop_chunked_and_length_is_framed_by_the_chunks",
+            chunked_and_length,
+        ),
+        Case::new(
+            "broken_next_hop_framing_broken_after_the_head_closes_and_is_logged_as_a_failure",
+            framing_broken_after_head,
         ),
         Case::new(
             "broken_next_hop_truncated_or_invalid_head_gives_502_and_is_logged",
@@ -137,6 +147,60 @@ fn dying_mid_body(world: &World) {
         still_serves(path);
     }
     proxy.stop();
+}
+
+fn chunked_and_length(world: &World) {
+    // Issue 17: RFC 9112 §6.3, the received length goes and the chunking
+    // frames the body; never five bytes that look complete.
+    let (origin, proxy) = start(world);
+    let got = get("/te-and-cl", &[]);
+    assert_eq!((got.status, got.exit), (200, 0), "{got:?}");
+    assert_eq!(got.text(), CHUNKED_UNDER_LENGTH, "the whole chunked body");
+    assert_ne!(got.header("content-length"), Some("5"), "{got:?}");
+    still_serves("a chunked response with a length");
+    proxy.stop();
+    let line = &logged("/te-and-cl")[..];
+    assert_eq!(line.len(), 1, "{line:?}");
+    assert_eq!(line[0]["status"], "200");
+    assert_eq!(
+        line[0]["bytes_sent"],
+        CHUNKED_UNDER_LENGTH.len().to_string()
+    );
+    assert_eq!(origin.requests().len(), 2);
+}
+
+fn framing_broken_after_head(world: &World) {
+    // Issue 17: once the head went out the status cannot change, but the
+    // client connection closes (never a complete-looking response) and the
+    // access log says the request failed.
+    let (_origin, proxy) = start(world);
+    for path in ["/bad-chunk-size", "/die-mid-chunked", "/die-mid-length"] {
+        let got = get(path, &[]);
+        assert_ne!(
+            got.exit, 0,
+            "{path}: curl took it for a whole response: {got:?}"
+        );
+        still_serves(path);
+    }
+    proxy.stop();
+    for (path, status, sent) in [
+        ("/bad-chunk-size", "502", "0"),
+        ("/die-mid-chunked", "200", "5"),
+        ("/die-mid-length", "200", "50"),
+    ] {
+        let line = &logged(path)[..];
+        assert_eq!(line.len(), 1, "{path}: {line:?}");
+        assert_eq!(
+            (line[0]["status"].as_str(), line[0]["action"].as_str()),
+            (status, "error"),
+            "{path}: {line:?}"
+        );
+        assert_eq!(line[0]["bytes_sent"], sent, "{path}");
+        assert!(
+            !error_lines(path).is_empty(),
+            "{path}: the failure is in error.log"
+        );
+    }
 }
 
 fn invalid_heads(world: &World) {

@@ -52,23 +52,25 @@ pub fn cases() -> Vec<Case> {
 }
 
 /// A complete second request that the origin must never receive.
-const SMUGGLED: &str = "GET /smuggled HTTP/1.1\r\nHost: s.test\r\n\r\n";
+pub const SMUGGLED: &str = "GET /smuggled HTTP/1.1\r\nHost: s.test\r\n\r\n";
 
 /// What came back on a connection until the proxy closed it (or 10 s passed).
-struct Answer {
-    text: String,
-    closed: bool,
+pub struct Answer {
+    /// Everything read, as text.
+    pub text: String,
+    /// Whether the proxy closed the connection.
+    pub closed: bool,
 }
 
 impl Answer {
     /// How many responses the text holds.
-    fn responses(&self) -> usize {
+    pub fn responses(&self) -> usize {
         self.text.matches("HTTP/1.1 ").count()
     }
 }
 
 /// Sends `bytes` on a fresh connection and reads until the proxy closes it.
-fn exchange_until_closed(bytes: &[u8]) -> Answer {
+pub fn exchange_until_closed(bytes: &[u8]) -> Answer {
     let mut stream = TcpStream::connect(client::PROXY).expect("connect to the proxy");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -77,7 +79,7 @@ fn exchange_until_closed(bytes: &[u8]) -> Answer {
     read_until_closed(&mut stream)
 }
 
-fn read_until_closed(stream: &mut impl Read) -> Answer {
+pub fn read_until_closed(stream: &mut impl Read) -> Answer {
     let mut out = Vec::new();
     let mut buf = [0u8; 8192];
     let closed = loop {
@@ -96,7 +98,7 @@ fn read_until_closed(stream: &mut impl Read) -> Answer {
 
 /// One generated answer with this status and its short text body, and
 /// nothing after it on a closed connection.
-fn assert_one_generated_then_closed(what: &str, answer: &Answer, status: u16) {
+pub fn assert_one_generated_then_closed(what: &str, answer: &Answer, status: u16) {
     assert!(
         answer.text.starts_with(&format!("HTTP/1.1 {status} ")),
         "{what}: expected {status}, got {:?}",
@@ -123,7 +125,7 @@ fn assert_generated(what: &str, text: &str) {
 }
 
 /// How many access-log lines have this status.
-fn logged(status: u16) -> usize {
+pub fn logged(status: u16) -> usize {
     let status = status.to_string();
     read_json_log(ACCESS_LOG)
         .iter()
@@ -132,12 +134,12 @@ fn logged(status: u16) -> usize {
 }
 
 /// The targets the origin received.
-fn targets(origin: &Origin) -> Vec<String> {
+pub fn targets(origin: &Origin) -> Vec<String> {
     origin.requests().into_iter().map(|s| s.uri).collect()
 }
 
 /// A normal request, on a new connection, is still served.
-fn still_serves() {
+pub fn still_serves() {
     let got = get("/after", &[]);
     assert_eq!(got.status, 200, "{}", got.raw_heads);
     assert_eq!(got.header("x-origin"), Some("a"));

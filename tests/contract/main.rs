@@ -14,6 +14,7 @@ mod broken_upstreams;
 mod client;
 mod failures;
 mod forwarding;
+mod framing_holes;
 mod hostile;
 mod lifecycle;
 mod logs;
@@ -25,6 +26,7 @@ mod rejects;
 mod resources;
 mod rules;
 mod scripts;
+mod strings;
 mod timeouts;
 mod websocket;
 mod world;
@@ -75,6 +77,7 @@ fn all_cases() -> Vec<Case> {
     cases.extend(forwarding::cases());
     cases.extend(rejects::cases());
     cases.extend(hostile::cases());
+    cases.extend(framing_holes::cases());
     cases.extend(failures::cases());
     cases.extend(broken_upstreams::cases());
     cases.extend(resources::cases());
@@ -83,6 +86,7 @@ fn all_cases() -> Vec<Case> {
     cases.extend(timeouts::cases());
     cases.extend(scripts::cases());
     cases.extend(rules::cases());
+    cases.extend(strings::cases());
     cases
 }
 

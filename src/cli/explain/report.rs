@@ -323,7 +323,9 @@ fn write_rule(f: &mut fmt::Formatter<'_>, rule: &RuleView, width: usize) -> fmt:
     write!(f, "  {:>2}. {:<width$}  ", rule.number, trace.name)?;
     match (trace.status, &trace.failed) {
         (RuleStatus::Fired, _) => writeln!(f, "fired")?,
-        (RuleStatus::NotReached, _) => writeln!(f, "not reached (an earlier rule answered)")?,
+        (RuleStatus::NotReached, _) => {
+            writeln!(f, "not reached (an earlier rule answered or stopped)")?
+        }
         (RuleStatus::NotFired, Some(failed)) if failed.comparison.contains("exists ") => writeln!(
             f,
             "not fired: `{}` was false ({} is {})",

@@ -1,14 +1,17 @@
 //! Actions (§6): status codes, header names and values, and targets checked;
 //! templates compiled against the rule's regexes.
 
-use crate::config::faults;
 use http::{HeaderName, StatusCode};
 
-use super::super::ast::{HeaderOp, HeaderSide, StatementKind, Word};
+use super::super::ast::{HeaderOp, HeaderSide, QueryEdit, StatementKind, Word};
 use super::super::diagnostic::Diagnostic;
+use super::super::faults::strings as faults;
 use super::super::string_literal::StringLiteral;
+use super::function::CallTable;
 use super::template::{self, Scope};
-use crate::rules::{Action, HeaderAction, Template, TemplatePart};
+use crate::rules::{
+    Action, HeaderAction, NamePattern, QueryAction, QueryName, Template, TemplatePart,
+};
 
 /// Headers the proxy manages itself (§6); no action may name them.
 pub(crate) const MANAGED_HEADERS: [&str; 8] = [
@@ -29,14 +32,20 @@ const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
 pub(crate) fn compile(
     kind: &StatementKind,
     scope: Scope<'_>,
+    calls: &mut CallTable,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Action> {
+    let mut template = |literal: &StringLiteral, out: &mut Vec<Diagnostic>| {
+        template::compile(literal, scope, calls, out)
+    };
     match kind {
         StatementKind::When(_) => None,
+        StatementKind::Stop => Some(Action::Stop),
+        StatementKind::Query(edit) => query_edit(edit, &mut template, out).map(Action::Query),
         StatementKind::Redirect { status, target } => {
             let status = redirect_status(status).map_err(|d| out.push(d)).ok();
             let clean = no_line_break(target, "a redirect target", out);
-            let target = template::compile(target, scope, out);
+            let target = template(target, out);
             Some(Action::Redirect {
                 status: status?,
                 target: target.filter(|_| clean)?,
@@ -45,7 +54,7 @@ pub(crate) fn compile(
         StatementKind::Respond { status, body } => {
             let status = respond_status(status).map_err(|d| out.push(d)).ok();
             let body = match body {
-                Some(body) => template::compile(body, scope, out),
+                Some(body) => template(body, out),
                 None => Some(Template { parts: Vec::new() }),
             };
             Some(Action::Respond {
@@ -55,9 +64,11 @@ pub(crate) fn compile(
         }
         StatementKind::Rewrite { target } => {
             let clean = no_line_break(target, "a rewrite target", out);
-            let compiled = template::compile(target, scope, out)?;
+            let compiled = template(target, out)?;
             if !starts_with_slash(&compiled) {
-                out.push(faults::actions::rewrite_not_absolute(target.span));
+                out.push(crate::config::faults::actions::rewrite_not_absolute(
+                    target.span,
+                ));
                 return None;
             }
             clean.then_some(Action::Rewrite { target: compiled })
@@ -72,19 +83,21 @@ pub(crate) fn compile(
             let action = match (op, value) {
                 (HeaderOp::Remove, None) => Some(HeaderAction::Remove(header.clone()?)),
                 (HeaderOp::Remove, Some(value)) => {
-                    out.push(faults::actions::remove_takes_no_value(value.span));
+                    out.push(crate::config::faults::actions::remove_takes_no_value(
+                        value.span,
+                    ));
                     None
                 }
                 (HeaderOp::Set | HeaderOp::Add, None) => {
                     let verb = if *op == HeaderOp::Set { "set" } else { "add" };
-                    out.push(faults::actions::header_needs_value(
+                    out.push(crate::config::faults::actions::header_needs_value(
                         verb, &name.text, name.span,
                     ));
                     None
                 }
                 (HeaderOp::Set | HeaderOp::Add, Some(value)) => {
                     let clean = header_value_clean(value, out);
-                    let compiled = template::compile(value, scope, out);
+                    let compiled = template(value, out);
                     let (header, compiled) = (header?, compiled?);
                     if !clean {
                         return None;
@@ -123,7 +136,7 @@ fn redirect_status(status: &Word) -> Result<StatusCode, Diagnostic> {
 
 fn bad_redirect(status: &Word) -> Diagnostic {
     let a_status = parse_status(status).is_some_and(|code| (200..=599).contains(&code));
-    faults::actions::not_a_redirect_status(&status.text, status.span, a_status)
+    crate::config::faults::actions::not_a_redirect_status(&status.text, status.span, a_status)
 }
 
 fn respond_status(status: &Word) -> Result<StatusCode, Diagnostic> {
@@ -136,14 +149,16 @@ fn respond_status(status: &Word) -> Result<StatusCode, Diagnostic> {
 }
 
 fn bad_respond(status: &Word) -> Diagnostic {
-    faults::actions::not_a_respond_status(&status.text, status.span)
+    crate::config::faults::actions::not_a_respond_status(&status.text, status.span)
 }
 
 fn header_name(name: &Word) -> Result<HeaderName, Diagnostic> {
     let header = HeaderName::from_bytes(name.text.as_bytes())
-        .map_err(|_| faults::actions::invalid_header_name(&name.text, name.span))?;
+        .map_err(|_| crate::config::faults::actions::invalid_header_name(&name.text, name.span))?;
     if MANAGED_HEADERS.contains(&header.as_str()) {
-        return Err(faults::actions::managed_header(&name.text, name.span));
+        return Err(crate::config::faults::actions::managed_header(
+            &name.text, name.span,
+        ));
     }
     Ok(header)
 }
@@ -157,7 +172,7 @@ fn no_line_break(literal: &StringLiteral, what: &str, out: &mut Vec<Diagnostic>)
     else {
         return true;
     };
-    out.push(faults::actions::line_break(
+    out.push(crate::config::faults::actions::line_break(
         what,
         literal.inner_span(at, at + 1),
     ));
@@ -175,16 +190,75 @@ fn header_value_clean(literal: &StringLiteral, out: &mut Vec<Diagnostic>) -> boo
     else {
         return true;
     };
-    out.push(faults::actions::control_character(
+    out.push(crate::config::faults::actions::control_character(
         literal.inner_span(at, at + 1),
     ));
     false
 }
 
+/// A rewrite target starts with `/`, `{path}`, `{uri}`, or a function of
+/// them (`{replace(path, "/{2,}", "/")}`; should a function's value not
+/// start with `/` at run time, the evaluator puts one in front).
 fn starts_with_slash(template: &Template) -> bool {
+    fn is_path(field: &crate::rules::Field) -> bool {
+        match field {
+            crate::rules::Field::Path | crate::rules::Field::Uri => true,
+            crate::rules::Field::Call(call) => is_path(&call.input),
+            _ => false,
+        }
+    }
     match template.parts.first() {
         Some(TemplatePart::Literal(text)) => text.starts_with('/'),
-        Some(TemplatePart::Field(crate::rules::Field::Path | crate::rules::Field::Uri)) => true,
+        Some(TemplatePart::Field(field)) => is_path(field),
         _ => false,
+    }
+}
+
+/// A query edit: names and patterns checked, values compiled as templates.
+fn query_edit(
+    edit: &QueryEdit,
+    template: &mut impl FnMut(&StringLiteral, &mut Vec<Diagnostic>) -> Option<Template>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<QueryAction> {
+    let named = |literal: &StringLiteral, out: &mut Vec<Diagnostic>| {
+        if literal.value.is_empty() {
+            out.push(faults::empty_query_name(literal.span));
+            return false;
+        }
+        true
+    };
+    match edit {
+        QueryEdit::Set(name, value) | QueryEdit::Add(name, value) => {
+            let ok = named(name, out);
+            let clean = no_line_break(value, "a query value", out);
+            let value = template(value, out);
+            let (true, true, Some(value)) = (ok, clean, value) else {
+                return None;
+            };
+            let name = QueryName::new(&name.value);
+            Some(if matches!(edit, QueryEdit::Set(..)) {
+                QueryAction::Set(name, value)
+            } else {
+                QueryAction::Add(name, value)
+            })
+        }
+        QueryEdit::Remove(patterns) | QueryEdit::Keep(patterns) => {
+            let mut ok = true;
+            for pattern in patterns {
+                ok &= named(pattern, out);
+            }
+            let compiled = patterns
+                .iter()
+                .map(|p| NamePattern::new(&p.value))
+                .collect();
+            ok.then(|| {
+                if matches!(edit, QueryEdit::Remove(_)) {
+                    QueryAction::Remove(compiled)
+                } else {
+                    QueryAction::Keep(compiled)
+                }
+            })
+        }
+        QueryEdit::Sort => Some(QueryAction::Sort),
     }
 }

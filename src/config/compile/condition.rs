@@ -1,16 +1,17 @@
 //! `when` conditions: the AST's expression tree checked and compiled into
 //! `rules::Condition`, recording every regex so templates can resolve captures.
 
-use crate::config::faults;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 
 use super::super::ast::{Expr, FieldRef, Operator, TestExpr, Value};
 use super::super::diagnostic::Diagnostic;
+use super::super::faults::strings as faults;
 use super::super::span::Span;
 use super::super::string_literal::StringLiteral;
 use super::field;
+use super::function::CallTable;
 use super::regex;
 use crate::rules::{Condition, Field, Test, TestOp, ValueSet};
 
@@ -55,6 +56,7 @@ pub(crate) struct RegexInfo {
 pub(crate) struct ConditionCompiler<'a> {
     out: &'a mut Vec<Diagnostic>,
     cache: &'a mut regex::RegexCache,
+    calls: &'a mut CallTable,
     /// The regexes seen so far, in source order.
     pub(crate) regexes: Vec<RegexInfo>,
     slots: usize,
@@ -65,10 +67,15 @@ pub(crate) struct ConditionCompiler<'a> {
 
 impl<'a> ConditionCompiler<'a> {
     /// A compiler that reports into `out`.
-    pub(crate) fn new(out: &'a mut Vec<Diagnostic>, cache: &'a mut regex::RegexCache) -> Self {
+    pub fn new(
+        out: &'a mut Vec<Diagnostic>,
+        cache: &'a mut regex::RegexCache,
+        calls: &'a mut CallTable,
+    ) -> Self {
         ConditionCompiler {
             out,
             cache,
+            calls,
             regexes: Vec::new(),
             slots: 0,
             broken: false,
@@ -113,12 +120,37 @@ impl<'a> ConditionCompiler<'a> {
         self.out.push(diagnostic);
     }
 
-    /// Resolves a field reference as written in a condition.
+    /// Resolves a field reference as written in a condition, with the
+    /// functions around it.
     fn field(&mut self, field_ref: &FieldRef) -> Option<Field> {
+        let name = field_ref.name.text.as_str();
+        // `lower("x")` reads as a field named `lower` with an argument.
+        if field_ref.arg.is_some() && crate::rules::function::FUNCTION_NAMES.contains(&name) {
+            self.report(faults::function_of_string(name, field_ref.span));
+            return None;
+        }
+        let mut functions = Vec::with_capacity(field_ref.calls.len());
+        for call in field_ref.calls.iter().rev() {
+            functions.push(self.calls.function(
+                &call.name.text,
+                call.name.span,
+                &call.args,
+                call.span,
+                self.out,
+            ));
+        }
+        let mut field = self.bare_field(field_ref)?;
+        for function in functions {
+            field = self.calls.call(function?, field);
+        }
+        Some(field)
+    }
+
+    fn bare_field(&mut self, field_ref: &FieldRef) -> Option<Field> {
         let name = field_ref.name.text.as_str();
         if let Some(plain) = field::plain(name) {
             if let Some(arg) = &field_ref.arg {
-                self.report(faults::conditions::takes_no_argument(
+                self.report(crate::config::faults::conditions::takes_no_argument(
                     name,
                     Span::new(
                         field_ref.name.span.end,
@@ -131,7 +163,7 @@ impl<'a> ConditionCompiler<'a> {
         }
         if field::NAMED_FIELDS.contains(&name) {
             let Some(arg) = &field_ref.arg else {
-                self.report(faults::conditions::needs_a_name(
+                self.report(crate::config::faults::conditions::needs_a_name(
                     name,
                     field_ref.name.span,
                     example(name),
@@ -147,12 +179,16 @@ impl<'a> ConditionCompiler<'a> {
     }
 
     fn exists(&mut self, field_ref: &FieldRef) -> Option<Condition> {
+        if let Some(outer) = field_ref.calls.first() {
+            self.report(faults::exists_on_call(outer.span));
+            return None;
+        }
         let field = self.field(field_ref)?;
         if matches!(field, Field::Header(_) | Field::Cookie(_) | Field::Arg(_)) {
             return Some(Condition::Exists(field));
         }
         let name = &field_ref.name.text;
-        self.report(faults::conditions::exists_on_plain_field(
+        self.report(crate::config::faults::conditions::exists_on_plain_field(
             name,
             field_ref.span,
         ));
@@ -163,6 +199,18 @@ impl<'a> ConditionCompiler<'a> {
         let field = self.field(&test.field);
         let (operator, op_span) = test.op;
         let op = match operator {
+            Operator::MatchIgnoringCase => {
+                self.report(faults::case_insensitive_operator(op_span));
+                return None;
+            }
+            Operator::NotPrefix | Operator::NotSuffix | Operator::NotContains => {
+                self.report(faults::negated_operator(
+                    symbol(operator),
+                    &field_text(&test.field),
+                    op_span,
+                ));
+                return None;
+            }
             Operator::In | Operator::NotIn => {
                 self.list_op(operator, op_span, &test.value, field.as_ref())
             }
@@ -195,7 +243,7 @@ impl<'a> ConditionCompiler<'a> {
             Value::Single(literal) => Some(literal),
             Value::List(_, span) => {
                 let symbol = symbol(operator);
-                self.report(faults::conditions::list_for_one_string(
+                self.report(crate::config::faults::conditions::list_for_one_string(
                     symbol,
                     matches!(operator, Operator::Match | Operator::NotMatch),
                     *span,
@@ -234,9 +282,12 @@ impl<'a> ConditionCompiler<'a> {
             Ok(ip) => Some(ip.to_string()),
             Err(_) => {
                 self.report(if literal.value.contains('/') {
-                    faults::conditions::network_for_address(&literal.value, literal.span)
+                    crate::config::faults::conditions::network_for_address(
+                        &literal.value,
+                        literal.span,
+                    )
                 } else {
-                    faults::conditions::not_an_address(&literal.value, literal.span)
+                    crate::config::faults::conditions::not_an_address(&literal.value, literal.span)
                 });
                 None
             }
@@ -252,7 +303,7 @@ impl<'a> ConditionCompiler<'a> {
     ) -> Option<TestOp> {
         let items = match value {
             Value::List(items, span) if items.is_empty() => {
-                self.report(faults::conditions::empty_list(*span));
+                self.report(crate::config::faults::conditions::empty_list(*span));
                 return None;
             }
             Value::List(items, _) => items,
@@ -262,7 +313,7 @@ impl<'a> ConditionCompiler<'a> {
                 } else {
                     "not in"
                 };
-                self.report(faults::conditions::one_string_for_list(
+                self.report(crate::config::faults::conditions::one_string_for_list(
                     word,
                     &quoted(&literal.value),
                     literal.span,
@@ -279,7 +330,7 @@ impl<'a> ConditionCompiler<'a> {
                     Some(net) => set.networks.push(net),
                     None => {
                         ok = false;
-                        self.report(faults::conditions::not_an_address_or_block(
+                        self.report(crate::config::faults::conditions::not_an_address_or_block(
                             &item.value,
                             item.span,
                         ));
@@ -328,7 +379,9 @@ impl<'a> ConditionCompiler<'a> {
                 .map_or(literal.span, |(start, end)| literal.inner_span(start, end));
             if field::is_field_name(name) {
                 ok = false;
-                self.report(faults::conditions::group_shadows_field(name, at));
+                self.report(crate::config::faults::conditions::group_shadows_field(
+                    name, at,
+                ));
             }
             let earlier = self
                 .regexes
@@ -337,7 +390,9 @@ impl<'a> ConditionCompiler<'a> {
             if let Some(earlier) = earlier {
                 let first = earlier.literal;
                 ok = false;
-                self.report(faults::conditions::duplicate_group(name, at, first));
+                self.report(crate::config::faults::conditions::duplicate_group(
+                    name, at, first,
+                ));
             }
         }
         let slot = (operator == Operator::Match).then(|| {
@@ -389,7 +444,28 @@ fn symbol(operator: Operator) -> &'static str {
         Operator::Contains => "*=",
         Operator::In => "in",
         Operator::NotIn => "not in",
+        Operator::MatchIgnoringCase => "~*",
+        Operator::NotPrefix => "!^=",
+        Operator::NotSuffix => "!$=",
+        Operator::NotContains => "!*=",
     }
+}
+
+/// A field as written, functions included, for help texts.
+fn field_text(field_ref: &FieldRef) -> String {
+    let mut text = field_ref.name.text.clone();
+    if let Some(arg) = &field_ref.arg {
+        text = format!("{text}({})", quoted(&arg.value));
+    }
+    for call in field_ref.calls.iter().rev() {
+        let mut args = String::new();
+        for arg in &call.args {
+            args.push_str(", ");
+            args.push_str(&quoted(&arg.value));
+        }
+        text = format!("{}({text}{args})", call.name.text);
+    }
+    text
 }
 
 fn quoted(text: &str) -> String {

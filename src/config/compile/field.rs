@@ -6,7 +6,7 @@ use http::HeaderName;
 
 use super::super::diagnostic::Diagnostic;
 use super::super::span::Span;
-use crate::rules::Field;
+use crate::rules::{Field, HeaderField};
 
 /// The fields that take no argument.
 pub(crate) const PLAIN_FIELDS: [&str; 7] = [
@@ -44,7 +44,7 @@ pub(crate) fn is_field_name(name: &str) -> bool {
 pub(crate) fn named(kind: &str, arg: &str, arg_span: Span) -> Result<Field, Diagnostic> {
     match kind {
         "header" => HeaderName::from_bytes(arg.as_bytes())
-            .map(Field::Header)
+            .map(|name| Field::Header(HeaderField::new(name, arg)))
             .map_err(|_| faults::conditions::invalid_header_field(arg, arg_span)),
         _ if arg.is_empty() => Err(faults::conditions::empty_field_name(kind, arg_span)),
         "cookie" => Ok(Field::Cookie(arg.to_owned())),
@@ -68,7 +68,7 @@ mod tests {
         let span = Span::new(0, 1);
         assert_eq!(
             named("header", "X-Id", span).ok(),
-            Some(Field::Header(HeaderName::from_static("x-id")))
+            Some(Field::Header(HeaderName::from_static("x-id").into()))
         );
         assert_eq!(
             named("cookie", "s", span).ok(),

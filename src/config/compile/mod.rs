@@ -4,6 +4,7 @@
 pub(crate) mod action;
 pub(crate) mod condition;
 pub(crate) mod field;
+pub(crate) mod function;
 pub(crate) mod regex;
 pub(crate) mod settings;
 pub(crate) mod template;
@@ -24,9 +25,10 @@ pub(crate) fn compile(file: &File, source_hash: String) -> Result<RuleSet, Vec<D
     let mut names: HashMap<&str, Span> = HashMap::new();
     let mut rules = Vec::with_capacity(file.rules.len());
     let mut cache = regex::RegexCache::default();
+    let mut calls = function::CallTable::default();
     for block in &file.rules {
         check_name(block, &mut names, &mut out);
-        if let Some(rule) = compile_rule(block, &mut cache, &mut out) {
+        if let Some(rule) = compile_rule(block, &mut cache, &mut calls, &mut out) {
             rules.push(rule);
         }
     }
@@ -63,6 +65,7 @@ fn check_name<'a>(
 fn compile_rule(
     block: &RuleBlock,
     cache: &mut regex::RegexCache,
+    calls: &mut function::CallTable,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Rule> {
     let errors_before = out.len();
@@ -71,7 +74,7 @@ fn compile_rule(
     let mut first_action: Option<Span> = None;
     let mut condition = None;
     let mut compiler_out = Vec::new();
-    let mut compiler = ConditionCompiler::new(&mut compiler_out, cache);
+    let mut compiler = ConditionCompiler::new(&mut compiler_out, cache, calls);
     for statement in &block.statements {
         let StatementKind::When(expr) = &statement.kind else {
             continue;
@@ -85,9 +88,10 @@ fn compile_rule(
     }
     let slots = compiler.slots();
     let regexes = std::mem::take(&mut compiler.regexes);
+    let broken = compiler.broken;
     let scope = template::Scope {
         regexes: &regexes,
-        broken: compiler.broken,
+        broken,
     };
     out.append(&mut compiler_out);
 
@@ -104,14 +108,14 @@ fn compile_rule(
         first_action.get_or_insert(statement.keyword);
         if let Some(end) = terminal {
             out.push(faults::rules::after_terminal(
-                statement.kind.is_terminal(),
+                statement.kind.ends_rule(),
                 statement.keyword,
                 end,
             ));
-        } else if statement.kind.is_terminal() {
+        } else if statement.kind.ends_rule() {
             terminal = Some(statement.keyword);
         }
-        if let Some(action) = action::compile(&statement.kind, scope, out) {
+        if let Some(action) = action::compile(&statement.kind, scope, calls, out) {
             actions.push(action);
         }
     }

@@ -1,12 +1,15 @@
-//! Templates (§9): a string split once into literal text, fields and capture
-//! references, with every name resolved against the rule's condition.
+//! Templates (§9, §15): a string split once into literal text, fields,
+//! capture references and functions of them, with every name resolved
+//! against the rule's condition.
 
-use super::super::diagnostic::Diagnostic;
+use super::super::diagnostic::{Code, Diagnostic, did_you_mean};
+use super::super::faults::strings as faults;
 use super::super::span::Span;
 use super::super::string_literal::StringLiteral;
+use super::super::template_lexeme::{inner_string_end, placeholder_end};
 use super::condition::RegexInfo;
 use super::field;
-use crate::config::faults;
+use super::function::CallTable;
 use crate::rules::{CaptureRef, Template, TemplatePart};
 
 /// The regexes of the rule's condition, as templates see them.
@@ -22,6 +25,7 @@ pub(crate) struct Scope<'a> {
 pub(crate) fn compile(
     literal: &StringLiteral,
     scope: Scope<'_>,
+    calls: &mut CallTable,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Template> {
     let text = literal.value.as_str();
@@ -41,38 +45,50 @@ pub(crate) fn compile(
                 i += 2;
             }
             b'{' => {
-                let close = text[i + 1..].find(['{', '}']).map(|at| i + 1 + at);
-                let Some(close) = close.filter(|&at| bytes[at] == b'}') else {
-                    out.push(faults::templates::unclosed_brace(
+                let Some(close) = placeholder_end(bytes, i) else {
+                    out.push(crate::config::faults::templates::unclosed_brace(
                         literal.inner_span(i, i + 1),
                     ));
                     return None;
                 };
-                let name = &text[i + 1..close];
-                if !name.starts_with("header.") && !name.bytes().all(is_name_byte) {
-                    out.push(faults::templates::not_a_name(
-                        literal.inner_span(i, close + 1),
-                    ));
-                    return None;
-                }
-                let span = literal.inner_span(i, close + 1);
-                match resolve(name, span, scope) {
+                let mut reader = Placeholder {
+                    literal,
+                    at: i + 1,
+                    end: close - 1,
+                };
+                let content = &text[i + 1..close - 1];
+                let is_call = content
+                    .find('(')
+                    .is_some_and(|at| is_function_name(content[..at].trim_end()));
+                let expression = if is_call {
+                    reader.expression()
+                } else {
+                    reader.at = reader.end;
+                    Ok(Expression::Name(content, i + 1, close - 1))
+                };
+                let part = expression
+                    .and_then(|expression| {
+                        reader.finish()?;
+                        Ok(expression)
+                    })
+                    .and_then(|expression| expression.resolve(literal, scope, calls));
+                match part {
                     Ok(part) => {
                         if !pending.is_empty() {
                             parts.push(TemplatePart::Literal(std::mem::take(&mut pending)));
                         }
                         parts.push(part);
                     }
-                    Err(diagnostic) => {
+                    Err(mut diagnostics) => {
                         ok = false;
-                        out.push(diagnostic);
+                        out.append(&mut diagnostics);
                     }
                 }
-                i = close + 1;
+                i = close;
             }
             b'}' => {
                 ok = false;
-                out.push(faults::templates::lone_closing_brace(
+                out.push(crate::config::faults::templates::lone_closing_brace(
                     literal.inner_span(i, i + 1),
                 ));
                 i += 1;
@@ -94,6 +110,200 @@ pub(crate) fn compile(
 /// (`{header.X-Id}`), cookie and query parameter names.
 fn is_name_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'-')
+}
+
+/// Whether `word` is written like a function name (`lower`, `url_decode`):
+/// a `{…}` that starts with one and `(` is read as a call.
+fn is_function_name(word: &str) -> bool {
+    word.starts_with(|c: char| c.is_ascii_alphabetic())
+        && word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// What a `{…}` holds: a name, or a function of an expression.
+enum Expression<'t> {
+    /// `host`, `header.X-Id`, `1`, `year`, with its value bytes.
+    Name(&'t str, usize, usize),
+    /// `lower(…)`, `replace(…, "REGEX", "WITH")`.
+    Call {
+        name: &'t str,
+        name_at: (usize, usize),
+        input: Box<Expression<'t>>,
+        args: Vec<StringLiteral>,
+        whole: (usize, usize),
+    },
+}
+
+/// Reads the text of one `{…}` (value bytes `at..end`, kept as written by
+/// `StringLiteral::unescape_template`, so each byte is one file byte).
+struct Placeholder<'t> {
+    literal: &'t StringLiteral,
+    at: usize,
+    end: usize,
+}
+
+type Faults = Vec<Diagnostic>;
+
+impl<'t> Placeholder<'t> {
+    fn text(&self) -> &'t str {
+        &self.literal.value[..self.end]
+    }
+
+    fn skip_blanks(&mut self) {
+        while self.text().as_bytes().get(self.at) == Some(&b' ') {
+            self.at += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text().as_bytes().get(self.at).copied()
+    }
+
+    fn expression(&mut self) -> Result<Expression<'t>, Faults> {
+        self.skip_blanks();
+        let start = self.at;
+        let text = self.text();
+        let word_end = text[start..]
+            .find(['(', ')', ',', ' ', '"'])
+            .map_or(self.end, |at| start + at);
+        let word = &text[start..word_end];
+        self.at = word_end;
+        self.skip_blanks();
+        if self.peek() != Some(b'(') {
+            return Ok(Expression::Name(word, start, word_end));
+        }
+        self.at += 1;
+        let input = self.expression()?;
+        let mut args = Vec::new();
+        loop {
+            self.skip_blanks();
+            match self.peek() {
+                Some(b')') => {
+                    self.at += 1;
+                    break;
+                }
+                Some(b',') => {
+                    self.at += 1;
+                    self.skip_blanks();
+                    args.push(self.string()?);
+                }
+                _ => return Err(vec![self.unreadable()]),
+            }
+        }
+        Ok(Expression::Call {
+            name: word,
+            name_at: (start, word_end),
+            input: Box::new(input),
+            args,
+            whole: (start, self.at),
+        })
+    }
+
+    /// A double-quoted argument, unescaped with its own file positions.
+    fn string(&mut self) -> Result<StringLiteral, Faults> {
+        let bytes = self.text().as_bytes();
+        if self.peek() != Some(b'"') {
+            return Err(vec![self.unreadable()]);
+        }
+        let open = self.at;
+        let close = inner_string_end(bytes, open).ok_or_else(|| vec![self.unreadable()])?;
+        self.at = close;
+        let span = self.literal.inner_span(open, close);
+        let body = &self.text()[open + 1..close - 1];
+        Ok(StringLiteral::unescape(body, span.start + 1, span))
+    }
+
+    fn finish(&mut self) -> Result<(), Faults> {
+        self.skip_blanks();
+        if self.at < self.end {
+            return Err(vec![self.unreadable()]);
+        }
+        Ok(())
+    }
+
+    fn unreadable(&self) -> Diagnostic {
+        let at = self.at.min(self.end);
+        Diagnostic::error(
+            Code::FunctionArguments,
+            "cannot read this function call",
+            self.literal.inner_span(at, (at + 1).min(self.end.max(at))),
+            "unexpected here",
+        )
+        .with_help("write a function as `{lower(path)}` or `{replace(path, \"REGEX\", \"WITH\")}`")
+    }
+}
+
+impl Expression<'_> {
+    fn resolve(
+        self,
+        literal: &StringLiteral,
+        scope: Scope<'_>,
+        calls: &mut CallTable,
+    ) -> Result<TemplatePart, Faults> {
+        match self {
+            Expression::Name(name, start, end) => {
+                // A name alone between braces is shown with them.
+                let bytes = literal.value.as_bytes();
+                let braced = start > 0
+                    && bytes.get(start - 1) == Some(&b'{')
+                    && bytes.get(end) == Some(&b'}');
+                let span = if braced {
+                    literal.inner_span(start - 1, end + 1)
+                } else {
+                    literal.inner_span(start, end)
+                };
+                resolve_name(name, span, scope).map_err(|d| vec![d])
+            }
+            Expression::Call {
+                name,
+                name_at,
+                input,
+                args,
+                whole,
+            } => {
+                let mut faults = Vec::new();
+                let function = calls.function(
+                    name,
+                    literal.inner_span(name_at.0, name_at.1),
+                    &args,
+                    literal.inner_span(whole.0, whole.1),
+                    &mut faults,
+                );
+                let input = input.resolve(literal, scope, calls);
+                let (function, input) = match (function, input) {
+                    (Some(function), Ok(input)) if faults.is_empty() => (function, input),
+                    (_, Err(mut more)) => {
+                        faults.append(&mut more);
+                        return Err(faults);
+                    }
+                    _ => return Err(faults),
+                };
+                Ok(match input {
+                    TemplatePart::Field(field) => TemplatePart::Field(calls.call(function, field)),
+                    TemplatePart::Literal(text) => {
+                        TemplatePart::Literal(function.apply(text.into()).into_owned())
+                    }
+                    other => TemplatePart::Call(function, Box::new(other)),
+                })
+            }
+        }
+    }
+}
+
+/// One name between braces: checked for its bytes, then resolved.
+fn resolve_name(name: &str, span: Span, scope: Scope<'_>) -> Result<TemplatePart, Diagnostic> {
+    if !name.starts_with("header.") && !name.bytes().all(is_name_byte) {
+        if let Some(instead) = faults::foreign_name(name) {
+            return Err(unknown_name(name, span, Some(instead)));
+        }
+        return Err(Diagnostic::error(
+            Code::TemplateBrace,
+            "braces in a template enclose a name",
+            span,
+            "not a name",
+        )
+        .with_help("write `{{` and `}}` for literal braces"));
+    }
+    resolve(name, span, scope)
 }
 
 fn resolve(name: &str, span: Span, scope: Scope<'_>) -> Result<TemplatePart, Diagnostic> {
@@ -121,7 +331,7 @@ fn resolve(name: &str, span: Span, scope: Scope<'_>) -> Result<TemplatePart, Dia
 fn numbered(name: &str, span: Span, regexes: &[RegexInfo]) -> Result<TemplatePart, Diagnostic> {
     let matching: Vec<&RegexInfo> = regexes.iter().filter(|info| info.slot.is_some()).collect();
     let [info] = matching.as_slice() else {
-        return Err(faults::templates::ambiguous_group_number(
+        return Err(crate::config::faults::templates::ambiguous_group_number(
             name,
             span,
             matching.len(),
@@ -134,7 +344,7 @@ fn numbered(name: &str, span: Span, regexes: &[RegexInfo]) -> Result<TemplatePar
     }
     if group >= info.group_count {
         let has = info.group_count.saturating_sub(1);
-        return Err(faults::templates::no_such_group(
+        return Err(crate::config::faults::templates::no_such_group(
             name,
             span,
             has,
@@ -164,15 +374,19 @@ fn named_group(name: &str, span: Span, regexes: &[RegexInfo]) -> Result<Template
         .iter()
         .flat_map(|info| info.names.iter().map(|(n, _)| n.as_str()));
     let candidates: Vec<&str> = field::PLAIN_FIELDS.iter().copied().chain(groups).collect();
-    Err(faults::templates::unknown_name(
+    Err(unknown_name(
         name,
         span,
-        candidates.iter().copied(),
+        faults::foreign_name(name).or_else(|| did_you_mean(name, candidates.iter().copied())),
     ))
 }
 
+fn unknown_name(name: &str, span: Span, suggestion: Option<String>) -> Diagnostic {
+    crate::config::faults::templates::unknown_name(name, span, suggestion)
+}
+
 fn uncertain(name: &str, span: Span, info: &RegexInfo, reason: &str) -> Diagnostic {
-    faults::templates::uncertain_group(name, span, info.literal, reason)
+    crate::config::faults::templates::uncertain_group(name, span, info.literal, reason)
 }
 
 #[cfg(test)]
@@ -183,7 +397,7 @@ mod tests {
     use crate::rules::Field;
 
     fn literal(value: &str) -> StringLiteral {
-        StringLiteral::unescape(value, 1, Span::new(0, value.len() + 2))
+        StringLiteral::unescape_template(value, 1, Span::new(0, value.len() + 2))
     }
 
     fn info(
@@ -210,7 +424,12 @@ mod tests {
 
     fn codes(value: &str, regexes: &[RegexInfo]) -> Vec<Code> {
         let mut out = Vec::new();
-        compile(&literal(value), scope(regexes), &mut out);
+        compile(
+            &literal(value),
+            scope(regexes),
+            &mut CallTable::default(),
+            &mut out,
+        );
         out.into_iter().map(|d| d.code).collect()
     }
 
@@ -220,6 +439,7 @@ mod tests {
         let template = compile(
             &literal("https://{host}{{x}}{header.X-Id}"),
             scope(&[]),
+            &mut CallTable::default(),
             &mut out,
         );
         assert!(out.is_empty());
@@ -234,7 +454,12 @@ mod tests {
     fn resolves_named_and_numbered_groups() {
         let regexes = [info(Some(0), None, &[("year", 1)], 3)];
         let mut out = Vec::new();
-        let template = compile(&literal("/a/{year}/{2}"), scope(&regexes), &mut out);
+        let template = compile(
+            &literal("/a/{year}/{2}"),
+            scope(&regexes),
+            &mut CallTable::default(),
+            &mut out,
+        );
         let parts = template.map(|t| t.parts).unwrap_or_default();
         assert_eq!(
             parts[1],
@@ -253,7 +478,12 @@ mod tests {
             info(Some(1), None, &[("b", 1)], 2),
         ];
         let mut out = Vec::new();
-        let template = compile(&literal("{b}"), scope(&regexes), &mut out);
+        let template = compile(
+            &literal("{b}"),
+            scope(&regexes),
+            &mut CallTable::default(),
+            &mut out,
+        );
         let parts = template.map(|t| t.parts).unwrap_or_default();
         assert_eq!(
             parts[0],

@@ -10,8 +10,10 @@
 
 pub(crate) mod actions;
 pub(crate) mod conditions;
+pub(crate) mod file_size;
 pub(crate) mod files;
 pub(crate) mod rules;
 pub(crate) mod settings;
+pub(crate) mod strings;
 pub(crate) mod syntax;
 pub(crate) mod templates;

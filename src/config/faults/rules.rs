@@ -54,22 +54,22 @@ pub(crate) fn when_not_first(keyword: Span, first_action: Span) -> Diagnostic {
 }
 
 /// An action after the terminal one; `terminal_again` when it is a second
-/// `redirect` or `respond`.
+/// `redirect`, `respond` or `stop`.
 pub(crate) fn after_terminal(terminal_again: bool, keyword: Span, end: Span) -> Diagnostic {
     let (code, message) = if terminal_again {
         (
             Code::DuplicateTerminal,
-            "a rule has at most one `redirect` or `respond`",
+            "a rule has at most one `redirect`, `respond` or `stop`",
         )
     } else {
         (
             Code::ActionAfterTerminal,
-            "an action after `redirect` or `respond` never runs",
+            "an action after `redirect`, `respond` or `stop` never runs",
         )
     };
     Diagnostic::error(code, message, keyword, "after the terminal action")
         .with_related(end, "evaluation ends here")
-        .with_help("`redirect` and `respond` end the rule: put other actions before them, or move this one to a rule of its own")
+        .with_help("`redirect`, `respond` and `stop` end the rule: put other actions before them, or move this one to a rule of its own")
 }
 
 /// A rule with no action.
@@ -80,18 +80,25 @@ pub(crate) fn no_action(name: &str, span: Span) -> Diagnostic {
         span,
         "does nothing",
     )
-    .with_help("add an action such as `redirect`, `respond`, `rewrite` or `response header set`")
+    .with_help("add an action such as `redirect`, `respond`, `rewrite`, `query remove` or `response header set`")
 }
 
-/// Warning: rule `name` sits below `blocker`, which answers every request.
-pub(crate) fn unreachable(name: &str, span: Span, blocker: &str, blocker_span: Span) -> Diagnostic {
+/// Warning: rule `name` sits below `blocker`, which ends every request
+/// (`why` says how, under the blocker).
+pub(crate) fn unreachable(
+    name: &str,
+    span: Span,
+    blocker: &str,
+    blocker_span: Span,
+    why: &str,
+) -> Diagnostic {
     Diagnostic::error(
         Code::UnreachableRule,
         format!("rule `{name}` can never fire"),
         span,
         "never reached",
     )
-    .with_related(blocker_span, "this rule answers every request")
+    .with_related(blocker_span, why)
     .with_help(format!(
         "move it above `{blocker}`, or give `{blocker}` a `when` line"
     ))

@@ -12,7 +12,7 @@ pub(crate) fn unterminated_string(span: Span) -> Diagnostic {
         span,
         "this string is never closed",
     )
-    .with_help("close it with `\"` on the same line; a string cannot span lines")
+    .with_help(super::strings::SPLIT_STRING_HELP)
 }
 
 /// A string in single quotes.

@@ -1,7 +1,7 @@
 //! Faults of templates: braces, names that name nothing, and capture
 //! groups that are ambiguous, missing or may be unset.
 
-use crate::config::diagnostic::{Code, Diagnostic, did_you_mean};
+use crate::config::diagnostic::{Code, Diagnostic};
 use crate::config::span::Span;
 
 /// `{` without a closing `}`.
@@ -13,17 +13,6 @@ pub(crate) fn unclosed_brace(span: Span) -> Diagnostic {
         "opened here",
     )
     .with_help("close the name with `}`, or write `{{` for a literal `{`")
-}
-
-/// Braces around something that is not a name.
-pub(crate) fn not_a_name(span: Span) -> Diagnostic {
-    Diagnostic::error(
-        Code::TemplateBrace,
-        "braces in a template enclose a name",
-        span,
-        "not a name",
-    )
-    .with_help("write `{{` and `}}` for literal braces")
 }
 
 /// A `}` without an opening `{`.
@@ -77,20 +66,20 @@ pub(crate) fn no_such_group(name: &str, span: Span, has: usize, regex: Span) -> 
     .with_help("count the `(` of capturing groups; `{0}` is the whole match")
 }
 
-/// `{name}` that is neither a field nor a group; `candidates` are both.
-pub(crate) fn unknown_name<'a>(
-    name: &str,
-    span: Span,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Diagnostic {
+/// `{name}` that is neither a field nor a group; `suggestion` is a
+/// did-you-mean or, for another proxy's variable, what to write instead.
+pub(crate) fn unknown_name(name: &str, span: Span, suggestion: Option<String>) -> Diagnostic {
     let diagnostic = Diagnostic::error(
         Code::UnknownTemplateName,
         format!("unknown template name `{{{name}}}`"),
         span,
         "not a field or group",
     );
-    match did_you_mean(name, candidates) {
-        Some(suggestion) => diagnostic.with_help(suggestion),
+    match suggestion {
+        Some(help) if help.starts_with("did you mean") => diagnostic.with_help(help),
+        Some(instead) => {
+            diagnostic.with_help(format!("this is another proxy's name; write {instead}"))
+        }
         None if name.is_empty() => diagnostic.with_help("write a name between the braces, or `{{}}` for literal braces"),
         None => diagnostic.with_help(
             "use a field ({host}, {path}, {header.Name} …), a named group of the condition's regex, or {{ for a literal brace",

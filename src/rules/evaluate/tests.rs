@@ -198,5 +198,6 @@ mod compiled;
 mod conditions;
 mod index;
 mod order;
+mod strings;
 mod targets;
 mod trace;

@@ -88,13 +88,13 @@ fn cookie_arg_and_header_fields() {
         rule(
             "agent",
             Some(test(
-                Field::Header(header("User-Agent")),
+                Field::Header(header("User-Agent").into()),
                 TestOp::Contains("bot".into()),
             )),
             vec![req_set(
                 "X-Seen",
                 vec![
-                    field(Field::Header(header("X-Multi"))),
+                    field(Field::Header(header("X-Multi").into())),
                     lit("|"),
                     field(Field::Cookie("beta".into())),
                 ],
@@ -125,7 +125,7 @@ fn exists_is_true_even_for_empty_values() {
     let set = rules(vec![
         rule(
             "h",
-            Some(Condition::Exists(Field::Header(header("X-Debug")))),
+            Some(Condition::Exists(Field::Header(header("X-Debug").into()))),
             vec![resp_set("X-H", "1")],
         ),
         rule(

@@ -26,7 +26,7 @@ fn conditions_see_the_original_request_and_effects_accumulate() {
         ),
         rule(
             "does-not-see-set-header",
-            Some(Condition::Exists(Field::Header(header("X-A")))),
+            Some(Condition::Exists(Field::Header(header("X-A").into()))),
             vec![req_set("X-Never", vec![lit("1")])],
         ),
     ]);
