@@ -12,6 +12,7 @@ Needs Debian's nginx, haproxy and wrk (and taskset from util-linux). Usage:
     python3 bench/run.py                 # everything, ~20 minutes
     python3 bench/run.py --quick         # 1 round of 3 s each, to try it out
     python3 bench/run.py --only main     # one scenario (see SCENARIOS)
+    python3 bench/run.py --only tests    # 1,000 .test tests over 1,000 rules (tests_1k.py)
 """
 
 import argparse
@@ -27,6 +28,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import tests_1k  # bench/tests_1k.py: 1,000 tests over 1,000 rules
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "bench" / "conf"
@@ -336,7 +339,7 @@ def med(rows, key):
 def report(all_results, rounds, seconds, conns):
     lines = []
     for name, res in all_results.items():
-        if name in ("startup_ms", "validate_10k_ms", "machine"):
+        if name in ("startup_ms", "validate_10k_ms", "tests_1k_ms", "machine"):
             continue
         rows = res["results"]
         lines.append(f"\n### {name}\n")
@@ -377,6 +380,10 @@ def report(all_results, rounds, seconds, conns):
         lines.append("\n### checking a 10,000-rule config (median ms)\n")
         for p, v in all_results["validate_10k_ms"].items():
             lines.append(f"- {p}: {v:.1f} ms")
+    if "tests_1k_ms" in all_results:
+        lines.append("\n### 1,000 tests over 1,000 rules (median ms)\n")
+        for p, v in all_results["tests_1k_ms"].items():
+            lines.append(f"- {p}: wall {v['wall_ms']:.1f} ms, CPU {v['cpu_ms']:.1f} ms")
     lines.append(f"\n{rounds} rounds of {seconds} s per target, wrk -t1 -c{conns}, medians.")
     return "\n".join(lines)
 
@@ -396,7 +403,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--connections", type=int, default=64)
-    ap.add_argument("--only", action="append", choices=list(SCENARIOS) + ["startup", "validate"])
+    ap.add_argument("--only", action="append", choices=list(SCENARIOS) + ["startup", "validate", "tests"])
     ap.add_argument("--quick", action="store_true", help="1 round of 3 s: a smoke run, not figures")
     ap.add_argument("--no-build", action="store_true")
     args = ap.parse_args()
@@ -414,7 +421,7 @@ def main():
     (out / "www" / "index.txt").write_text("hello from the origin\n")
     (out / "www" / "10k.bin").write_bytes(os.urandom(10 * 1024))
     (out / "www" / "1m.bin").write_bytes(os.urandom(1024 * 1024))
-    wanted = args.only or list(SCENARIOS) + ["startup", "validate"]
+    wanted = args.only or list(SCENARIOS) + ["startup", "validate", "tests"]
     results = {"machine": machine()}
     for name in wanted:
         print(f"bench: {name} ...", file=sys.stderr, flush=True)
@@ -422,6 +429,8 @@ def main():
             results["startup_ms"] = startup_times(out, binary)
         elif name == "validate":
             results["validate_10k_ms"] = validate_times(out, binary)
+        elif name == "tests":
+            results["tests_1k_ms"] = tests_1k.test_times(binary)
         else:
             results[name] = run_scenario(name, out, binary, args.rounds, args.seconds, args.connections)
     (out / "results.json").write_text(json.dumps(results, indent=2))

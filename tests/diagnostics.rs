@@ -3,7 +3,11 @@
 //!
 //! - `invalid/NAME.conf` must fail; its rendering must equal `NAME.stderr`.
 //! - `warnings/NAME.conf` must compile with warnings equal to `NAME.stderr`.
-//! - `valid/NAME.conf` must compile with no warning.
+//! - `valid/NAME.conf` must compile with no warning; a `valid/NAME.test`
+//!   beside it must pass against it.
+//! - `test_files/NAME/` holds `.test` files for the spec's example config
+//!   (`valid/spec_example.conf`): what `validate` prints about them must
+//!   equal `test_files/NAME.stderr`.
 //!
 //! `SWITCHYARD_BLESS=1 cargo test --test diagnostics` rewrites the expected
 //! files; review every change by eye before committing it.
@@ -12,6 +16,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use switchyard::config::{CONFIG_FILE, compile_source};
+use switchyard::suite::{self, Suite, TestSource};
 
 fn fixtures(kind: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -33,12 +38,16 @@ fn bless() -> bool {
 /// Compares `actual` with the `.stderr` file beside `conf`; returns a failure line.
 fn compare(conf: &Path, actual: &str) -> Option<String> {
     let expected_path = conf.with_extension("stderr");
+    compare_with(&expected_path, conf, actual)
+}
+
+fn compare_with(expected_path: &Path, conf: &Path, actual: &str) -> Option<String> {
     if bless() {
-        fs::write(&expected_path, actual)
+        fs::write(expected_path, actual)
             .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
         return None;
     }
-    let expected = fs::read_to_string(&expected_path).unwrap_or_default();
+    let expected = fs::read_to_string(expected_path).unwrap_or_default();
     (expected != actual).then(|| {
         format!(
             "{}: rendered output differs\n--- expected ---\n{expected}--- actual ---\n{actual}",
@@ -102,10 +111,84 @@ fn valid_fixtures_compile_without_warnings() {
                 conf.display(),
                 compiled.warnings.render(false)
             )),
-            Ok(_) => {}
+            Ok(compiled) => {
+                let tests = conf.with_extension("test");
+                if let Ok(bytes) = fs::read(&tests) {
+                    let suite = Suite::load(vec![TestSource {
+                        name: tests
+                            .file_name()
+                            .map(|name| name.to_string_lossy().into_owned())
+                            .unwrap_or_default(),
+                        bytes,
+                        too_large: None,
+                    }]);
+                    let served = compiled.rule_set.prepare();
+                    let run = suite::run(&served, &suite);
+                    let mut reports = suite.faults.clone();
+                    reports.extend(run.reports(&suite, &served));
+                    if !reports.is_empty() || suite.is_empty() {
+                        failures.push(format!(
+                            "{}: tests do not pass\n{}",
+                            tests.display(),
+                            suite::render(&reports, false)
+                        ));
+                    }
+                }
+            }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn test_file_cases() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/test_files");
+    let mut cases: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.is_dir())
+        .collect();
+    cases.sort();
+    cases
+}
+
+/// What `validate` prints about a directory of `.test` files run against
+/// the spec's example config.
+fn validate_tests(case: &Path) -> String {
+    let config =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/valid/spec_example.conf");
+    let bytes = fs::read(&config).unwrap_or_else(|e| panic!("{}: {e}", config.display()));
+    let compiled = compile_source(CONFIG_FILE, &bytes).unwrap_or_else(|e| panic!("{e:?}"));
+    let gate = suite::gate(&compiled.rule_set, case).unwrap_or_else(|e| panic!("{e}"));
+    suite::render(&gate.reports, false)
+}
+
+#[test]
+fn test_file_fixtures_render_exactly_as_expected() {
+    let cases = test_file_cases();
+    assert!(cases.len() >= 10, "only {} test-file fixtures", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let actual = validate_tests(case);
+        if actual.is_empty() {
+            failures.push(format!("{}: passed, but must fail", case.display()));
+        }
+        failures.extend(compare_with(&case.with_extension("stderr"), case, &actual));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn an_oversized_test_file_is_named_with_its_size() {
+    let dir = std::env::temp_dir().join(format!("switchyard-big-test-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let size = suite::MAX_TEST_FILE_BYTES as usize + 1;
+    fs::write(dir.join("big.test"), vec![b'#'; size]).unwrap_or_else(|e| panic!("{e}"));
+    let actual = validate_tests(&dir);
+    let _ = fs::remove_dir_all(&dir);
+    assert_eq!(
+        actual,
+        "switchyard::file_too_large\n\n  x big.test is 4194305 bytes; a test file may be at most 4 MiB\n  help: split the tests into several `.test` files\n"
+    );
 }
 
 #[test]

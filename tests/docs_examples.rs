@@ -2,6 +2,9 @@
 //! ```` ```proxy-conf ```` blocks must compile without warnings,
 //! ```` ```proxy-conf-error CODE ```` blocks must fail with CODE, and
 //! ```` ```proxy-conf-warning CODE ```` blocks must compile with that warning.
+//! ```` ```proxy-test ```` blocks (test files) must pass against the spec's
+//! example config (`tests/fixtures/valid/spec_example.conf`), and
+//! ```` ```proxy-test-error CODE ```` blocks must fail against it with CODE.
 //! Every diagnostic code must have its own heading in the error reference.
 //! The porting guide is checked the same way; its ```` ```proxy-conf-pending ````
 //! blocks use constructs built on other branches and are skipped until they land.
@@ -9,6 +12,7 @@
 use std::path::Path;
 
 use switchyard::config::{CONFIG_FILE, Code, compile_source};
+use switchyard::suite::{self, Suite, TestSource};
 
 /// One fenced block: its info string, text and starting line.
 struct Block {
@@ -119,12 +123,45 @@ fn check_page(name: &str) -> usize {
             ("proxy-conf-warning", Err(invalid)) => {
                 failures.push(format!("{at}: invalid\n{}", invalid.render(false)));
             }
+            ("proxy-test" | "proxy-test-error", _) => {
+                let codes = test_codes(&block.text);
+                match (kind, codes.as_slice()) {
+                    ("proxy-test", []) => {}
+                    ("proxy-test", found) => failures.push(format!("{at}: fails with {found:?}")),
+                    (_, found) if found.iter().any(|c| c.as_str() == code) => {}
+                    (_, found) => failures.push(format!("{at}: expected {code}, got {found:?}")),
+                }
+            }
             _ => continue,
         }
         checked += 1;
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     checked
+}
+
+/// The codes of every diagnostic a test file gets against the spec's example.
+fn test_codes(text: &str) -> Vec<Code> {
+    let config = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/valid/spec_example.conf"),
+    )
+    .unwrap_or_default();
+    let Ok(compiled) = compile_source(CONFIG_FILE, &config) else {
+        panic!("the spec example does not compile");
+    };
+    let suite = Suite::load(vec![TestSource {
+        name: "example.test".into(),
+        bytes: text.as_bytes().to_vec(),
+        too_large: None,
+    }]);
+    let served = compiled.rule_set.prepare();
+    let run = suite::run(&served, &suite);
+    let mut reports = suite.faults.clone();
+    reports.extend(run.reports(&suite, &served));
+    reports
+        .iter()
+        .flat_map(|report| report.diagnostics().iter().map(|d| d.code))
+        .collect()
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! `switchyard demo`: the proxy on 127.0.0.1:8080 in front of a built-in echo
-//! origin, with an example proxy.conf, so a person can try rules with curl.
+//! origin, with an example proxy.conf and tests of it (`demo.test`), so a
+//! person can try rules with curl and see their tests run.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -21,6 +22,12 @@ use crate::proxy::listener::ListenSpec;
 /// The example configuration the demo serves.
 const DEMO_CONF: &str = include_str!("demo.conf");
 
+/// Tests of the example configuration, written beside it.
+const DEMO_TEST: &str = include_str!("demo.test");
+
+/// The name of the demo's test file in the config directory.
+const DEMO_TEST_FILE: &str = "demo.test";
+
 /// Arguments of `switchyard demo`.
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
@@ -39,6 +46,7 @@ pub(crate) fn run(args: DemoArgs) -> ExitCode {
     };
     if let Err(err) = std::fs::create_dir_all(&dirs.config)
         .and_then(|()| std::fs::write(dirs.config.join(crate::config::CONFIG_FILE), DEMO_CONF))
+        .and_then(|()| std::fs::write(dirs.config.join(DEMO_TEST_FILE), DEMO_TEST))
     {
         eprintln!(
             "switchyard demo: cannot write {}: {err}",
@@ -84,6 +92,7 @@ fn print_guide(listen: SocketAddr, origin: SocketAddr, dirs: &Dirs) {
         "config: {}",
         dirs.config.join(crate::config::CONFIG_FILE).display()
     );
+    println!("tests:  {}", dirs.config.join(DEMO_TEST_FILE).display());
     println!("logs:   {}", dirs.log.display());
     println!();
     println!("Try:");
@@ -101,7 +110,18 @@ fn print_guide(listen: SocketAddr, origin: SocketAddr, dirs: &Dirs) {
     println!("  curl -i -H 'X-Forwarded-Proto: https' {at}/secure/page   # forwarded");
     println!("  tail -f {}", dirs.log.join("access.log").display());
     println!();
+    println!("Run the tests of the rules (edit proxy.conf, then run them again):");
+    println!("  {}", test_command(&dirs.config));
+    println!();
     println!("Ctrl-C stops it.");
+}
+
+/// The command line that runs the demo's tests with this very binary.
+fn test_command(config: &std::path::Path) -> String {
+    let binary = std::env::current_exe()
+        .map(|path| path.display().to_string())
+        .unwrap_or_else(|_| "switchyard".to_owned());
+    format!("{binary} test {}", config.display())
 }
 
 /// Starts the echo origin on a loopback port on its own thread.
@@ -159,4 +179,36 @@ async fn echo(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infal
         http::HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::{self, Suite, TestSource};
+
+    #[test]
+    fn the_demo_tests_pass_and_make_every_rule_fire() {
+        let compiled =
+            crate::config::compile_source(crate::config::CONFIG_FILE, DEMO_CONF.as_bytes())
+                .map_err(|invalid| invalid.render(false));
+        let Ok(compiled) = compiled else {
+            panic!("demo.conf does not compile: {compiled:?}");
+        };
+        let suite = Suite::load(vec![TestSource {
+            name: DEMO_TEST_FILE.into(),
+            bytes: DEMO_TEST.as_bytes().to_vec(),
+            too_large: None,
+        }]);
+        assert!(
+            suite.faults.is_empty(),
+            "{}",
+            suite::render(&suite.faults, false)
+        );
+        let served = compiled.rule_set.clone().prepare();
+        let run = suite::run(&served, &suite);
+        let reports = run.reports(&suite, &compiled.rule_set);
+        assert!(reports.is_empty(), "{}", suite::render(&reports, false));
+        assert_eq!(run.counts(), (7, 0));
+        assert!(run.unfired.is_empty(), "{:?}", run.unfired);
+    }
 }

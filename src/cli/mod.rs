@@ -13,6 +13,7 @@ pub(crate) mod message;
 pub(crate) mod reload;
 pub(crate) mod rotate_logs;
 pub(crate) mod serve;
+pub(crate) mod test;
 pub(crate) mod validate;
 
 /// The platform's default config directory.
@@ -42,6 +43,8 @@ pub(crate) enum Command {
     Check(check::CheckArgs),
     /// Show which rules fire for one request and what the proxy would do.
     Explain(explain::ExplainArgs),
+    /// Run the config's *.test files: a line a test, failures in detail, a summary.
+    Test(test::TestArgs),
     /// Make the running server load the current config (update.sh).
     Reload(reload::ReloadArgs),
     /// Rotate access.log and error.log and make the server reopen them (logrotate.sh).
@@ -82,6 +85,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Check(args) => check::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Test(args) => test::run(args),
         Command::Reload(args) => reload::run(args),
         Command::RotateLogs(args) => rotate_logs::run(args),
         Command::Message(args) => message::run(args),

@@ -129,6 +129,16 @@ codes! {
     NegatedOperator => "negated_operator",
     /// An empty query parameter name or pattern.
     EmptyQueryName => "empty_query_name",
+    /// A test in a `.test` file whose expectation does not hold.
+    TestFailed => "test_failed",
+    /// A test that names a rule `proxy.conf` does not have.
+    UnknownTestRule => "unknown_test_rule",
+    /// Two tests with one name, in one `.test` file or across them.
+    DuplicateTest => "duplicate_test",
+    /// A line of a test that may be given once, given twice.
+    DuplicateTestLine => "duplicate_test_line",
+    /// A test's request that cannot be sent: a bad method, URL or address.
+    InvalidTestRequest => "invalid_test_request",
     /// Warning: a rule below an unconditional terminal rule.
     UnreachableRule => "unreachable_rule",
     /// Warning: a redirect whose target satisfies its own condition.

@@ -17,7 +17,7 @@ pub(crate) const RENDER_WIDTH: usize = 72;
 
 /// The text a diagnostic is drawn against.
 #[derive(Debug)]
-pub(crate) struct SourceFile {
+pub struct SourceFile {
     /// The name shown in reports (`proxy.conf`).
     pub(crate) name: String,
     /// The text (for a non-UTF-8 file, with the bad bytes replaced).
@@ -43,6 +43,16 @@ impl Report {
     /// The diagnostics, in file order.
     pub fn diagnostics(&self) -> &[Diagnostic] {
         &self.diagnostics
+    }
+
+    /// The name of the file the diagnostics point into.
+    pub fn source_name(&self) -> &str {
+        &self.source.name
+    }
+
+    /// The text of that file.
+    pub fn source_text(&self) -> &str {
+        &self.source.text
     }
 
     /// How many there are.

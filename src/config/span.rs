@@ -3,7 +3,7 @@
 
 /// A half-open byte range `start..end` of the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub(crate) struct Span {
+pub struct Span {
     /// First byte.
     pub(crate) start: usize,
     /// One past the last byte.

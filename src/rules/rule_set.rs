@@ -14,7 +14,9 @@ use super::settings::Settings;
 
 /// Everything `proxy.conf` says, checked and typed: what `validate` and
 /// `check` need. Read-only once built; its fields are the crate's own.
-#[derive(Debug)]
+/// (Cloned only when `validate` runs the config's tests, which need the
+/// served form; a clone shares the compiled regexes.)
+#[derive(Debug, Clone)]
 pub struct RuleSet {
     /// The settings block (defaults where absent).
     pub(crate) settings: Settings,

@@ -26,6 +26,7 @@ mod rejects;
 mod resources;
 mod rules;
 mod scripts;
+mod shipped_tests;
 mod strings;
 mod timeouts;
 mod websocket;
@@ -83,6 +84,7 @@ fn all_cases() -> Vec<Case> {
     cases.extend(resources::cases());
     cases.extend(logs::cases());
     cases.extend(lifecycle::cases());
+    cases.extend(shipped_tests::cases());
     cases.extend(timeouts::cases());
     cases.extend(scripts::cases());
     cases.extend(rules::cases());

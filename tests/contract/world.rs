@@ -76,6 +76,12 @@ impl World {
 
     /// Writes `/opt/proxy_config/proxy.conf` (through its writable source).
     pub fn write_config(&self, text: &str) {
-        fs::write(namespace::config_source().join("proxy.conf"), text).expect("write proxy.conf");
+        self.write_config_file("proxy.conf", text);
+    }
+
+    /// Writes another file of `/opt/proxy_config/` (a `.test` file, say).
+    pub fn write_config_file(&self, name: &str, text: &str) {
+        fs::write(namespace::config_source().join(name), text)
+            .unwrap_or_else(|e| panic!("write {name}: {e}"));
     }
 }

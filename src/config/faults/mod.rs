@@ -17,3 +17,4 @@ pub(crate) mod settings;
 pub(crate) mod strings;
 pub(crate) mod syntax;
 pub(crate) mod templates;
+pub(crate) mod test_files;
