@@ -14,7 +14,7 @@ use http::{HeaderName, StatusCode};
 use regex::Regex;
 use switchyard::rules::{
     Action, CaptureRef, Condition, Field, HeaderAction, Phase, RequestFacts, Rule, RuleIndex,
-    RuleSet, Settings, Template, TemplatePart, Test, TestOp, evaluate,
+    RuleSet, ServedRules, Settings, Template, TemplatePart, Test, TestOp, evaluate,
 };
 
 fn rule(name: String, condition: Option<Condition>, action: Action, regex_slots: usize) -> Rule {
@@ -36,7 +36,7 @@ fn header_action(name: &'static str, value: Option<&str>) -> HeaderAction {
 }
 
 /// The issue-5 workload with `redirects` regex-path redirect rules on `field`.
-fn workload(redirects: usize, field: Field) -> RuleSet {
+fn workload(redirects: usize, field: Field) -> ServedRules {
     let mut rules = vec![rule(
         "force-https".into(),
         Some(Condition::Test(Test {
@@ -102,7 +102,7 @@ fn workload(redirects: usize, field: Field) -> RuleSet {
         Action::RequestHeader(header_action("x-via-switchyard", Some("1"))),
         0,
     ));
-    RuleSet::new(Settings::default(), rules, String::new())
+    RuleSet::new(Settings::default(), rules, String::new()).prepare()
 }
 
 fn request() -> http::request::Parts {
@@ -161,7 +161,7 @@ fn bench(c: &mut Criterion) {
     build.sample_size(10);
     let thousand = workload(1000, Field::Path);
     build.bench_function("1006_rules", |b| {
-        b.iter(|| black_box(RuleIndex::build(black_box(&thousand.rules))))
+        b.iter(|| black_box(RuleIndex::build(black_box(thousand.rules()))))
     });
     build.finish();
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use switchyard::config::{CONFIG_FILE, compile_source};
-use switchyard::rules::{RequestFacts, RuleSet, evaluate};
+use switchyard::rules::{RequestFacts, ServedRules, evaluate};
 
 /// Counts allocations, so a benchmark can say how many one call makes.
 struct Counting;
@@ -79,12 +79,10 @@ rule git {
 }
 "#;
 
-fn compiled(text: &str) -> RuleSet {
-    let rule_set = compile_source(CONFIG_FILE, text.as_bytes())
-        .map(|compiled| compiled.rule_set)
-        .unwrap_or_else(|invalid| panic!("{}", invalid.render(false)));
-    rule_set.index();
-    rule_set
+fn compiled(text: &str) -> ServedRules {
+    compile_source(CONFIG_FILE, text.as_bytes())
+        .map(|compiled| compiled.rule_set.prepare())
+        .unwrap_or_else(|invalid| panic!("{}", invalid.render(false)))
 }
 
 fn request(path: &str) -> http::request::Parts {
@@ -98,7 +96,7 @@ fn request(path: &str) -> http::request::Parts {
 }
 
 /// Allocations of one `evaluate` (facts built outside the count).
-fn allocations(rule_set: &RuleSet, parts: &http::request::Parts) -> usize {
+fn allocations(rule_set: &ServedRules, parts: &http::request::Parts) -> usize {
     let peer = IpAddr::from([127, 0, 0, 1]);
     let facts = RequestFacts::from_parts(parts, peer).expect("bench facts");
     // Warm: the rule set builds its regexes and index on first use.

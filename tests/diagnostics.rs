@@ -168,9 +168,10 @@ fn valid_fixtures_compile_without_warnings() {
                         bytes,
                         too_large: None,
                     }]);
-                    let run = suite::run(&compiled.rule_set, &suite);
+                    let served = compiled.rule_set.prepare();
+                    let run = suite::run(&served, &suite);
                     let mut reports = suite.faults.clone();
-                    reports.extend(run.reports(&suite, &compiled.rule_set));
+                    reports.extend(run.reports(&suite, &served));
                     if !reports.is_empty() || suite.is_empty() {
                         failures.push(format!(
                             "{}: tests do not pass\n{}",

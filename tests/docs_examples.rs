@@ -173,9 +173,10 @@ fn test_codes(text: &str) -> Vec<Code> {
         bytes: text.as_bytes().to_vec(),
         too_large: None,
     }]);
-    let run = suite::run(&compiled.rule_set, &suite);
+    let served = compiled.rule_set.prepare();
+    let run = suite::run(&served, &suite);
     let mut reports = suite.faults.clone();
-    reports.extend(run.reports(&suite, &compiled.rule_set));
+    reports.extend(run.reports(&suite, &served));
     reports
         .iter()
         .flat_map(|report| report.diagnostics().iter().map(|d| d.code))

@@ -31,6 +31,12 @@ fn serves_writes_pid_and_cleans_up_on_sigterm_with_a_request_in_flight() {
     let pid_file = dirs.run.join("switchyard.pid");
     assert_eq!(read(&pid_file).trim(), server.child.id().to_string());
     assert_eq!(get(server.addr, "/x").status, 200);
+    // `status` shows how far the access-log writer is behind (not at all).
+    let backlog = server
+        .status()
+        .access_log
+        .expect("status reports the access log");
+    assert_eq!((backlog.lines_behind, backlog.times_behind), (0, 0));
     // A request that takes 3 s at the origin, in flight when SIGTERM arrives.
     let addr = server.addr;
     let in_flight = std::thread::spawn(move || get(addr, "/slow"));

@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
 use libfuzzer_sys::fuzz_target;
 use switchyard::config::{CONFIG_FILE, compile_source_in};
-use switchyard::rules::{RequestFacts, RuleSet, UpstreamAnswer, simulate, simulate_traced};
+use switchyard::rules::{RequestFacts, ServedRules, UpstreamAnswer, simulate, simulate_traced};
 
 const CONFIGS: [&[u8]; 3] = [
     include_bytes!("../../tests/fixtures/valid/response_phase.conf"),
@@ -27,8 +27,8 @@ const CONFIGS: [&[u8]; 3] = [
     include_bytes!("../../tests/fixtures/valid/every_feature.conf"),
 ];
 
-fn rule_sets() -> &'static [RuleSet] {
-    static SETS: OnceLock<Vec<RuleSet>> = OnceLock::new();
+fn rule_sets() -> &'static [ServedRules] {
+    static SETS: OnceLock<Vec<ServedRules>> = OnceLock::new();
     SETS.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let dirs = [
@@ -41,7 +41,7 @@ fn rule_sets() -> &'static [RuleSet] {
             .zip(&dirs)
             .map(|(source, dir)| {
                 compile_source_in(CONFIG_FILE, source, Some(dir))
-                    .map(|compiled| compiled.rule_set)
+                    .map(|compiled| compiled.rule_set.prepare())
                     .unwrap_or_else(|invalid| panic!("{}", invalid.render(false)))
             })
             .collect()
@@ -103,7 +103,7 @@ fuzz_target!(|data: &[u8]| {
     let plain = simulate(rule_set, &facts, Some(&upstream));
     let (traced, trace) = simulate_traced(rule_set, &facts, Some(&upstream));
     assert_eq!(format!("{plain:?}"), format!("{traced:?}"), "traced simulation differs");
-    assert_eq!(trace.rules.len(), rule_set.rules.len());
+    assert_eq!(trace.rules.len(), rule_set.rules().len());
     let fired: Vec<usize> = plain.fired().collect();
     let Some(client) = plain.client.as_ref() else {
         panic!("an answer was described, so the client gets one");

@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
     match compile_in(CONFIG_FILE, data, Some(dir())) {
         Ok(compiled) => {
             assert!(
-                compiled.rule_set.rules.iter().all(|rule| rule.name != "secret"),
+                compiled.rule_set.rules().iter().all(|rule| rule.name != "secret"),
                 "a file outside the directory was read"
             );
             let _ = compiled.warnings.render(false);

@@ -18,21 +18,21 @@ use http::{HeaderName, HeaderValue, Method, Request, Uri};
 use libfuzzer_sys::fuzz_target;
 use switchyard::config::{CONFIG_FILE, compile_source};
 use switchyard::rules::normalize::normalize_path;
-use switchyard::rules::{Outcome, RequestFacts, RuleSet, apply_edits, evaluate, evaluate_traced};
+use switchyard::rules::{Outcome, RequestFacts, ServedRules, apply_edits, evaluate, evaluate_traced};
 
 const CONFIGS: [&[u8]; 2] = [
     include_bytes!("../../tests/fixtures/valid/every_feature.conf"),
     include_bytes!("../../tests/fixtures/valid/spec_example.conf"),
 ];
 
-fn rule_sets() -> &'static [RuleSet] {
-    static SETS: OnceLock<Vec<RuleSet>> = OnceLock::new();
+fn rule_sets() -> &'static [ServedRules] {
+    static SETS: OnceLock<Vec<ServedRules>> = OnceLock::new();
     SETS.get_or_init(|| {
         CONFIGS
             .iter()
             .map(|source| {
                 compile_source(CONFIG_FILE, source)
-                    .map(|compiled| compiled.rule_set)
+                    .map(|compiled| compiled.rule_set.prepare())
                     .unwrap_or_else(|_| panic!("fixture config must compile"))
             })
             .collect()

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use switchyard::config::{CONFIG_FILE, compile_source};
-use switchyard::rules::RuleSet;
+use switchyard::rules::ServedRules;
 use switchyard::suite::{self, Suite, TestSource};
 
 /// A config with a rule of every kind, so tests fire, miss and name rules.
@@ -36,10 +36,10 @@ rule headers {
 }
 "#;
 
-fn rule_set() -> &'static RuleSet {
-    static RULES: OnceLock<RuleSet> = OnceLock::new();
+fn rule_set() -> &'static ServedRules {
+    static RULES: OnceLock<ServedRules> = OnceLock::new();
     RULES.get_or_init(|| match compile_source(CONFIG_FILE, CONFIG.as_bytes()) {
-        Ok(compiled) => compiled.rule_set,
+        Ok(compiled) => compiled.rule_set.prepare(),
         Err(invalid) => panic!("the fuzz config does not compile:\n{}", invalid.render(false)),
     })
 }

@@ -21,14 +21,14 @@ Diagnostics and warnings go to stderr; when the file is valid a one-line summary
 (`proxy.conf: 6 rules, 0 warnings`) goes to stdout.\n\
 Exit 0 when valid (warnings do not fail), 1 when invalid, 2 when unreadable."
 )]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// The directory holding proxy.conf.
     #[command(flatten)]
-    pub config: ConfigDirArg,
+    pub(crate) config: ConfigDirArg,
 }
 
-/// Runs the command.
-pub fn run(args: CheckArgs) -> ExitCode {
+/// Exit codes as `validate`'s, so a person's check and the hook agree.
+pub(crate) fn run(args: CheckArgs) -> ExitCode {
     let color = config::stderr_wants_color();
     match config::load_dir(&args.config.dir) {
         Ok(compiled) => {
@@ -73,7 +73,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
 }
 
 /// The summary line of a valid file.
-pub fn summary(rules: usize, warnings: usize) -> String {
+pub(crate) fn summary(rules: usize, warnings: usize) -> String {
     format!(
         "{}: {rules} {}, {warnings} {}",
         config::CONFIG_FILE,

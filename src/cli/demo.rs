@@ -30,14 +30,14 @@ const DEMO_TEST_FILE: &str = "demo.test";
 
 /// Arguments of `switchyard demo`.
 #[derive(Debug, Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// Where the proxy listens.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    pub(crate) listen: SocketAddr,
 }
 
 /// Runs the demo until Ctrl-C.
-pub fn run(args: DemoArgs) -> ExitCode {
+pub(crate) fn run(args: DemoArgs) -> ExitCode {
     let base = std::env::temp_dir().join(format!("switchyard-demo-{}", std::process::id()));
     let dirs = Dirs {
         config: base.join("config"),
@@ -204,7 +204,8 @@ mod tests {
             "{}",
             suite::render(&suite.faults, false)
         );
-        let run = suite::run(&compiled.rule_set, &suite);
+        let served = compiled.rule_set.clone().prepare();
+        let run = suite::run(&served, &suite);
         let reports = run.reports(&suite, &compiled.rule_set);
         assert!(reports.is_empty(), "{}", suite::render(&reports, false));
         assert_eq!(run.counts(), (7, 0));

@@ -35,33 +35,33 @@ Exit 0 after explaining; 1 when the configuration is invalid (diagnostics on std
 arguments or an unreadable file.\n\n\
 Example: switchyard explain ./conf -H 'Cookie: beta=1' GET https://example.com/blog/2024/hello"
 )]
-pub struct ExplainArgs {
+pub(crate) struct ExplainArgs {
     /// `[DIR] METHOD URL`: the config directory (optional), the method and the URL.
     #[arg(value_name = "[DIR] METHOD URL", num_args = 1.., required = true, action = clap::ArgAction::Append)]
-    pub positional: Vec<String>,
+    pub(crate) positional: Vec<String>,
     /// A request header, `Name: value` (repeatable).
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
-    pub headers: Vec<String>,
+    pub(crate) headers: Vec<String>,
     /// The TCP peer address the request comes from.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
-    pub peer: IpAddr,
+    pub(crate) peer: IpAddr,
     /// Print JSON instead of text.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// The next hop's status, for the response rules.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(100..=599))]
-    pub status: Option<u16>,
+    pub(crate) status: Option<u16>,
     /// A header of the next hop's answer, `Name: value` (repeatable).
     #[arg(long = "response-header", value_name = "NAME: VALUE")]
-    pub response_headers: Vec<String>,
+    pub(crate) response_headers: Vec<String>,
     /// Show only the rules that fired.
     #[arg(long)]
-    pub fired: bool,
+    pub(crate) fired: bool,
 }
 
 /// Why the arguments do not describe a request.
 #[derive(Debug)]
-pub enum ArgumentError {
+pub(crate) enum ArgumentError {
     /// The method is not an HTTP token.
     Method(String),
     /// The URL cannot be parsed.
@@ -82,8 +82,9 @@ impl std::fmt::Display for ArgumentError {
     }
 }
 
-/// Runs the command.
-pub fn run(args: ExplainArgs) -> ExitCode {
+/// Exit 1 for an invalid config, 2 for a bad request or unreadable file, as
+/// the other commands that read the config.
+pub(crate) fn run(args: ExplainArgs) -> ExitCode {
     let (dir, method, url) = match args.positional.as_slice() {
         [dir, method, url] => (PathBuf::from(dir), method, url),
         [method, url] => (default_dir(), method, url),
@@ -118,7 +119,7 @@ pub fn run(args: ExplainArgs) -> ExitCode {
         }
     };
     let report = Report::build(
-        &compiled.rule_set,
+        &compiled.rule_set.prepare(),
         &parts,
         url,
         args.peer,
@@ -180,7 +181,7 @@ fn header_line(line: &str) -> Result<(HeaderName, HeaderValue), ArgumentError> {
 
 /// The request head the arguments describe, as the data plane would see it
 /// after moving an absolute-form authority into `Host`.
-pub fn build_request(
+pub(crate) fn build_request(
     method: &str,
     url: &str,
     headers: &[String],

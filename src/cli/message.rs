@@ -7,28 +7,28 @@ use std::time::Duration;
 use clap::Args;
 
 use super::ServerPaths;
+use crate::log::error_log::Level;
 use crate::ops::control_client::{self, ControlError};
 use crate::ops::control_protocol::ControlRequest;
-use crate::ops::error_log::Level;
 
 /// How long the server may take to answer.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Arguments of `switchyard message`.
 #[derive(Debug, Args)]
-pub struct MessageArgs {
+pub(crate) struct MessageArgs {
     /// The message: reload, reopen-logs or log-level.
-    pub name: String,
+    pub(crate) name: String,
     /// Its argument (log-level: error, warn, info, debug or trace); may be empty.
-    pub args: Option<String>,
+    pub(crate) args: Option<String>,
     /// Directories.
     #[command(flatten)]
-    pub paths: ServerPaths,
+    pub(crate) paths: ServerPaths,
 }
 
 /// Runs the command: exit 0 when done, 1 for an unknown message, bad
 /// arguments or a server that refused.
-pub fn run(args: MessageArgs) -> ExitCode {
+pub(crate) fn run(args: MessageArgs) -> ExitCode {
     let argument = args.args.as_deref().map(str::trim).unwrap_or("");
     let request = match (args.name.as_str(), argument) {
         ("reload", "") => {

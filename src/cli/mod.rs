@@ -6,35 +6,35 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-pub mod check;
-pub mod demo;
-pub mod explain;
-pub mod message;
-pub mod reload;
-pub mod rotate_logs;
-pub mod serve;
-pub mod test;
-pub mod validate;
+pub(crate) mod check;
+pub(crate) mod demo;
+pub(crate) mod explain;
+pub(crate) mod message;
+pub(crate) mod reload;
+pub(crate) mod rotate_logs;
+pub(crate) mod serve;
+pub(crate) mod test;
+pub(crate) mod validate;
 
 /// The platform's default config directory.
-pub const DEFAULT_CONFIG_DIR: &str = "/opt/proxy_config";
+pub(crate) const DEFAULT_CONFIG_DIR: &str = "/opt/proxy_config";
 /// The platform's default log directory.
-pub const DEFAULT_LOG_DIR: &str = "/var/log/switchyard";
+pub(crate) const DEFAULT_LOG_DIR: &str = "/var/log/switchyard";
 /// The platform's default run directory (pid file, control socket).
-pub const DEFAULT_RUN_DIR: &str = "/run/switchyard";
+pub(crate) const DEFAULT_RUN_DIR: &str = "/run/switchyard";
 
 /// switchyard: a reverse proxy for one link of an edge platform's chain.
 #[derive(Debug, Parser)]
 #[command(name = "switchyard", version, about, long_about = None)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// What to do.
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 /// Every command of contract §5, plus `demo`.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the server: listen on port 80, forward to next-hop:80.
     Serve(serve::ServeArgs),
     /// Check a config directory for the git pre-receive hook: silent when valid, exit 1 with diagnostics when not.
@@ -57,24 +57,24 @@ pub enum Command {
 
 /// Where the config lives (positional, as the contract's `[DIR]`).
 #[derive(Debug, Clone, Args)]
-pub struct ConfigDirArg {
+pub(crate) struct ConfigDirArg {
     /// The config directory holding proxy.conf.
     #[arg(value_name = "DIR", env = "SWITCHYARD_CONFIG_DIR", default_value = DEFAULT_CONFIG_DIR)]
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
 }
 
 /// The directories a running server and the commands that talk to it share.
 #[derive(Debug, Clone, Args)]
-pub struct ServerPaths {
+pub(crate) struct ServerPaths {
     /// The config directory holding proxy.conf.
     #[arg(long, value_name = "DIR", env = "SWITCHYARD_CONFIG_DIR", default_value = DEFAULT_CONFIG_DIR)]
-    pub config_dir: PathBuf,
+    pub(crate) config_dir: PathBuf,
     /// Where access.log and error.log are written.
     #[arg(long, value_name = "DIR", env = "SWITCHYARD_LOG_DIR", default_value = DEFAULT_LOG_DIR)]
-    pub log_dir: PathBuf,
+    pub(crate) log_dir: PathBuf,
     /// Where the pid file and control socket live.
     #[arg(long, value_name = "DIR", env = "SWITCHYARD_RUN_DIR", default_value = DEFAULT_RUN_DIR)]
-    pub run_dir: PathBuf,
+    pub(crate) run_dir: PathBuf,
 }
 
 /// Parses the command line and runs the command.
@@ -91,10 +91,4 @@ pub fn main() -> ExitCode {
         Command::Message(args) => message::run(args),
         Command::Demo(args) => demo::run(args),
     }
-}
-
-/// Whether diagnostics on stderr may use colour (only on a terminal).
-pub(crate) fn stderr_is_terminal() -> bool {
-    use std::io::IsTerminal;
-    std::io::stderr().is_terminal()
 }

@@ -18,14 +18,13 @@ const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Arguments of `switchyard reload`.
 #[derive(Debug, Args)]
-pub struct ReloadArgs {
+pub(crate) struct ReloadArgs {
     /// Directories.
     #[command(flatten)]
-    pub paths: ServerPaths,
+    pub(crate) paths: ServerPaths,
 }
 
-/// Runs the command.
-pub fn run(args: ReloadArgs) -> ExitCode {
+pub(crate) fn run(args: ReloadArgs) -> ExitCode {
     reload(&args.paths.config_dir, &args.paths.run_dir, "reload")
 }
 
@@ -38,7 +37,7 @@ pub(crate) fn reload(config_dir: &Path, run_dir: &Path, command: &str) -> ExitCo
     let expected = match config::load_dir(config_dir) {
         Ok(compiled) => compiled.rule_set.source_hash,
         Err(LoadError::Invalid(invalid)) => {
-            eprintln!("{}", invalid.render(super::stderr_is_terminal()));
+            eprintln!("{}", invalid.render(config::stderr_wants_color()));
             return ExitCode::from(1);
         }
         Err(err @ LoadError::Io { .. }) => {

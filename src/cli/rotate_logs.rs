@@ -7,24 +7,24 @@ use std::time::Duration;
 use clap::Args;
 
 use super::ServerPaths;
+use crate::log::rotation;
 use crate::ops::control_client::{self, ControlError};
 use crate::ops::control_protocol::ControlRequest;
-use crate::ops::rotation;
 
 /// How long the server may take to confirm the reopen.
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Arguments of `switchyard rotate-logs`.
 #[derive(Debug, Args)]
-pub struct RotateLogsArgs {
+pub(crate) struct RotateLogsArgs {
     /// Directories.
     #[command(flatten)]
-    pub paths: ServerPaths,
+    pub(crate) paths: ServerPaths,
 }
 
 /// Rotates access.log and error.log (keeping 24), then asks the server to
 /// reopen them; exit 0 also when no server is running.
-pub fn run(args: RotateLogsArgs) -> ExitCode {
+pub(crate) fn run(args: RotateLogsArgs) -> ExitCode {
     if let Err(err) = rotation::rotate(&args.paths.log_dir) {
         eprintln!(
             "switchyard rotate-logs: cannot rotate in {}: {err}",

@@ -12,21 +12,21 @@ use crate::proxy::upstream::DEFAULT_NEXT_HOP;
 
 /// Arguments of `switchyard serve`.
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Comma-separated addresses to listen on [default: 0.0.0.0:80 and, with IPv6, [::]:80].
     #[arg(long, value_name = "ADDR[,ADDR…]", env = "SWITCHYARD_LISTEN")]
-    pub listen: Option<ListenSpec>,
+    pub(crate) listen: Option<ListenSpec>,
     /// The next hop, host:port, resolved through the system resolver for every new connection.
     #[arg(long, value_name = "HOST:PORT", env = "SWITCHYARD_UPSTREAM", default_value = DEFAULT_NEXT_HOP)]
-    pub upstream: String,
+    pub(crate) upstream: String,
     /// Directories.
     #[command(flatten)]
-    pub paths: ServerPaths,
+    pub(crate) paths: ServerPaths,
 }
 
 /// Runs the server; exit 0 after a graceful stop, 1 when the configuration
 /// is invalid at start-up, 2 for a start-up I/O fault.
-pub fn run(args: ServeArgs) -> ExitCode {
+pub(crate) fn run(args: ServeArgs) -> ExitCode {
     let options = ServerOptions {
         listen: args.listen.unwrap_or(ListenSpec::Platform),
         upstream: args.upstream,

@@ -62,9 +62,10 @@ pub fn run(args: TestArgs) -> ExitCode {
         }
     };
     let suite = Suite::load(sources);
-    let run = suite::run(&compiled.rule_set, &suite);
+    let served = compiled.rule_set.prepare();
+    let run = suite::run(&served, &suite);
     if args.json {
-        println!("{}", json::report(&suite, &run, &compiled.rule_set));
+        println!("{}", json::report(&suite, &run, &served));
     } else {
         if !suite.faults.is_empty() {
             eprint!(
@@ -72,10 +73,7 @@ pub fn run(args: TestArgs) -> ExitCode {
                 suite::render(&suite.faults, config::stderr_wants_color())
             );
         }
-        print!(
-            "{}",
-            text(&suite, &run, &compiled.rule_set, stdout_wants_color())
-        );
+        print!("{}", text(&suite, &run, &served, stdout_wants_color()));
     }
     let (_, failed) = run.counts();
     if failed == 0 && suite.faults.is_empty() {

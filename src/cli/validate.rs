@@ -25,14 +25,14 @@ Unreadable: exit 2 with a one-line reason.\n\n\
 Warnings are not shown; use `switchyard check` for them.\n\
 Colour is used only when stderr is a terminal and NO_COLOR is not set."
 )]
-pub struct ValidateArgs {
+pub(crate) struct ValidateArgs {
     /// The directory holding proxy.conf.
     #[command(flatten)]
-    pub config: ConfigDirArg,
+    pub(crate) config: ConfigDirArg,
 }
 
-/// Runs the command.
-pub fn run(args: ValidateArgs) -> ExitCode {
+/// Exit 0 valid, 1 invalid, 2 unreadable: the git hook acts on the code alone.
+pub(crate) fn run(args: ValidateArgs) -> ExitCode {
     match config::load_dir(&args.config.dir) {
         Ok(compiled) => {
             let gate = suite::gate(&compiled.rule_set, &args.config.dir);

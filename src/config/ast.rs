@@ -6,44 +6,44 @@ use super::string_literal::StringLiteral;
 
 /// A bare word (rule name, setting name, field name, status, header name).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Word {
+pub(crate) struct Word {
     /// The text as written.
-    pub text: String,
+    pub(crate) text: String,
     /// Where.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// The whole file, blocks in file order.
 #[derive(Debug, Clone, Default)]
-pub struct File {
+pub(crate) struct File {
     /// Every `settings { … }` block (more than one is an error).
-    pub settings: Vec<SettingsBlock>,
+    pub(crate) settings: Vec<SettingsBlock>,
     /// Every `rule NAME { … }` block.
-    pub rules: Vec<RuleBlock>,
+    pub(crate) rules: Vec<RuleBlock>,
     /// Every `list NAME [ … ]`.
-    pub lists: Vec<ListDecl>,
+    pub(crate) lists: Vec<ListDecl>,
     /// Every `map NAME …`.
-    pub maps: Vec<MapDecl>,
+    pub(crate) maps: Vec<MapDecl>,
     /// Every `include "PATTERN"`, with where it stands among the rules.
-    pub includes: Vec<Include>,
+    pub(crate) includes: Vec<Include>,
 }
 
 /// `list NAME [ … ]`: strings, or bare integers (for `status`).
 #[derive(Debug, Clone)]
-pub struct ListDecl {
+pub(crate) struct ListDecl {
     /// The `list` keyword.
-    pub keyword: Span,
+    pub(crate) keyword: Span,
     /// The name as written.
-    pub name: Word,
+    pub(crate) name: Word,
     /// The items in order.
-    pub items: Vec<ListItem>,
+    pub(crate) items: Vec<ListItem>,
     /// The brackets and what lies between them.
-    pub brackets: Span,
+    pub(crate) brackets: Span,
 }
 
 /// One item of a declared list.
 #[derive(Debug, Clone)]
-pub enum ListItem {
+pub(crate) enum ListItem {
     /// A double-quoted string.
     Text(StringLiteral),
     /// A bare integer (`502`).
@@ -52,7 +52,7 @@ pub enum ListItem {
 
 impl ListItem {
     /// Where the item was written.
-    pub fn span(&self) -> Span {
+    pub(crate) fn span(&self) -> Span {
         match self {
             ListItem::Text(literal) => literal.span,
             ListItem::Integer(word) => word.span,
@@ -62,18 +62,18 @@ impl ListItem {
 
 /// `map NAME { "key" "value" … }` or `map NAME from "FILE"`.
 #[derive(Debug, Clone)]
-pub struct MapDecl {
+pub(crate) struct MapDecl {
     /// The `map` keyword.
-    pub keyword: Span,
+    pub(crate) keyword: Span,
     /// The name as written.
-    pub name: Word,
+    pub(crate) name: Word,
     /// Where the entries come from.
-    pub source: MapSource,
+    pub(crate) source: MapSource,
 }
 
 /// The entries of a map, as written.
 #[derive(Debug, Clone)]
-pub enum MapSource {
+pub(crate) enum MapSource {
     /// Key and value pairs between braces.
     Inline(Vec<(StringLiteral, StringLiteral)>),
     /// A CSV file of the config directory.
@@ -82,59 +82,59 @@ pub enum MapSource {
 
 /// `include "PATTERN"` at the top level.
 #[derive(Debug, Clone)]
-pub struct Include {
+pub(crate) struct Include {
     /// The `include` keyword.
-    pub keyword: Span,
+    pub(crate) keyword: Span,
     /// The pattern, relative to the config directory.
-    pub pattern: StringLiteral,
+    pub(crate) pattern: StringLiteral,
     /// How many of this file's rules stand before it: the included rules
     /// go between those and the rest.
-    pub position: usize,
+    pub(crate) position: usize,
 }
 
 /// `settings { … }`.
 #[derive(Debug, Clone)]
-pub struct SettingsBlock {
+pub(crate) struct SettingsBlock {
     /// The `settings` keyword.
-    pub keyword: Span,
+    pub(crate) keyword: Span,
     /// The entries in order.
-    pub entries: Vec<SettingEntry>,
+    pub(crate) entries: Vec<SettingEntry>,
 }
 
 /// `name value` inside `settings`.
 #[derive(Debug, Clone)]
-pub struct SettingEntry {
+pub(crate) struct SettingEntry {
     /// The setting's name.
-    pub name: Word,
+    pub(crate) name: Word,
     /// Its value, unparsed.
-    pub value: Word,
+    pub(crate) value: Word,
 }
 
 /// `rule NAME { … }`.
 #[derive(Debug, Clone)]
-pub struct RuleBlock {
+pub(crate) struct RuleBlock {
     /// The name as written.
-    pub name: Word,
+    pub(crate) name: Word,
     /// The word after `on` (`rule NAME on response { … }`), when written.
-    pub phase: Option<Word>,
+    pub(crate) phase: Option<Word>,
     /// The statements in order.
-    pub statements: Vec<Statement>,
+    pub(crate) statements: Vec<Statement>,
 }
 
 /// One line of a rule: `when …` or an action.
 #[derive(Debug, Clone)]
-pub struct Statement {
+pub(crate) struct Statement {
     /// What it says.
-    pub kind: StatementKind,
+    pub(crate) kind: StatementKind,
     /// The whole statement.
-    pub span: Span,
+    pub(crate) span: Span,
     /// The keyword that starts it (`when`, `redirect`, `request` …).
-    pub keyword: Span,
+    pub(crate) keyword: Span,
 }
 
 /// The statement kinds.
 #[derive(Debug, Clone)]
-pub enum StatementKind {
+pub(crate) enum StatementKind {
     /// `when CONDITION`.
     When(Expr),
     /// `redirect STATUS "target"`.
@@ -192,7 +192,7 @@ pub enum QueryEdit {
 
 impl StatementKind {
     /// Whether this is `redirect` or `respond`.
-    pub fn is_terminal(&self) -> bool {
+    pub(crate) fn is_terminal(&self) -> bool {
         matches!(
             self,
             StatementKind::Redirect { .. } | StatementKind::Respond { .. }
@@ -207,7 +207,7 @@ impl StatementKind {
 
 /// Which headers a header action changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HeaderSide {
+pub(crate) enum HeaderSide {
     /// Those sent upstream.
     Request,
     /// Those sent to the client.
@@ -216,7 +216,7 @@ pub enum HeaderSide {
 
 /// What a header action does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HeaderOp {
+pub(crate) enum HeaderOp {
     /// Replace.
     Set,
     /// Append.
@@ -229,7 +229,7 @@ pub enum HeaderOp {
 
 /// A condition expression.
 #[derive(Debug, Clone)]
-pub enum Expr {
+pub(crate) enum Expr {
     /// `a or b or …`.
     Or(Vec<Expr>, Span),
     /// `a and b and …`.
@@ -244,22 +244,22 @@ pub enum Expr {
 
 /// `field op value`.
 #[derive(Debug, Clone)]
-pub struct TestExpr {
+pub(crate) struct TestExpr {
     /// What is read.
-    pub field: FieldRef,
+    pub(crate) field: FieldRef,
     /// How it is compared, and where the operator is.
-    pub op: (Operator, Span),
+    pub(crate) op: (Operator, Span),
     /// What it is compared with.
-    pub value: Value,
+    pub(crate) value: Value,
     /// The whole test.
-    pub span: Span,
+    pub(crate) span: Span,
 }
 
 /// A field as written: `path`, `header("X-Id")`.
 #[derive(Debug, Clone)]
-pub struct FieldRef {
+pub(crate) struct FieldRef {
     /// The field's name.
-    pub name: Word,
+    pub(crate) name: Word,
     /// The parenthesised argument, if any.
     pub arg: Option<StringLiteral>,
     /// The whole field, functions included.
@@ -282,7 +282,7 @@ pub struct FunctionCall {
 
 /// The comparison operators of §5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operator {
+pub(crate) enum Operator {
     /// `==`.
     Eq,
     /// `!=`.
@@ -321,7 +321,7 @@ pub enum Operator {
 
 /// The right-hand side of a test.
 #[derive(Debug, Clone)]
-pub enum Value {
+pub(crate) enum Value {
     /// One string.
     Single(StringLiteral),
     /// `[ … ]`, with the span of the brackets.
@@ -345,7 +345,7 @@ pub enum Value {
 
 impl Value {
     /// The whole value's span.
-    pub fn span(&self) -> Span {
+    pub(crate) fn span(&self) -> Span {
         match self {
             Value::Single(literal) => literal.span,
             Value::List(_, span) | Value::Numbers { span, .. } => *span,
@@ -356,7 +356,7 @@ impl Value {
 
 impl Expr {
     /// The expression's span.
-    pub fn span(&self) -> Span {
+    pub(crate) fn span(&self) -> Span {
         match self {
             Expr::Or(_, span) | Expr::And(_, span) | Expr::Not(_, span) | Expr::Exists(_, span) => {
                 *span

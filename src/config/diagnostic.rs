@@ -1,5 +1,7 @@
 //! Diagnostics as data: one type for every fault and warning `proxy.conf` can
 //! have, a stable code per fault, the message apart from where it points.
+//! The words of each fault (message, labels, help) are built in the
+//! catalogue, `faults/`; this file holds the type and the list of codes.
 
 use std::fmt;
 
@@ -230,11 +232,11 @@ pub enum Level {
 
 /// A span with the words that go under it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Label {
+pub(crate) struct Label {
     /// Where, in bytes of the file.
-    pub span: Span,
+    pub(crate) span: Span,
     /// What is wrong or notable there.
-    pub text: String,
+    pub(crate) text: String,
 }
 
 /// One fault or warning, ready to render against the file it came from.
@@ -243,20 +245,20 @@ pub struct Diagnostic {
     /// The stable code.
     pub code: Code,
     /// Error or warning.
-    pub level: Level,
+    pub(crate) level: Level,
     /// One line saying what is wrong, without position.
-    pub message: String,
+    pub(crate) message: String,
     /// The exact place (absent only for whole-file faults).
-    pub primary: Option<Label>,
+    pub(crate) primary: Option<Label>,
     /// Other places that matter ("first defined here").
-    pub related: Vec<Label>,
+    pub(crate) related: Vec<Label>,
     /// How to fix it.
-    pub help: Option<String>,
+    pub(crate) help: Option<String>,
 }
 
 impl Diagnostic {
     /// An error pointing at one span.
-    pub fn error(
+    pub(crate) fn error(
         code: Code,
         message: impl Into<String>,
         span: Span,
@@ -276,7 +278,7 @@ impl Diagnostic {
     }
 
     /// An error about the whole file, with no place to point at.
-    pub fn whole_file(code: Code, message: impl Into<String>) -> Self {
+    pub(crate) fn whole_file(code: Code, message: impl Into<String>) -> Self {
         Diagnostic {
             code,
             level: Level::Error,
@@ -288,19 +290,19 @@ impl Diagnostic {
     }
 
     /// Turns the diagnostic into a warning.
-    pub fn warning(mut self) -> Self {
+    pub(crate) fn warning(mut self) -> Self {
         self.level = Level::Warning;
         self
     }
 
     /// Adds the fix.
-    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
 
     /// Adds a second place that matters.
-    pub fn with_related(mut self, span: Span, text: impl Into<String>) -> Self {
+    pub(crate) fn with_related(mut self, span: Span, text: impl Into<String>) -> Self {
         self.related.push(Label {
             span,
             text: text.into(),
@@ -316,7 +318,7 @@ impl fmt::Display for Diagnostic {
 }
 
 /// "did you mean `x`?" for the closest candidate, when one is close enough.
-pub fn did_you_mean<'a>(
+pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<String> {

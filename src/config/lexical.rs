@@ -7,24 +7,25 @@
 //! the grammar does: the strings of actions are templates, those of `when`
 //! conditions and of query names and patterns are not.
 
-use super::diagnostic::{Code, Diagnostic};
+use super::diagnostic::Diagnostic;
 use super::span::Span;
 use super::template_lexeme::template_end;
+use crate::config::faults;
 
 /// The deepest nesting of parentheses and `not` a condition may have.
-pub const MAX_NESTING: usize = 32;
+pub(crate) const MAX_NESTING: usize = 32;
 
 /// What the pass learnt: faults, and the `{` left open at the end of the file.
 #[derive(Debug, Default)]
-pub struct Scan {
+pub(crate) struct Scan {
     /// Faults found; when any, the grammar is not run.
-    pub faults: Vec<Diagnostic>,
+    pub(crate) faults: Vec<Diagnostic>,
     /// Offsets of `{` that no `}` closes, innermost last.
-    pub unclosed_braces: Vec<usize>,
+    pub(crate) unclosed_braces: Vec<usize>,
 }
 
 /// Scans the text outside comments for strings, quotes, braces and parentheses.
-pub fn scan(text: &str) -> Scan {
+pub(crate) fn scan(text: &str) -> Scan {
     let bytes = text.as_bytes();
     let mut scan = Scan::default();
     let mut paren_depth = 0usize;
@@ -40,15 +41,8 @@ pub fn scan(text: &str) -> Scan {
                 }
                 Err(end) => {
                     let end = trim_cr(bytes, i, end);
-                    scan.faults.push(
-                        Diagnostic::error(
-                            Code::UnterminatedString,
-                            "unterminated string",
-                            Span::new(i, end),
-                            "this string is never closed",
-                        )
-                        .with_help(super::faults::strings::SPLIT_STRING_HELP),
-                    );
+                    scan.faults
+                        .push(faults::syntax::unterminated_string(Span::new(i, end)));
                     i = end;
                 }
             },
@@ -56,15 +50,8 @@ pub fn scan(text: &str) -> Scan {
                 let end = line_end(bytes, i);
                 let close = bytes[i + 1..end].iter().position(|&b| b == b'\'');
                 let span_end = close.map_or(i + 1, |at| i + 1 + at + 1);
-                scan.faults.push(
-                    Diagnostic::error(
-                        Code::SingleQuotes,
-                        "strings are written in double quotes",
-                        Span::new(i, span_end),
-                        "single quote",
-                    )
-                    .with_help("write \"…\" instead of '…'"),
-                );
+                scan.faults
+                    .push(faults::syntax::single_quotes(Span::new(i, span_end)));
                 i = span_end;
             }
             b'(' => {
@@ -149,14 +136,8 @@ impl Mode {
 }
 
 /// The diagnostic for nesting beyond [`MAX_NESTING`].
-pub fn too_deep(span: Span) -> Diagnostic {
-    Diagnostic::error(
-        Code::TooDeep,
-        format!("condition nested more than {MAX_NESTING} levels deep"),
-        span,
-        "too deep",
-    )
-    .with_help("split the condition or remove redundant parentheses and `not`")
+pub(crate) fn too_deep(span: Span) -> Diagnostic {
+    faults::syntax::too_deep(MAX_NESTING, span)
 }
 
 fn line_end(bytes: &[u8], from: usize) -> usize {
@@ -192,6 +173,7 @@ fn trim_cr(bytes: &[u8], open: usize, end: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::diagnostic::Code;
 
     #[test]
     fn finds_an_unterminated_string_on_its_line() {

@@ -3,7 +3,8 @@
 //! compared in lower case, and other proxies' variables left as text.
 
 use super::ast::{Expr, File, Operator, StatementKind, Value};
-use super::diagnostic::{Code, Diagnostic};
+use super::diagnostic::Diagnostic;
+use super::faults::rules as rule_faults;
 use super::faults::strings as faults;
 use super::sources::SourceMap;
 use super::string_literal::StringLiteral;
@@ -13,7 +14,7 @@ use crate::rules::{
 
 /// Every warning for a config that compiled; `file` and `rule_set` list the
 /// same rules; `sources` holds its files (for map files' records).
-pub fn warnings(file: &File, rule_set: &RuleSet, sources: &SourceMap) -> Vec<Diagnostic> {
+pub(crate) fn warnings(file: &File, rule_set: &RuleSet, sources: &SourceMap) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     unreachable_rules(file, rule_set, &mut out);
     redirect_loops(file, rule_set, &mut out);
@@ -148,20 +149,13 @@ fn unreachable_in_phase(file: &File, rule_set: &RuleSet, phase: Phase, out: &mut
         .skip(blocking + 1)
         .filter(|(_, rule)| rule.phase == phase);
     for (later, _) in later_rules {
-        out.push(
-            Diagnostic::error(
-                Code::UnreachableRule,
-                format!("rule `{}` can never fire", later.name.text),
-                later.name.span,
-                "never reached",
-            )
-            .with_related(blocker.span, why)
-            .with_help(format!(
-                "move it above `{}`, or give `{}` a `when` line",
-                blocker.text, blocker.text
-            ))
-            .warning(),
-        );
+        out.push(rule_faults::unreachable(
+            &later.name.text,
+            later.name.span,
+            &blocker.text,
+            blocker.span,
+            why,
+        ));
     }
 }
 
@@ -190,23 +184,11 @@ fn redirect_loops(file: &File, rule_set: &RuleSet, out: &mut Vec<Diagnostic>) {
         let Some(target_span) = target_span else {
             continue;
         };
-        let mut diagnostic = Diagnostic::error(
-            Code::RedirectLoop,
-            format!(
-                "rule `{}` redirects to a URL that matches it again",
-                block.name.text
-            ),
+        out.push(rule_faults::redirect_loop(
+            &block.name.text,
             target_span,
-            "the client is sent here, and this rule fires again",
-        )
-        .with_help(
-            "the browser would loop until it gives up; make the condition exclude the target",
-        )
-        .warning();
-        if let Some(when_span) = when_span {
-            diagnostic = diagnostic.with_related(when_span, "still true for the target");
-        }
-        out.push(diagnostic);
+            when_span,
+        ));
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use sha2::{Digest, Sha256};
 
 use super::ast::{File, MapSource};
-use super::diagnostic::{Code, Diagnostic};
+use super::diagnostic::Diagnostic;
 use super::faults::file_size;
 use super::faults::maps::{self as faults, FileRole};
 use super::files::{ConfigDir, PathFault, check_relative};
@@ -274,13 +274,7 @@ pub(crate) fn not_utf8(name: &str, bytes: &[u8], error: &std::str::Utf8Error) ->
     let byte = bytes.get(at).copied().unwrap_or(0);
     // The lossy text equals the input up to `at`, where U+FFFD (3 bytes) stands.
     let span = Span::new(at, at + '\u{FFFD}'.len_utf8());
-    Diagnostic::error(
-        Code::NotUtf8,
-        format!("{name} is not valid UTF-8: byte 0x{byte:02X} at offset {at}"),
-        span,
-        "invalid byte",
-    )
-    .with_help("save the file as UTF-8")
+    super::faults::files::not_utf8(name, byte, at, span)
 }
 
 /// Hex SHA-256 of some bytes.

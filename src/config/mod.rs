@@ -9,24 +9,24 @@
 //! `rules::RuleSet`; `lint` adds the warnings of `check`; `render` draws
 //! diagnostics for people, each against its own file.
 
-pub mod ast;
+pub(crate) mod ast;
 pub mod compile;
 pub mod csv;
-pub mod diagnostic;
+pub(crate) mod diagnostic;
 pub(crate) mod faults;
 pub mod files;
-pub mod lexical;
-pub mod lint;
-pub mod load;
-pub mod map_chains;
-pub mod parse;
-pub mod relocate;
+pub(crate) mod lexical;
+pub(crate) mod lint;
+pub(crate) mod load;
+pub(crate) mod map_chains;
+pub(crate) mod parse;
+pub(crate) mod relocate;
 pub mod render;
 pub mod sources;
 pub mod span;
-pub mod string_literal;
-pub mod syntax;
-pub mod template_lexeme;
+pub(crate) mod string_literal;
+pub(crate) mod syntax;
+pub(crate) mod template_lexeme;
 
 use std::fmt;
 use std::io::Read;
@@ -37,7 +37,8 @@ use sha2::{Digest, Sha256};
 
 use crate::rules::RuleSet;
 pub use diagnostic::{Code, Diagnostic, Level};
-pub use render::{Report, stderr_wants_color};
+pub use render::Report;
+pub(crate) use render::stderr_wants_color;
 pub use sources::{SourceFile, SourceMap};
 
 /// The file name the platform's config directory holds.
@@ -45,7 +46,7 @@ pub const CONFIG_FILE: &str = "proxy.conf";
 
 /// The largest file of a config (`proxy.conf`, an included file, a map
 /// file); larger files are refused unread.
-pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The largest config, counting every included and map file.
 pub const MAX_CONFIG_BYTES: u64 = 64 * 1024 * 1024;
@@ -77,7 +78,7 @@ pub enum LoadError {
 #[derive(Debug, Clone)]
 pub struct Invalid {
     /// Every fault, with the file they point into.
-    pub report: Report,
+    pub(crate) report: Report,
 }
 
 impl Invalid {

@@ -21,13 +21,13 @@ mod grammar {
     /// The pest parser for `proxy.conf`.
     #[derive(pest_derive::Parser)]
     #[grammar = "../grammar/proxy.pest"]
-    pub struct ProxyConfParser;
+    pub(crate) struct ProxyConfParser;
 }
 
 pub(crate) use grammar::Rule;
 
 /// Parses the text into the AST, or the one syntax error that stopped it.
-pub fn parse(text: &str, unclosed_braces: &[usize]) -> Result<File, Diagnostic> {
+pub(crate) fn parse(text: &str, unclosed_braces: &[usize]) -> Result<File, Diagnostic> {
     let mut pairs = grammar::ProxyConfParser::parse(Rule::file, text)
         .map_err(|error| super::syntax::convert(&error, text, unclosed_braces))?;
     let mut file = File::default();

@@ -17,7 +17,7 @@ use super::sources::{SourceFile, SourceMap};
 use super::span::Span;
 
 /// Lines are wrapped to fit an 80-column terminal after git's `remote: `.
-pub const RENDER_WIDTH: usize = 72;
+pub(crate) const RENDER_WIDTH: usize = 72;
 
 /// Diagnostics together with the files they point into.
 #[derive(Debug, Clone)]
@@ -27,7 +27,8 @@ pub struct Report {
 }
 
 impl Report {
-    /// Bundles diagnostics with the config's files.
+    /// Bundles diagnostics with the config's files (public: the fuzz
+    /// targets draw reports).
     pub fn new(sources: Arc<SourceMap>, diagnostics: Vec<Diagnostic>) -> Self {
         Report {
             sources,
@@ -57,7 +58,7 @@ impl Report {
     }
 
     /// How many there are.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.diagnostics.len()
     }
 
@@ -109,7 +110,7 @@ impl<'a> IntoIterator for &'a Report {
 }
 
 /// Whether stderr should get colour: a terminal, and `NO_COLOR` not set.
-pub fn stderr_wants_color() -> bool {
+pub(crate) fn stderr_wants_color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 

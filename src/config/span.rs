@@ -5,34 +5,34 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Span {
     /// First byte.
-    pub start: usize,
+    pub(crate) start: usize,
     /// One past the last byte.
-    pub end: usize,
+    pub(crate) end: usize,
 }
 
 impl Span {
     /// The range `start..end`.
-    pub fn new(start: usize, end: usize) -> Self {
+    pub(crate) fn new(start: usize, end: usize) -> Self {
         Span { start, end }
     }
 
     /// The span of a pest pair or token.
-    pub fn of(span: pest::Span<'_>) -> Self {
+    pub(crate) fn of(span: pest::Span<'_>) -> Self {
         Span::new(span.start(), span.end())
     }
 
     /// The smallest span covering both.
-    pub fn to(self, other: Span) -> Self {
+    pub(crate) fn to(self, other: Span) -> Self {
         Span::new(self.start.min(other.start), self.end.max(other.end))
     }
 
     /// The length in bytes.
-    pub fn len(self) -> usize {
+    pub(crate) fn len(self) -> usize {
         self.end.saturating_sub(self.start)
     }
 
     /// Whether the span covers nothing.
-    pub fn is_empty(self) -> bool {
+    pub(crate) fn is_empty(self) -> bool {
         self.len() == 0
     }
 }

@@ -7,11 +7,11 @@ use super::template_lexeme::placeholder_end;
 
 /// A string literal as written and as meant.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StringLiteral {
+pub(crate) struct StringLiteral {
     /// The value with escapes resolved.
-    pub value: String,
+    pub(crate) value: String,
     /// The literal with its quotes.
-    pub span: Span,
+    pub(crate) span: Span,
     /// Where the value's first byte comes from in the file.
     body_start: usize,
     /// For each byte of `value`, the file offset of the character that
@@ -103,7 +103,7 @@ impl StringLiteral {
 
     /// The file span of the value's bytes `start..end` (a regex or template
     /// position), widened to whole source characters.
-    pub fn inner_span(&self, start: usize, end: usize) -> Span {
+    pub(crate) fn inner_span(&self, start: usize, end: usize) -> Span {
         let last = self.value.len();
         let at = |i: usize| match &self.offsets {
             Some(offsets) => offsets[i],
@@ -121,14 +121,6 @@ impl StringLiteral {
         // The end of the last character's source: where the next value
         // character comes from, or the closing quote.
         Span::new(at(start), at(end))
-    }
-
-    /// The span of the text between the quotes.
-    pub fn body_span(&self) -> Span {
-        Span::new(
-            self.span.start + 1,
-            self.span.end.saturating_sub(1).max(self.span.start + 1),
-        )
     }
 }
 

@@ -2,9 +2,10 @@
 //! becomes "expected an action such as `redirect` …", and the common slips
 //! (`=` for `==`, a misspelt action, a missing `}`) get their own message and fix.
 
+use crate::config::faults;
 use pest::error::{Error, ErrorVariant, InputLocation};
 
-use super::diagnostic::{Code, Diagnostic, did_you_mean};
+use super::diagnostic::{Diagnostic, did_you_mean};
 use super::parse::Rule;
 use super::span::Span;
 
@@ -14,7 +15,7 @@ const ACTION_WORDS: [&str; 7] = [
 ];
 
 /// Converts a pest failure into one diagnostic pointing at the offending token.
-pub fn convert(error: &Error<Rule>, text: &str, unclosed_braces: &[usize]) -> Diagnostic {
+pub(crate) fn convert(error: &Error<Rule>, text: &str, unclosed_braces: &[usize]) -> Diagnostic {
     let at = match error.location {
         InputLocation::Pos(at) => at,
         InputLocation::Span((start, _)) => start,
@@ -28,27 +29,13 @@ pub fn convert(error: &Error<Rule>, text: &str, unclosed_braces: &[usize]) -> Di
     let expects = |rule: Rule| positives.contains(&rule);
 
     if expects(Rule::op) && found.text.starts_with('=') {
-        return Diagnostic::error(
-            Code::SingleEquals,
-            "`=` is not an operator",
-            Span::new(at, at + 1),
-            "single `=`",
-        )
-        .with_help("use `==` to compare");
+        return faults::syntax::single_equals(Span::new(at, at + 1));
     }
     for (slip, word) in [("&&", "and"), ("||", "or")] {
         if found.text.starts_with(&slip[..1])
             && text.get(at..).is_some_and(|rest| rest.starts_with(slip))
         {
-            return Diagnostic::error(
-                Code::Syntax,
-                format!("`{slip}` is not an operator"),
-                Span::new(at, at + 2),
-                format!("write `{word}`"),
-            )
-            .with_help(format!(
-                "conditions are joined with `and` and `or`; write `{word}`"
-            ));
+            return faults::syntax::c_operator(slip, word, Span::new(at, at + 2));
         }
     }
     let expects_action = expects(Rule::kw_redirect) || expects(Rule::kw_rewrite);
@@ -57,34 +44,20 @@ pub fn convert(error: &Error<Rule>, text: &str, unclosed_braces: &[usize]) -> Di
         && !matches!(found.text, "rule" | "settings" | "list" | "map" | "include")
         && let Some(suggestion) = did_you_mean(found.text, ACTION_WORDS)
     {
-        return Diagnostic::error(
-            Code::UnknownAction,
-            format!("unknown action `{}`", found.text),
-            found.span,
-            "not an action",
-        )
-        .with_help(suggestion);
+        return faults::syntax::unknown_action(found.text, found.span, suggestion);
     }
     if expects(Rule::rbrace)
         && (found.is_end || matches!(found.text, "rule" | "settings" | "list" | "map" | "include"))
     {
-        let message = if found.is_end {
-            "missing `}` at the end of the file".to_owned()
+        let diagnostic = if found.is_end {
+            faults::syntax::missing_brace_at_end(last_token(text))
         } else {
-            format!("missing `}}` before `{}`", found.text)
+            faults::syntax::missing_brace_before(found.text, found.span)
         };
-        let (span, label) = if found.is_end {
-            (last_token(text), "the file ends here")
-        } else {
-            (found.span, "expected `}` before this")
+        return match unclosed_braces.last() {
+            Some(&open) => faults::syntax::never_closed(diagnostic, Span::new(open, open + 1)),
+            None => diagnostic,
         };
-        let mut diagnostic = Diagnostic::error(Code::MissingBrace, message, span, label)
-            .with_help("close the block with `}`");
-        if let Some(&open) = unclosed_braces.last() {
-            diagnostic =
-                diagnostic.with_related(Span::new(open, open + 1), "this `{` is never closed");
-        }
-        return diagnostic;
     }
     let expects_block = positives
         .iter()
@@ -94,28 +67,21 @@ pub fn convert(error: &Error<Rule>, text: &str, unclosed_braces: &[usize]) -> Di
         && let Some(suggestion) =
             did_you_mean(found.text, ["rule", "settings", "list", "map", "include"])
     {
-        return Diagnostic::error(
-            Code::Syntax,
-            format!("expected {expected}, found {}", found.describe()),
+        return faults::syntax::not_a_block_keyword(
+            &expected,
+            &found.describe(),
             found.span,
-            "not a block keyword",
-        )
-        .with_help(suggestion);
+            suggestion,
+        );
     }
     if expects(Rule::lbrace) && !expects(Rule::kw_rule) {
-        return Diagnostic::error(
-            Code::MissingBrace,
-            format!("expected `{{`, found {}", found.describe()),
-            found.span,
-            "expected `{` here",
-        )
-        .with_help("a block opens with `{` after `rule NAME` or `settings`");
+        return faults::syntax::expected_open_brace(&found.describe(), found.span);
     }
-    Diagnostic::error(
-        Code::Syntax,
-        format!("expected {expected}, found {}", found.describe()),
+    faults::syntax::expected(
+        &expected,
+        &found.describe(),
         found.span,
-        format!("expected {}", short_expected(&positives)),
+        short_expected(&positives),
     )
 }
 
@@ -295,6 +261,7 @@ fn describe(rule: Rule) -> Option<(u8, &'static str)> {
 mod tests {
     use super::super::parse::parse;
     use super::*;
+    use crate::config::diagnostic::Code;
 
     fn fault(text: &str) -> Diagnostic {
         match parse(text, &[]) {

@@ -11,15 +11,9 @@ use std::io;
 
 use tokio::sync::oneshot;
 
-/// The nice value of background threads (the lowest priority).
-const BACKGROUND_NICE: i32 = 19;
-/// The time slice background threads ask for: the shortest Linux grants a
-/// normal thread (honoured since Linux 6.12's EEVDF; older kernels ignore it).
-const BACKGROUND_SLICE_NS: u64 = 100_000;
-
 /// Runs `work` on a new low-priority thread and waits for its result
 /// without blocking the runtime.
-pub async fn run<T, F>(name: &str, work: F) -> io::Result<T>
+pub(crate) async fn run<T, F>(name: &str, work: F) -> io::Result<T>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
@@ -39,7 +33,7 @@ where
 /// Drops `value` on a new low-priority thread, without waiting: freeing a
 /// large rule set then costs the serving threads nothing. If no thread can
 /// be started, the value is dropped here.
-pub fn retire<T: Send + 'static>(name: &str, value: T) {
+pub(crate) fn retire<T: Send + 'static>(name: &str, value: T) {
     let started = std::thread::Builder::new()
         .name(name.to_owned())
         .spawn(move || {
@@ -55,48 +49,73 @@ pub fn retire<T: Send + 'static>(name: &str, value: T) {
 /// failure only means the work runs at normal priority, so it is logged and
 /// otherwise ignored. `reload` calls it too: it compiles the config on the
 /// CPU the server serves from.
-pub fn lower_own_priority() {
-    let attr = libc::sched_attr {
-        size: std::mem::size_of::<libc::sched_attr>() as u32,
-        sched_policy: libc::SCHED_OTHER as u32,
-        sched_flags: 0,
-        sched_nice: BACKGROUND_NICE,
-        sched_priority: 0,
-        sched_runtime: BACKGROUND_SLICE_NS,
-        sched_deadline: 0,
-        sched_period: 0,
-    };
-    // Thread id 0 is the calling thread alone.
-    #[allow(unsafe_code)]
-    // SAFETY: the kernel reads `attr.size` bytes of `attr`, a live, fully
-    // initialised `sched_attr` of exactly that size, and writes nothing.
-    let status = unsafe {
-        libc::syscall(
-            libc::SYS_sched_setattr,
-            0,
-            &attr as *const libc::sched_attr,
-            0,
-        )
-    };
-    if status == 0 {
-        return;
-    }
-    let refused = io::Error::last_os_error();
-    tracing::debug!("cannot shorten the background thread's time slice: {refused}");
-    // On Linux, PRIO_PROCESS with id 0 applies to the calling thread alone.
-    #[allow(unsafe_code)]
-    // SAFETY: setpriority takes plain integers and touches no memory of ours.
-    let status = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, BACKGROUND_NICE) };
-    if status != 0 {
-        tracing::debug!(
-            "cannot lower the background thread's priority: {}",
-            io::Error::last_os_error()
-        );
+pub(crate) fn lower_own_priority() {
+    thread_priority::lower();
+}
+
+/// Elsewhere (a developer's laptop running `validate` or `explain`) there is
+/// no `sched_setattr`; the work simply runs at normal priority.
+#[cfg(not(target_os = "linux"))]
+mod thread_priority {
+    pub(super) fn lower() {}
+}
+
+/// Linux's per-thread scheduling calls (`sched_setattr`, `setpriority`).
+#[cfg(target_os = "linux")]
+mod thread_priority {
+    use std::io;
+
+    /// The nice value of background threads (the lowest priority).
+    pub(super) const BACKGROUND_NICE: i32 = 19;
+    /// The time slice background threads ask for: the shortest Linux grants a
+    /// normal thread (honoured since Linux 6.12's EEVDF; older kernels ignore it).
+    pub(super) const BACKGROUND_SLICE_NS: u64 = 100_000;
+
+    /// The shortest slice first; a lower nice value when that is refused.
+    pub(super) fn lower() {
+        let attr = libc::sched_attr {
+            size: std::mem::size_of::<libc::sched_attr>() as u32,
+            sched_policy: libc::SCHED_OTHER as u32,
+            sched_flags: 0,
+            sched_nice: BACKGROUND_NICE,
+            sched_priority: 0,
+            sched_runtime: BACKGROUND_SLICE_NS,
+            sched_deadline: 0,
+            sched_period: 0,
+        };
+        // Thread id 0 is the calling thread alone.
+        #[allow(unsafe_code)]
+        // SAFETY: the kernel reads `attr.size` bytes of `attr`, a live, fully
+        // initialised `sched_attr` of exactly that size, and writes nothing.
+        let status = unsafe {
+            libc::syscall(
+                libc::SYS_sched_setattr,
+                0,
+                &attr as *const libc::sched_attr,
+                0,
+            )
+        };
+        if status == 0 {
+            return;
+        }
+        let refused = io::Error::last_os_error();
+        tracing::debug!("cannot shorten the background thread's time slice: {refused}");
+        // On Linux, PRIO_PROCESS with id 0 applies to the calling thread alone.
+        #[allow(unsafe_code)]
+        // SAFETY: setpriority takes plain integers and touches no memory of ours.
+        let status = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, BACKGROUND_NICE) };
+        if status != 0 {
+            tracing::debug!(
+                "cannot lower the background thread's priority: {}",
+                io::Error::last_os_error()
+            );
+        }
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
+    use super::thread_priority::{BACKGROUND_NICE, BACKGROUND_SLICE_NS};
     use super::*;
 
     fn own_nice() -> i32 {

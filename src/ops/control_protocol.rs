@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 /// The name of the control socket inside the run directory.
-pub const SOCKET_NAME: &str = "control.sock";
+pub(crate) const SOCKET_NAME: &str = "control.sock";
 /// The name of the pid file inside the run directory.
-pub const PID_NAME: &str = "switchyard.pid";
+pub(crate) const PID_NAME: &str = "switchyard.pid";
 
 /// What a command asks the running server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,10 +29,10 @@ pub enum ControlRequest {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ControlReply {
     /// Whether the request was carried out.
-    pub ok: bool,
+    pub(crate) ok: bool,
     /// Why not (for a rejected reload: the rendered diagnostics).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// The generation of the rule set now served.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation: Option<u64>,
@@ -45,11 +45,26 @@ pub struct ControlReply {
     /// The server's process id (status only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
+    /// How far the access-log writer is behind (status only): a slow disk
+    /// shows here before memory does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_log: Option<AccessLogBacklog>,
+}
+
+/// The access log's backlog as the `status` reply carries it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessLogBacklog {
+    /// Bytes of lines waiting for the writer now.
+    pub(crate) pending_bytes: u64,
+    /// Lines recorded while the writer was more than 4 MiB behind, since start.
+    pub lines_behind: u64,
+    /// How many times the writer fell that far behind, since start.
+    pub times_behind: u64,
 }
 
 impl ControlReply {
     /// A success with nothing more to say.
-    pub fn done() -> Self {
+    pub(crate) fn done() -> Self {
         ControlReply {
             ok: true,
             ..ControlReply::default()
@@ -57,7 +72,7 @@ impl ControlReply {
     }
 
     /// A failure with its reason.
-    pub fn failed(reason: impl Into<String>) -> Self {
+    pub(crate) fn failed(reason: impl Into<String>) -> Self {
         ControlReply {
             ok: false,
             error: Some(reason.into()),

@@ -8,18 +8,19 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixListener;
 use tokio::sync::Mutex;
 
-use super::control_protocol::{ControlReply, ControlRequest};
-use super::error_log::{ErrorLog, Level};
+use super::control_protocol::{AccessLogBacklog, ControlReply, ControlRequest};
 use crate::config;
+use crate::log::error_log::{ErrorLog, Level};
 use crate::proxy::DataPlane;
 use crate::proxy::accept_backoff::AcceptBackoff;
+use crate::rules::ServedRules;
 
 /// The longest request line accepted on the control socket.
 const MAX_REQUEST: u64 = 4096;
 
 /// Carries out operations on the running server.
 #[derive(Debug)]
-pub struct Controller {
+pub(crate) struct Controller {
     plane: Arc<DataPlane>,
     config_dir: PathBuf,
     error_log: ErrorLog,
@@ -29,7 +30,7 @@ pub struct Controller {
 
 impl Controller {
     /// A controller for the server's data plane.
-    pub fn new(
+    pub(crate) fn new(
         plane: Arc<DataPlane>,
         config_dir: PathBuf,
         error_log: ErrorLog,
@@ -45,7 +46,7 @@ impl Controller {
     }
 
     /// Carries out one request.
-    pub async fn handle(&self, request: ControlRequest) -> ControlReply {
+    pub(crate) async fn handle(&self, request: ControlRequest) -> ControlReply {
         match request {
             ControlRequest::Reload => self.reload().await,
             ControlRequest::ReopenLogs => self.reopen_logs().await,
@@ -61,7 +62,13 @@ impl Controller {
             },
             ControlRequest::Status => {
                 let rules = self.plane.rules();
+                let backlog = self.plane.access_log.backlog();
                 ControlReply {
+                    access_log: Some(AccessLogBacklog {
+                        pending_bytes: backlog.pending_bytes,
+                        lines_behind: backlog.lines_behind,
+                        times_behind: backlog.times_behind,
+                    }),
                     generation: Some(self.plane.generation()),
                     source_hash: Some(rules.source_hash.clone()),
                     listen: self.listen.clone(),
@@ -74,7 +81,7 @@ impl Controller {
 
     /// Re-reads the config directory; a valid result is swapped in whole, an
     /// invalid one changes nothing and its diagnostics go to the error log.
-    pub async fn reload(&self) -> ControlReply {
+    pub(crate) async fn reload(&self) -> ControlReply {
         let _one_at_a_time = self.reloading.lock().await;
         let dir = self.config_dir.clone();
         // Compiling 1,000 regexes takes tens of milliseconds of CPU; at the
@@ -85,10 +92,10 @@ impl Controller {
                 Err(err) => return ControlReply::failed(format!("reload task failed: {err}")),
             };
         match loaded {
-            Ok(compiled) => {
-                let hash = compiled.rule_set.source_hash.clone();
-                let rules = compiled.rule_set.rules.len();
-                let (generation, replaced) = self.plane.swap(compiled.rule_set);
+            Ok(served) => {
+                let hash = served.source_hash.clone();
+                let rules = served.rules.len();
+                let (generation, replaced) = self.plane.swap(served);
                 // Freeing 1,000 compiled regexes takes milliseconds: do it
                 // off the serving threads too (requests still holding the
                 // old set free it themselves when they end last).
@@ -106,7 +113,7 @@ impl Controller {
                     "reload rejected; still serving generation {}",
                     self.plane.generation()
                 );
-                super::error_log::each_line(&text);
+                crate::log::error_log::each_line(&text);
                 ControlReply {
                     generation: Some(self.plane.generation()),
                     ..ControlReply::failed(text)
@@ -116,7 +123,7 @@ impl Controller {
     }
 
     /// Reopens both log files by name, the access log between two lines.
-    pub async fn reopen_logs(&self) -> ControlReply {
+    pub(crate) async fn reopen_logs(&self) -> ControlReply {
         let access_log = self.plane.access_log.clone();
         let error_log = self.error_log.clone();
         let result = tokio::task::spawn_blocking(move || {
@@ -138,7 +145,7 @@ impl Controller {
     }
 
     /// Serves the control socket until the task is dropped.
-    pub async fn serve_socket(self: Arc<Self>, listener: UnixListener) {
+    pub(crate) async fn serve_socket(self: Arc<Self>, listener: UnixListener) {
         let mut backoff = AcceptBackoff::default();
         loop {
             match listener.accept().await {
@@ -178,8 +185,6 @@ impl Controller {
 /// Loads and compiles the config and builds its rule index before it is
 /// served, so neither the first request after start-up nor the first after a
 /// reload pays for building it (tens of milliseconds for 1,000 rules).
-pub fn load_ready(dir: &std::path::Path) -> Result<config::Compiled, config::LoadError> {
-    let compiled = config::load_dir(dir)?;
-    compiled.rule_set.index();
-    Ok(compiled)
+pub(crate) fn load_ready(dir: &std::path::Path) -> Result<ServedRules, config::LoadError> {
+    Ok(config::load_dir(dir)?.rule_set.prepare())
 }

@@ -1,13 +1,9 @@
-//! Running-server operations: logs, signals, reload, control of a running server.
+//! Running-server operations: start-up wiring, reload, signals, control of a
+//! running server. It sits above `proxy` and `log` and wires them together.
 
-pub mod access_log;
-pub mod access_record;
-pub mod background;
+pub(crate) mod background;
 pub mod control_client;
 pub mod control_protocol;
-pub mod controller;
-pub mod error_log;
-pub mod log_time;
-pub mod rotation;
-pub mod run_dir;
-pub mod server;
+pub(crate) mod controller;
+pub(crate) mod run_dir;
+pub(crate) mod server;

@@ -10,7 +10,7 @@ use super::control_protocol::{PID_NAME, SOCKET_NAME};
 
 /// Why the run directory could not be claimed.
 #[derive(Debug)]
-pub enum RunDirError {
+pub(crate) enum RunDirError {
     /// Another server answers on the control socket.
     AlreadyRunning(PathBuf),
     /// A file-system fault.
@@ -36,7 +36,7 @@ impl std::error::Error for RunDirError {}
 
 /// The claimed run directory; dropping it removes the pid file and socket.
 #[derive(Debug)]
-pub struct RunDir {
+pub(crate) struct RunDir {
     pid: PathBuf,
     socket: PathBuf,
 }
@@ -44,7 +44,7 @@ pub struct RunDir {
 impl RunDir {
     /// Creates `dir`, writes the pid file and binds the control socket (call
     /// inside the runtime).
-    pub fn claim(dir: &Path) -> Result<(RunDir, UnixListener), RunDirError> {
+    pub(crate) fn claim(dir: &Path) -> Result<(RunDir, UnixListener), RunDirError> {
         let io_err = |path: &Path| {
             let path = path.to_owned();
             move |err| RunDirError::Io(path, err)

@@ -10,10 +10,10 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook_tokio::Signals;
 use tokio::sync::watch;
 
-use super::access_log::AccessLog;
 use super::controller::Controller;
-use super::error_log::ErrorLog;
 use super::run_dir::RunDir;
+use crate::log::access_log::AccessLog;
+use crate::log::error_log::ErrorLog;
 use crate::proxy::DataPlane;
 use crate::proxy::drain::Drain;
 use crate::proxy::listener::{self, ListenSpec};
@@ -21,22 +21,22 @@ use crate::proxy::upstream::Upstream;
 
 /// Everything `serve` needs to know (from flags and environment).
 #[derive(Debug, Clone)]
-pub struct ServerOptions {
+pub(crate) struct ServerOptions {
     /// Where to listen.
-    pub listen: ListenSpec,
+    pub(crate) listen: ListenSpec,
     /// The next hop, `host:port`.
-    pub upstream: String,
+    pub(crate) upstream: String,
     /// The config directory.
-    pub config_dir: PathBuf,
+    pub(crate) config_dir: PathBuf,
     /// Where access.log and error.log go.
-    pub log_dir: PathBuf,
+    pub(crate) log_dir: PathBuf,
     /// Where the pid file and control socket go.
-    pub run_dir: PathBuf,
+    pub(crate) run_dir: PathBuf,
 }
 
 /// Why the server stopped with a failure.
 #[derive(Debug)]
-pub enum ServeError {
+pub(crate) enum ServeError {
     /// The configuration at start-up is invalid (exit 1).
     InvalidConfig,
     /// An I/O fault at start-up: directories, logs, sockets (exit 2).
@@ -55,33 +55,28 @@ impl std::fmt::Display for ServeError {
 impl std::error::Error for ServeError {}
 
 /// Runs the server until SIGTERM or SIGINT, then drains and returns.
-pub fn run(options: ServerOptions) -> Result<(), ServeError> {
+pub(crate) fn run(options: ServerOptions) -> Result<(), ServeError> {
     let startup =
         |what: &str, err: &dyn std::fmt::Display| ServeError::Startup(format!("{what}: {err}"));
     std::fs::create_dir_all(&options.log_dir)
         .map_err(|e| startup(&options.log_dir.display().to_string(), &e))?;
     let error_log = ErrorLog::install(&options.log_dir.join("error.log"))
         .map_err(|e| startup("cannot open error.log", &e))?;
-    let compiled = match super::controller::load_ready(&options.config_dir) {
-        Ok(compiled) => compiled,
+    let served = match super::controller::load_ready(&options.config_dir) {
+        Ok(served) => served,
         Err(err) => {
             tracing::error!(
                 "cannot start: the configuration in {} is invalid",
                 options.config_dir.display()
             );
-            super::error_log::each_line(&err.to_string());
+            crate::log::error_log::each_line(&err.to_string());
             return Err(ServeError::InvalidConfig);
         }
     };
     let access_log = AccessLog::open(&options.log_dir.join("access.log"))
         .map_err(|e| startup("cannot open access.log", &e))?;
     let runtime = runtime().map_err(|e| startup("cannot start the runtime", &e))?;
-    let result = runtime.block_on(serve(
-        options,
-        compiled.rule_set,
-        access_log.clone(),
-        error_log,
-    ));
+    let result = runtime.block_on(serve(options, served, access_log.clone(), error_log));
     if let Err(err) = access_log.flush_blocking() {
         eprintln!("switchyard: cannot flush the access log: {err}");
     }
@@ -106,7 +101,7 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 
 async fn serve(
     options: ServerOptions,
-    rules: crate::rules::RuleSet,
+    rules: crate::rules::ServedRules,
     access_log: AccessLog,
     error_log: ErrorLog,
 ) -> Result<(), ServeError> {

@@ -10,13 +10,13 @@ use std::io;
 use std::time::{Duration, Instant};
 
 /// How long to pause accepting after a failure that leaves the connection queued.
-pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(75);
+pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(75);
 /// How often a run of failures is summarised in the error log.
-pub const SUMMARY_EVERY: Duration = Duration::from_secs(10);
+pub(crate) const SUMMARY_EVERY: Duration = Duration::from_secs(10);
 
 /// The accept loop's memory of a run of failures.
 #[derive(Debug, Default)]
-pub struct AcceptBackoff {
+pub(crate) struct AcceptBackoff {
     failing: Option<FailingRun>,
 }
 
@@ -30,11 +30,11 @@ struct FailingRun {
 
 /// What the loop does after one failed `accept`.
 #[derive(Debug, PartialEq, Eq)]
-pub struct AfterFailure {
+pub(crate) struct AfterFailure {
     /// How long to wait before calling `accept` again (zero: at once).
-    pub pause: Duration,
+    pub(crate) pause: Duration,
     /// A line for the error log, if one is due.
-    pub report: Option<Report>,
+    pub(crate) report: Option<Report>,
 }
 
 /// A line about accepting for the error log.
@@ -98,7 +98,7 @@ impl fmt::Display for Report {
 impl Report {
     /// Writes the line to the error log. Recovery is a `warn` too, so that an
     /// operator who filters on warnings sees every run close.
-    pub fn log(&self, listener: &str) {
+    pub(crate) fn log(&self, listener: &str) {
         tracing::warn!(%listener, "{self}");
     }
 }
@@ -114,27 +114,31 @@ fn lost_one_connection(err: &io::Error) -> bool {
     ) {
         return true;
     }
-    matches!(
-        err.raw_os_error(),
-        Some(
-            libc::EPROTO
-                | libc::EPERM
-                | libc::ENETDOWN
-                | libc::ENOPROTOOPT
-                | libc::EHOSTDOWN
-                | libc::ENONET
-                | libc::EHOSTUNREACH
-                | libc::EOPNOTSUPP
-                | libc::ENETUNREACH
-        )
-    )
+    err.raw_os_error()
+        .is_some_and(|code| ONE_CONNECTION_LOST.contains(&code))
 }
+
+/// The `accept` errors that stand for one connection lost before it was
+/// accepted (Linux's accept(2) passes on the pending socket's network
+/// errors); the list differs by platform only by what the platform has.
+const ONE_CONNECTION_LOST: &[i32] = &[
+    libc::EPROTO,
+    libc::EPERM,
+    libc::ENETDOWN,
+    libc::ENOPROTOOPT,
+    libc::EHOSTDOWN,
+    #[cfg(target_os = "linux")]
+    libc::ENONET,
+    libc::EHOSTUNREACH,
+    libc::EOPNOTSUPP,
+    libc::ENETUNREACH,
+];
 
 impl AcceptBackoff {
     /// Records a failed `accept` at `now`. Anything that is not the loss of a
     /// single connection (out of descriptors or memory, or an error nobody
     /// expected) pauses, since the same call would fail again at once.
-    pub fn failed(&mut self, err: &io::Error, now: Instant) -> AfterFailure {
+    pub(crate) fn failed(&mut self, err: &io::Error, now: Instant) -> AfterFailure {
         if lost_one_connection(err) {
             tracing::debug!("accept lost a connection: {err}");
             return AfterFailure {
@@ -178,7 +182,7 @@ impl AcceptBackoff {
     }
 
     /// Records an accepted connection at `now`; ends a run of failures.
-    pub fn accepted(&mut self, now: Instant) -> Option<Report> {
+    pub(crate) fn accepted(&mut self, now: Instant) -> Option<Report> {
         self.failing.take().map(|run| Report::Recovered {
             total: run.failures,
             lasted: now.duration_since(run.since),
@@ -187,7 +191,7 @@ impl AcceptBackoff {
 
     /// For the accept loop of `listener`: logs what is due and waits as long
     /// as [`failed`](Self::failed) says.
-    pub async fn after_error(&mut self, err: &io::Error, listener: &str) {
+    pub(crate) async fn after_error(&mut self, err: &io::Error, listener: &str) {
         let after = self.failed(err, Instant::now());
         if let Some(report) = after.report {
             report.log(listener);
@@ -198,7 +202,7 @@ impl AcceptBackoff {
     }
 
     /// For the accept loop of `listener`: logs the end of a run of failures.
-    pub fn after_accept(&mut self, listener: &str) {
+    pub(crate) fn after_accept(&mut self, listener: &str) {
         if let Some(report) = self.accepted(Instant::now()) {
             report.log(listener);
         }

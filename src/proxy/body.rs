@@ -1,6 +1,7 @@
 //! The response body sent to the client: streams the upstream body (or a
-//! generated one), counts the bytes actually sent, and writes the request's
-//! one access-log line when the body ends or is dropped.
+//! generated one), counts the bytes actually sent, and when the body ends or
+//! is dropped writes the request's one access-log line and, apart from it,
+//! tells the connection the request is over (its keep-alive timer starts).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,23 +13,50 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 
 use super::client_io::ConnState;
 use super::pool::Lent;
-use crate::ops::access_log::AccessLog;
-use crate::ops::access_record::{AccessRecord, LogAction};
+use crate::log::access_log::AccessLog;
+use crate::log::access_record::{AccessRecord, LogAction};
 use crate::rules::AccessLogFormat;
 
 /// The access-log line of a request, waiting for its body to end.
 #[derive(Debug)]
-pub struct PendingLog {
+pub(crate) struct PendingLog {
     /// The record, complete but for `bytes_sent` and `duration_ms`.
-    pub record: AccessRecord,
+    pub(crate) record: AccessRecord,
     /// The format of the rule set the request started with.
-    pub format: AccessLogFormat,
+    pub(crate) format: AccessLogFormat,
     /// When the request started.
-    pub started: Instant,
+    pub(crate) started: Instant,
     /// Where the line goes; `None` once written.
-    pub log: Option<AccessLog>,
-    /// The connection, told when the request is over.
-    pub conn: Arc<ConnState>,
+    pub(crate) log: Option<AccessLog>,
+}
+
+/// A request in progress on its connection: made when the service starts it,
+/// and ended (once) when its response body ends or is dropped, so the
+/// connection's keep-alive timer follows the response, not its log line.
+#[derive(Debug)]
+pub(crate) struct RequestEnd {
+    conn: Option<Arc<ConnState>>,
+}
+
+impl RequestEnd {
+    /// Counts a request as started on `conn`; it ends when this is dropped.
+    pub(crate) fn start(conn: Arc<ConnState>) -> Self {
+        conn.request_started();
+        RequestEnd { conn: Some(conn) }
+    }
+
+    fn end(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            conn.request_finished();
+        }
+    }
+}
+
+impl Drop for RequestEnd {
+    /// A request abandoned before its response existed ends too.
+    fn drop(&mut self) {
+        self.end();
+    }
 }
 
 /// The status logged for a response whose upstream body failed before any
@@ -37,7 +65,7 @@ const BAD_GATEWAY: u16 = 502;
 
 /// The status logged for a request whose client went away before a response
 /// was ready (nginx's convention).
-pub const CLIENT_CLOSED: u16 = 499;
+pub(crate) const CLIENT_CLOSED: u16 = 499;
 
 impl PendingLog {
     fn finish(&mut self, bytes_sent: u64) {
@@ -52,7 +80,6 @@ impl PendingLog {
         }
         let record = std::mem::replace(&mut self.record, AccessRecord::placeholder());
         log.record(record, self.format);
-        self.conn.request_finished();
     }
 }
 
@@ -71,10 +98,13 @@ enum Source {
 }
 
 /// The body type of every response the proxy sends.
-pub struct ProxyBody {
+pub(crate) struct ProxyBody {
     source: Source,
     sent: u64,
     pending: Option<PendingLog>,
+    /// Ended after the log line is written (so a client that sends its next
+    /// request at once finds the line of this one already in the batch).
+    end: Option<RequestEnd>,
 }
 
 impl std::fmt::Debug for ProxyBody {
@@ -86,28 +116,39 @@ impl std::fmt::Debug for ProxyBody {
 }
 
 impl ProxyBody {
-    /// A body the proxy generated (redirect, respond, error).
-    pub fn generated(bytes: Bytes, pending: PendingLog) -> Self {
+    /// A body the proxy generated (redirect, respond, error); `end` ends
+    /// with it.
+    pub(crate) fn generated(bytes: Bytes, pending: PendingLog, end: RequestEnd) -> Self {
         ProxyBody {
             source: Source::Generated((!bytes.is_empty()).then_some(bytes)),
             sent: 0,
             pending: Some(pending),
+            end: Some(end),
         }
     }
 
     /// The next hop's body, streamed; `connection` goes back to the pool
     /// once the body has ended.
-    pub fn upstream(body: Incoming, connection: Option<Lent>, pending: PendingLog) -> Self {
+    pub(crate) fn upstream(
+        body: Incoming,
+        connection: Option<Lent>,
+        pending: PendingLog,
+        end: RequestEnd,
+    ) -> Self {
         ProxyBody {
             source: Source::Upstream(body, connection),
             sent: 0,
             pending: Some(pending),
+            end: Some(end),
         }
     }
 
     fn finish(&mut self) {
         if let Some(mut pending) = self.pending.take() {
             pending.finish(self.sent);
+        }
+        if let Some(mut end) = self.end.take() {
+            end.end();
         }
     }
 

@@ -18,7 +18,7 @@ use super::data_plane::DataPlane;
 use super::drain::{DrainToken, stopping};
 use super::rejection::Rejection;
 use super::service::{ConnectionContext, handle};
-use crate::ops::access_record::{AccessRecord, LogAction};
+use crate::log::access_record::{AccessRecord, LogAction};
 
 /// Most header fields accepted in one request head (hyper's default is 100);
 /// the framing check refuses more with 431 before hyper sees them.
@@ -26,7 +26,7 @@ const MAX_HEADERS: usize = super::framing::MAX_HEADERS;
 
 /// Serves the connection until the client leaves, a timeout closes it, or
 /// shutdown is requested (then in-flight requests finish first).
-pub async fn serve(
+pub(crate) async fn serve(
     stream: TcpStream,
     peer: IpAddr,
     plane: Arc<DataPlane>,

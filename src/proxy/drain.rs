@@ -39,7 +39,7 @@ impl Drain {
 
     /// Waits until every token is dropped or `grace` has passed; returns
     /// whether everything finished in time.
-    pub async fn wait(self, grace: Duration) -> bool {
+    pub(crate) async fn wait(self, grace: Duration) -> bool {
         let Drain { token, mut done } = self;
         drop(token);
         tokio::time::timeout(grace, done.recv()).await.is_ok()
@@ -47,7 +47,7 @@ impl Drain {
 }
 
 /// Resolves once shutdown has been requested (or its sender is gone).
-pub async fn stopping(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
+pub(crate) async fn stopping(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
 

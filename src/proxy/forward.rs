@@ -24,7 +24,7 @@ use super::service::ConnectionContext;
 /// `Expect` is not forwarded: the proxy answers `100 Continue` itself when
 /// the body is first read, which happens once the upstream connection is up
 /// and the request head is sent.
-pub async fn forward(
+pub(crate) async fn forward(
     ctx: &ConnectionContext,
     mut parts: http::request::Parts,
     body: Incoming,

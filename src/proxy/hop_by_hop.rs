@@ -25,7 +25,7 @@ fn always_hop_by_hop(name: &HeaderName) -> bool {
 ///
 /// Runs twice per proxied request, so the usual case (no hop-by-hop field
 /// at all) costs one pass over the names and no hashing.
-pub fn strip(headers: &mut HeaderMap) {
+pub(crate) fn strip(headers: &mut HeaderMap) {
     if !headers.keys().any(always_hop_by_hop) {
         return;
     }
@@ -58,7 +58,7 @@ pub fn strip(headers: &mut HeaderMap) {
 
 /// Whether the request asks to switch to the WebSocket protocol
 /// (`Upgrade: websocket` and `Connection: upgrade`).
-pub fn wants_websocket(headers: &HeaderMap) -> bool {
+pub(crate) fn wants_websocket(headers: &HeaderMap) -> bool {
     let upgrade = headers
         .get_all(UPGRADE)
         .iter()
@@ -69,7 +69,7 @@ pub fn wants_websocket(headers: &HeaderMap) -> bool {
 }
 
 /// Whether a `Connection` header lists `token`.
-pub fn connection_has(headers: &HeaderMap, token: &str) -> bool {
+pub(crate) fn connection_has(headers: &HeaderMap, token: &str) -> bool {
     headers
         .get_all(CONNECTION)
         .iter()
@@ -80,7 +80,7 @@ pub fn connection_has(headers: &HeaderMap, token: &str) -> bool {
 
 /// Strips hop-by-hop headers but keeps the WebSocket handshake pair
 /// (`Upgrade: websocket`, `Connection: upgrade`) that must reach the other side.
-pub fn strip_keeping_upgrade(headers: &mut HeaderMap) {
+pub(crate) fn strip_keeping_upgrade(headers: &mut HeaderMap) {
     let upgrade: Vec<HeaderValue> = headers.get_all(UPGRADE).iter().cloned().collect();
     strip(headers);
     for value in upgrade {
@@ -90,7 +90,7 @@ pub fn strip_keeping_upgrade(headers: &mut HeaderMap) {
 }
 
 /// Whether a message carries `Transfer-Encoding`.
-pub fn has_transfer_encoding(headers: &HeaderMap) -> bool {
+pub(crate) fn has_transfer_encoding(headers: &HeaderMap) -> bool {
     headers.contains_key(TRANSFER_ENCODING)
 }
 

@@ -64,9 +64,9 @@ impl std::str::FromStr for ListenSpec {
 #[derive(Debug)]
 pub struct BindError {
     /// The address.
-    pub address: SocketAddr,
+    pub(crate) address: SocketAddr,
     /// The OS error.
-    pub source: io::Error,
+    pub(crate) source: io::Error,
 }
 
 impl std::fmt::Display for BindError {
@@ -108,7 +108,7 @@ fn bind_one(address: SocketAddr) -> Result<TcpListener, BindError> {
 }
 
 /// A v4-mapped IPv6 peer (`::ffff:a.b.c.d`) is the IPv4 client it stands for.
-pub fn canonical_peer(address: SocketAddr) -> IpAddr {
+pub(crate) fn canonical_peer(address: SocketAddr) -> IpAddr {
     address.ip().to_canonical()
 }
 

@@ -13,7 +13,7 @@ pub mod conn_state;
 pub mod connection;
 pub mod data_plane;
 pub mod drain;
-pub mod error;
+pub(crate) mod error;
 pub mod forward;
 pub mod framing;
 pub mod held_bytes;

@@ -12,14 +12,14 @@ use hyper::client::conn::http1::SendRequest;
 use super::upstream::UpstreamBody;
 
 /// The sending half of one connection to the next hop.
-pub type Sender = SendRequest<UpstreamBody>;
+pub(crate) type Sender = SendRequest<UpstreamBody>;
 
 /// How often idle connections past their time are closed.
 const REAP_EVERY: Duration = Duration::from_secs(5);
 
 /// The idle connections of one next hop.
 #[derive(Debug)]
-pub struct Pool {
+pub(crate) struct Pool {
     idle: Mutex<Vec<Idle>>,
     max_idle: usize,
     idle_timeout: Duration,
@@ -35,7 +35,7 @@ impl Pool {
     /// A pool keeping at most `max_idle` connections, each for at most
     /// `idle_timeout`; when a Tokio runtime is running, a task closes idle
     /// connections past their time even when no request comes.
-    pub fn new(max_idle: usize, idle_timeout: Duration) -> Arc<Pool> {
+    pub(crate) fn new(max_idle: usize, idle_timeout: Duration) -> Arc<Pool> {
         let pool = Arc::new(Pool {
             idle: Mutex::new(Vec::new()),
             max_idle,
@@ -49,7 +49,7 @@ impl Pool {
 
     /// The most recently returned connection that is still open and not
     /// past its idle time; older ones met on the way are closed.
-    pub fn take(&self) -> Option<Sender> {
+    pub(crate) fn take(&self) -> Option<Sender> {
         let mut idle = self.lock();
         while let Some(entry) = idle.pop() {
             if !entry.sender.is_closed() && entry.since.elapsed() < self.idle_timeout {
@@ -61,7 +61,7 @@ impl Pool {
 
     /// Gives a connection whose response has ended back for reuse; a full
     /// pool closes its oldest connection to make room.
-    pub fn give_back(&self, sender: Sender) {
+    pub(crate) fn give_back(&self, sender: Sender) {
         if sender.is_closed() || self.max_idle == 0 {
             return;
         }
@@ -77,14 +77,15 @@ impl Pool {
 
     /// Closes idle connections that the next hop closed or that are past
     /// their idle time; returns how many are left.
-    pub fn reap(&self) -> usize {
+    pub(crate) fn reap(&self) -> usize {
         let mut idle = self.lock();
         idle.retain(|entry| !entry.sender.is_closed() && entry.since.elapsed() < self.idle_timeout);
         idle.len()
     }
 
-    /// How many connections are idle now.
-    pub fn idle(&self) -> usize {
+    /// How many connections are idle now (for the tests).
+    #[cfg(test)]
+    pub(crate) fn idle(&self) -> usize {
         self.lock().len()
     }
 
@@ -114,19 +115,19 @@ async fn reap(pool: Weak<Pool>) {
 /// A connection lent to one request, given back to its pool when the
 /// response body has been read to its end (else dropped, which closes it).
 #[derive(Debug)]
-pub struct Lent {
+pub(crate) struct Lent {
     pool: Arc<Pool>,
     sender: Sender,
 }
 
 impl Lent {
     /// Lends `sender` of `pool` to a request.
-    pub fn new(pool: Arc<Pool>, sender: Sender) -> Self {
+    pub(crate) fn new(pool: Arc<Pool>, sender: Sender) -> Self {
         Lent { pool, sender }
     }
 
     /// The response was read to its end: the connection is free again.
-    pub fn give_back(self) {
+    pub(crate) fn give_back(self) {
         self.pool.give_back(self.sender);
     }
 }

@@ -15,20 +15,20 @@ use http::header::{CONNECTION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 use hyper::body::{Body, Incoming};
 
-use super::body::{PendingLog, ProxyBody};
+use super::body::{PendingLog, ProxyBody, RequestEnd};
 use super::error::ProxyError;
 use super::pool::Lent;
-use crate::ops::access_record::{FiredRules, LogAction};
+use crate::log::access_record::{FiredRules, LogAction};
 use crate::rules::exchange::{edit_head, outgoing_query};
 use crate::rules::{
-    Decision, HeaderEdit, Outcome, RequestFacts, ResponseDecision, ResponseFacts, RuleSet, Scheme,
-    TEXT_PLAIN, evaluate_response,
+    Decision, HeaderEdit, Outcome, RequestFacts, ResponseDecision, ResponseFacts, Scheme,
+    ServedRules, TEXT_PLAIN, evaluate_response,
 };
 
 /// What the response phase needs to know about one request once its
 /// request phase is over.
-pub struct ResponseStage {
-    rule_set: Arc<RuleSet>,
+pub(crate) struct ResponseStage {
+    rule_set: Arc<ServedRules>,
     /// The request's facts as the request phase saw them, kept only when
     /// the rule set has response rules (their conditions read the request's
     /// fields too): normalized once, not again.
@@ -45,7 +45,11 @@ impl ResponseStage {
     /// The stage after the request phase decided `decision` for the request
     /// `facts` describes; the facts are kept (their headers copied) only when
     /// response rules exist, so a config without them pays nothing more.
-    pub fn new(rule_set: Arc<RuleSet>, facts: RequestFacts<'_>, decision: &mut Decision) -> Self {
+    pub(crate) fn new(
+        rule_set: Arc<ServedRules>,
+        facts: RequestFacts<'_>,
+        decision: &mut Decision,
+    ) -> Self {
         let has_rules = !rule_set.index().response_rules.is_empty();
         let outgoing_query = if has_rules {
             outgoing_query(decision, &facts).map(str::to_owned)
@@ -106,16 +110,26 @@ impl ResponseStage {
     }
 
     /// An answer the request phase generated (`redirect` or `respond`).
-    pub fn generated(self, outcome: &Outcome, mut pending: PendingLog) -> Response<ProxyBody> {
+    pub(crate) fn generated(
+        self,
+        outcome: &Outcome,
+        mut pending: PendingLog,
+        end: RequestEnd,
+    ) -> Response<ProxyBody> {
         pending.record.action = log_action(outcome);
         match outcome.answer() {
-            Some((status, headers, body)) => self.answer(status, headers, body, pending),
-            None => self.answer(StatusCode::OK, HeaderMap::new(), Bytes::new(), pending),
+            Some((status, headers, body)) => self.answer(status, headers, body, pending, end),
+            None => self.answer(StatusCode::OK, HeaderMap::new(), Bytes::new(), pending, end),
         }
     }
 
     /// The proxy's own answer to a next hop that failed (502, 504).
-    pub fn upstream_error(self, err: &ProxyError, mut pending: PendingLog) -> Response<ProxyBody> {
+    pub(crate) fn upstream_error(
+        self,
+        err: &ProxyError,
+        mut pending: PendingLog,
+        end: RequestEnd,
+    ) -> Response<ProxyBody> {
         err.log(&pending.record.method.text(), &pending.record.uri.text());
         pending.record.action = LogAction::Error;
         let mut headers = HeaderMap::new();
@@ -123,7 +137,7 @@ impl ResponseStage {
         if err.closes_connection() {
             headers.insert(CONNECTION, HeaderValue::from_static("close"));
         }
-        self.answer(err.status(), headers, Bytes::from(err.body()), pending)
+        self.answer(err.status(), headers, Bytes::from(err.body()), pending, end)
     }
 
     /// A generated answer through the response phase.
@@ -133,6 +147,7 @@ impl ResponseStage {
         headers: HeaderMap,
         body: Bytes,
         mut pending: PendingLog,
+        end: RequestEnd,
     ) -> Response<ProxyBody> {
         let response = self.decide(status, &headers);
         self.log_rules(&mut pending, &response);
@@ -141,16 +156,17 @@ impl ResponseStage {
             None => (status, headers, body),
         };
         edit_head(&mut headers, &self.edits, &response.edits);
-        build(status, headers, body, pending)
+        build(status, headers, body, pending, end)
     }
 
     /// The next hop's response through the response phase: streamed on,
     /// or replaced (its body dropped unread).
-    pub fn forwarded(
+    pub(crate) fn forwarded(
         mut self,
         response: Response<Incoming>,
         connection: Option<Lent>,
         mut pending: PendingLog,
+        end: RequestEnd,
     ) -> Response<ProxyBody> {
         pending.record.action = LogAction::Forward;
         let decision = self.decide(response.status(), response.headers());
@@ -165,12 +181,15 @@ impl ResponseStage {
             }
             drop(incoming);
             edit_head(&mut headers, &self.edits, &decision.edits);
-            return build(status, headers, body, pending);
+            return build(status, headers, body, pending, end);
         }
         let (mut parts, incoming) = response.into_parts();
         edit_head(&mut parts.headers, &self.edits, &decision.edits);
         pending.record.status = parts.status.as_u16();
-        Response::from_parts(parts, ProxyBody::upstream(incoming, connection, pending))
+        Response::from_parts(
+            parts,
+            ProxyBody::upstream(incoming, connection, pending, end),
+        )
     }
 }
 
@@ -193,14 +212,15 @@ fn log_action(outcome: &Outcome) -> LogAction {
 }
 
 /// A response the proxy writes itself, its head final.
-pub fn build(
+pub(crate) fn build(
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
     mut pending: PendingLog,
+    end: RequestEnd,
 ) -> Response<ProxyBody> {
     pending.record.status = status.as_u16();
-    let mut response = Response::new(ProxyBody::generated(body, pending));
+    let mut response = Response::new(ProxyBody::generated(body, pending, end));
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     response

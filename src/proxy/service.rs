@@ -12,7 +12,7 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri, Version};
 use hyper::body::Incoming;
 
 use super::authority::is_valid_authority;
-use super::body::{PendingLog, ProxyBody};
+use super::body::{PendingLog, ProxyBody, RequestEnd};
 use super::client_io::ConnState;
 use super::data_plane::DataPlane;
 use super::error::{ProxyError, Side};
@@ -20,28 +20,31 @@ use super::forward::forward;
 use super::hop_by_hop;
 use super::rejection::Rejection;
 use super::response_phase::{self, ResponseStage};
-use crate::ops::access_record::{AccessRecord, FiredRules, LogAction, LogText};
+use crate::log::access_record::{AccessRecord, FiredRules, LogAction, LogText};
 use crate::rules::{self, Outcome, RequestFacts, TEXT_PLAIN, apply_edits};
 
 /// What the service knows about the connection a request arrived on.
 #[derive(Debug, Clone)]
-pub struct ConnectionContext {
+pub(crate) struct ConnectionContext {
     /// The shared data plane.
-    pub plane: Arc<DataPlane>,
+    pub(crate) plane: Arc<DataPlane>,
     /// The peer's address (v4-mapped addresses already made v4).
-    pub peer: IpAddr,
+    pub(crate) peer: IpAddr,
     /// The connection's timers and request count.
-    pub state: Arc<ConnState>,
+    pub(crate) state: Arc<ConnState>,
     /// Held by upgraded tunnels so shutdown waits for them.
-    pub drain: super::drain::DrainToken,
+    pub(crate) drain: super::drain::DrainToken,
 }
 
-/// Handles one request; never fails (errors become responses).
-pub async fn handle(
+/// Handles one request; never fails (errors become responses). The request
+/// counts as in progress on its connection until its response body ends.
+/// (One future, not two nested: moving a nested future into its parent
+/// cost a memcpy of its whole state per request.)
+pub(crate) async fn handle(
     ctx: ConnectionContext,
     request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
-    ctx.state.request_started();
+    let end = RequestEnd::start(ctx.state.clone());
     let started = Instant::now();
     let rule_set = ctx.plane.rules();
     let mut pending = PendingLog {
@@ -49,7 +52,6 @@ pub async fn handle(
         format: rule_set.settings.access_log,
         started,
         log: Some(ctx.plane.access_log.clone()),
-        conn: ctx.state.clone(),
     };
     let mut request = request;
     // The upgrade handle must be taken from the request itself, before it is split.
@@ -57,7 +59,7 @@ pub async fn handle(
         hop_by_hop::wants_websocket(request.headers()).then(|| hyper::upgrade::on(&mut request));
     let (mut parts, body) = request.into_parts();
     if let Err(err) = check(&mut parts, rule_set.settings.max_request_header_bytes) {
-        return Ok(error_response(err, pending));
+        return Ok(error_response(err, pending, end));
     }
     let (stage, outcome, request_headers, target) = {
         let facts = match RequestFacts::from_parts(&parts, ctx.peer) {
@@ -66,6 +68,7 @@ pub async fn handle(
                 return Ok(error_response(
                     ProxyError::Rejected(Rejection::Target(err)),
                     pending,
+                    end,
                 ));
             }
         };
@@ -87,7 +90,7 @@ pub async fn handle(
     };
     match outcome {
         Outcome::Redirect { .. } | Outcome::Respond { .. } => {
-            Ok(stage.generated(&outcome, pending))
+            Ok(stage.generated(&outcome, pending, end))
         }
         Outcome::Forward { .. } => {
             apply_edits(&request_headers, &mut parts.headers);
@@ -103,12 +106,14 @@ pub async fn handle(
             match forwarded {
                 Ok((response, upstream_ms, connection)) => {
                     pending.record.upstream_ms = Some(upstream_ms);
-                    Ok(stage.forwarded(response, connection, pending))
+                    Ok(stage.forwarded(response, connection, pending, end))
                 }
                 // The proxy's own 502 and 504 reached the rules: they get
                 // the response phase (section 12).
-                Err(err) if err.side() == Side::Upstream => Ok(stage.upstream_error(&err, pending)),
-                Err(err) => Ok(error_response(err, pending)),
+                Err(err) if err.side() == Side::Upstream => {
+                    Ok(stage.upstream_error(&err, pending, end))
+                }
+                Err(err) => Ok(error_response(err, pending, end)),
             }
         }
     }
@@ -247,7 +252,11 @@ fn base_record(request: &Request<Incoming>, peer: IpAddr) -> AccessRecord {
 /// The one path from a refusal before the rules (or a fault after them
 /// that is not the next hop's) to what the client sees and the logs say:
 /// no rule's edits (section 12).
-fn error_response(err: ProxyError, mut pending: PendingLog) -> Response<ProxyBody> {
+fn error_response(
+    err: ProxyError,
+    mut pending: PendingLog,
+    end: RequestEnd,
+) -> Response<ProxyBody> {
     err.log(&pending.record.method.text(), &pending.record.uri.text());
     pending.record.action = LogAction::Error;
     let mut headers = HeaderMap::new();
@@ -255,7 +264,7 @@ fn error_response(err: ProxyError, mut pending: PendingLog) -> Response<ProxyBod
     if err.closes_connection() {
         headers.insert(CONNECTION, HeaderValue::from_static("close"));
     }
-    response_phase::build(err.status(), headers, Bytes::from(err.body()), pending)
+    response_phase::build(err.status(), headers, Bytes::from(err.body()), pending, end)
 }
 
 #[cfg(test)]
@@ -271,10 +280,11 @@ mod tests {
         body: Bytes,
         edits: &[rules::HeaderEdit],
         pending: PendingLog,
+        end: RequestEnd,
     ) -> Response<ProxyBody> {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
         apply_edits(edits, &mut headers);
-        response_phase::build(status, headers, body, pending)
+        response_phase::build(status, headers, body, pending, end)
     }
 
     fn parts(request: Request<()>) -> http::request::Parts {
@@ -465,7 +475,7 @@ mod tests {
 
     #[test]
     fn generated_responses_carry_the_rules_response_headers_and_one_log_line() {
-        use crate::ops::access_log::AccessLog;
+        use crate::log::access_log::AccessLog;
         use http::HeaderName;
         let dir = std::env::temp_dir().join(format!("switchyard-svc-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
@@ -473,9 +483,9 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         let log = AccessLog::open(&path).expect("log");
         let conn = Arc::new(ConnState::default());
-        conn.request_started();
+        let end = RequestEnd::start(conn.clone());
         let request = Request::get("/old").body(()).expect("request");
-        let mut record = crate::ops::access_record::AccessRecord::placeholder();
+        let mut record = crate::log::access_record::AccessRecord::placeholder();
         record.method = LogText::Method(request.method().clone());
         record.uri = LogText::Target(request.uri().clone());
         record.action = LogAction::Redirect;
@@ -484,7 +494,6 @@ mod tests {
             format: crate::rules::AccessLogFormat::Json,
             started: Instant::now(),
             log: Some(log.clone()),
-            conn: conn.clone(),
         };
         let mut headers = HeaderMap::new();
         headers.insert(LOCATION, HeaderValue::from_static("/new"));
@@ -504,6 +513,7 @@ mod tests {
             Bytes::new(),
             &edits,
             pending,
+            end,
         );
         assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
         assert_eq!(response.headers()[LOCATION], "/new");

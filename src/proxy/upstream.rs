@@ -23,7 +23,7 @@ use super::pool::{Lent, Pool, Sender};
 use crate::rules::Settings;
 
 /// The platform's next hop.
-pub const DEFAULT_NEXT_HOP: &str = "next-hop:80";
+pub(crate) const DEFAULT_NEXT_HOP: &str = "next-hop:80";
 
 /// How long an idle connection to the next hop is kept.
 const POOL_IDLE: Duration = Duration::from_secs(30);
@@ -39,7 +39,7 @@ const POOL_MAX_IDLE: usize = 1024;
 const UPSTREAM_READ_BUFFER: usize = 64 * 1024;
 
 /// A request body sent upstream: the client's, or none at all.
-pub type UpstreamBody = Either<Incoming, Empty<Bytes>>;
+pub(crate) type UpstreamBody = Either<Incoming, Empty<Bytes>>;
 
 /// The platform's next hop and the connections that reach it; `configure`
 /// applies a reload's connect timeout to new connections.
@@ -60,18 +60,18 @@ impl fmt::Debug for Upstream {
 /// The next hop's response, with how long its head took and the connection
 /// that carries its body.
 #[derive(Debug)]
-pub struct UpstreamResponse {
+pub(crate) struct UpstreamResponse {
     /// The response, body still streaming.
-    pub response: Response<Incoming>,
+    pub(crate) response: Response<Incoming>,
     /// From sending to the response head.
-    pub elapsed: Duration,
+    pub(crate) elapsed: Duration,
     /// The connection, to give back once the body has ended.
-    pub connection: Lent,
+    pub(crate) connection: Lent,
 }
 
 /// Why no connection to the next hop could be made.
 #[derive(Debug)]
-pub enum ConnectError {
+pub(crate) enum ConnectError {
     /// The name did not resolve.
     Resolve(io::Error),
     /// The name resolved to no address.
@@ -118,24 +118,14 @@ impl Upstream {
         }
     }
 
-    /// The `host:port` requests are sent to.
-    pub fn authority(&self) -> &str {
-        &self.authority
-    }
-
     /// Applies new settings: the connect timeout holds for new connections.
-    pub fn configure(&self, settings: &Settings) {
+    pub(crate) fn configure(&self, settings: &Settings) {
         self.connect_timeout_ms
             .store(millis(settings.upstream_connect_timeout), Ordering::Relaxed);
     }
 
-    /// How many idle connections are pooled now.
-    pub fn idle_connections(&self) -> usize {
-        self.pool.idle()
-    }
-
     /// Sends the request; waits at most `response_timeout` for the response head.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         request: Request<UpstreamBody>,
         response_timeout: Duration,

@@ -76,7 +76,7 @@ pub struct FileBody {
 
 impl Action {
     /// Whether the action ends evaluation when it fires.
-    pub fn is_terminal(&self) -> bool {
+    pub(crate) fn is_terminal(&self) -> bool {
         matches!(
             self,
             Action::Redirect { .. } | Action::Respond { .. } | Action::RespondFile { .. }

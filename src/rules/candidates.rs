@@ -7,7 +7,7 @@ use super::field::FieldReader;
 use super::index::RuleIndex;
 
 /// The candidate rules of one request, ascending; see `RuleIndex::candidates`.
-pub struct Candidates<'p> {
+pub(crate) struct Candidates<'p> {
     index: &'p RuleIndex,
     reader: &'p FieldReader<'p>,
     next_ungated: usize,
@@ -17,7 +17,7 @@ pub struct Candidates<'p> {
 
 impl<'p> Candidates<'p> {
     /// Candidates over an index for the request the reader reads.
-    pub fn new(index: &'p RuleIndex, reader: &'p FieldReader<'p>) -> Self {
+    pub(crate) fn new(index: &'p RuleIndex, reader: &'p FieldReader<'p>) -> Self {
         Candidates {
             index,
             reader,
@@ -29,7 +29,7 @@ impl<'p> Candidates<'p> {
 
     /// Whether the sets have not run yet (for tests).
     #[cfg(test)]
-    pub fn is_set_pending(&self) -> bool {
+    pub(crate) fn is_set_pending(&self) -> bool {
         self.matched.is_none()
     }
 

@@ -154,11 +154,11 @@ impl Ordering {
 #[derive(Debug, Clone, Default)]
 pub struct ValueSet {
     /// Exact strings (lower-cased for `host`).
-    pub strings: Vec<String>,
+    pub(crate) strings: Vec<String>,
     /// Networks, only for `client_ip`; an address inside one is a member.
-    pub networks: Vec<IpNet>,
+    pub(crate) networks: Vec<IpNet>,
     /// The declared list it came from (`$office`), for `explain`.
-    pub list: Option<String>,
+    pub(crate) list: Option<String>,
 }
 
 /// A header's name, compared case-insensitively (as `HeaderName`, lower

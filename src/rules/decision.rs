@@ -102,7 +102,7 @@ pub enum HeaderEdit {
 
 impl HeaderEdit {
     /// Applies the edit to a header map.
-    pub fn apply(&self, headers: &mut HeaderMap) {
+    pub(crate) fn apply(&self, headers: &mut HeaderMap) {
         match self {
             HeaderEdit::Set(name, value) => {
                 headers.insert(name.clone(), value.clone());
@@ -130,8 +130,9 @@ pub fn apply_edits(edits: &[HeaderEdit], headers: &mut HeaderMap) {
 }
 
 impl Decision {
-    /// The decision of an empty rule set: forward unchanged.
-    pub fn forward_unchanged() -> Self {
+    /// The decision of an empty rule set: forward unchanged (the response
+    /// phase's scratch decision starts from it).
+    pub(crate) fn forward_unchanged() -> Self {
         Decision {
             fired: Vec::new(),
             outcome: Outcome::Forward { target: None },

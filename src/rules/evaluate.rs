@@ -19,18 +19,18 @@ use super::index::{RuleIndex, RulePlan};
 use super::matcher::{Matcher, Slots};
 use super::query_edit::{self, QueryAction};
 use super::request::RequestFacts;
-use super::rule_set::{Phase, Rule, RuleSet};
+use super::rule_set::{Phase, Rule, RuleSet, ServedRules};
 use super::template::Template;
 use super::trace::{Leaf, NoTrace, Observer, Recorder, Trace};
 
 /// Decides what happens to one request.
-pub fn evaluate(rule_set: &RuleSet, facts: &RequestFacts<'_>) -> Decision {
+pub fn evaluate(rule_set: &ServedRules, facts: &RequestFacts<'_>) -> Decision {
     run(rule_set, facts, &mut NoTrace)
 }
 
 /// Decides what happens to one request and reports, rule by rule, why (for
 /// `explain`). The decision is exactly the one `evaluate` returns.
-pub fn evaluate_traced(rule_set: &RuleSet, facts: &RequestFacts<'_>) -> (Decision, Trace) {
+pub fn evaluate_traced(rule_set: &ServedRules, facts: &RequestFacts<'_>) -> (Decision, Trace) {
     let mut recorder = Recorder::new(rule_set.rules.iter().map(|rule| rule.name.as_str()));
     let decision = run(rule_set, facts, &mut recorder);
     (decision, recorder.finish())
@@ -40,7 +40,7 @@ pub fn evaluate_traced(rule_set: &RuleSet, facts: &RequestFacts<'_>) -> (Decisio
 /// `outgoing_query` is the query that was (or would have been) sent
 /// upstream, which a response-phase `redirect` carries over.
 pub fn evaluate_response(
-    rule_set: &RuleSet,
+    rule_set: &ServedRules,
     facts: &RequestFacts<'_>,
     response: ResponseFacts<'_>,
     outgoing_query: Option<&str>,
@@ -55,7 +55,7 @@ pub fn evaluate_response(
 /// `redirect` that fires ends the phase with an answer; `stop` ends it
 /// without one.
 pub(crate) fn run_response<O: Observer>(
-    rule_set: &RuleSet,
+    rule_set: &ServedRules,
     reader: &FieldReader<'_>,
     outgoing_query: Option<&str>,
     observer: &mut O,
@@ -131,25 +131,15 @@ fn decide<'v, O: Observer>(
 }
 
 pub(crate) fn run<O: Observer>(
-    rule_set: &RuleSet,
+    rule_set: &ServedRules,
     facts: &RequestFacts<'_>,
     observer: &mut O,
 ) -> Decision {
-    let cached = rule_set.index();
-    // A rule set whose rules were changed after its index was built is run
-    // with a fresh index rather than a stale one.
-    if cached.plans.len() == rule_set.rules.len() {
-        run_with(rule_set, cached, facts, observer)
-    } else {
-        run_with(
-            rule_set,
-            &RuleIndex::build(&rule_set.rules),
-            facts,
-            observer,
-        )
-    }
+    run_with(rule_set, rule_set.index(), facts, observer)
 }
 
+/// The evaluator proper, over any index of `rule_set`'s rules (the tests
+/// pass one without gates to prove the index never changes a result).
 fn run_with<O: Observer>(
     rule_set: &RuleSet,
     index: &RuleIndex,

@@ -12,7 +12,7 @@ use super::decision::{Decision, HeaderEdit, Outcome, ResponseDecision, apply_edi
 use super::evaluate::{run, run_response};
 use super::field::{FieldReader, ResponseFacts};
 use super::request::RequestFacts;
-use super::rule_set::RuleSet;
+use super::rule_set::ServedRules;
 use super::trace::{NoTrace, Observer, Recorder, Trace};
 
 /// The next hop's answer as described: `explain --status/--response-header`,
@@ -64,7 +64,7 @@ impl Exchange {
 /// Simulates one exchange; `upstream` is what the next hop answers if the
 /// request is forwarded.
 pub fn simulate(
-    rule_set: &RuleSet,
+    rule_set: &ServedRules,
     facts: &RequestFacts<'_>,
     upstream: Option<&UpstreamAnswer>,
 ) -> Exchange {
@@ -75,7 +75,7 @@ pub fn simulate(
 /// Response rules that did not run for want of a described answer are
 /// marked as depending on the response.
 pub fn simulate_traced(
-    rule_set: &RuleSet,
+    rule_set: &ServedRules,
     facts: &RequestFacts<'_>,
     upstream: Option<&UpstreamAnswer>,
 ) -> (Exchange, Trace) {
@@ -106,7 +106,7 @@ pub fn edit_head(headers: &mut HeaderMap, request_edits: &[HeaderEdit], response
 }
 
 fn simulate_with<O: Observer>(
-    rule_set: &RuleSet,
+    rule_set: &ServedRules,
     facts: &RequestFacts<'_>,
     upstream: Option<&UpstreamAnswer>,
     observer: &mut O,

@@ -12,7 +12,7 @@ use super::template::{Template, TemplatePart};
 /// Appends the template's text: literals as they are, fields as §4 reads
 /// them, captures from the rule's matched regexes (`""` for a group that took
 /// no part in the match).
-pub fn expand_into(
+pub(crate) fn expand_into(
     template: &Template,
     reader: &FieldReader<'_>,
     slots: &Slots<'_>,
@@ -46,7 +46,7 @@ fn expand_part(part: &TemplatePart, reader: &FieldReader<'_>, slots: &Slots<'_>,
 }
 
 /// The template's text as a new string.
-pub fn expand(template: &Template, reader: &FieldReader<'_>, slots: &Slots<'_>) -> String {
+pub(crate) fn expand(template: &Template, reader: &FieldReader<'_>, slots: &Slots<'_>) -> String {
     let mut out = String::new();
     expand_into(template, reader, slots, &mut out);
     out
@@ -85,7 +85,7 @@ pub fn split_rewrite(target: &str) -> (&str, Option<&str>) {
 /// Percent-encodes the bytes a URI may not hold (controls, space, non-ASCII,
 /// `"<>\^`{|}`), leaving existing escapes and every other character alone, so
 /// a target built from decoded arguments or header text is still one URI.
-pub fn escape_uri(target: String) -> String {
+pub(crate) fn escape_uri(target: String) -> String {
     if !target.bytes().any(needs_escape) {
         return target;
     }

@@ -43,7 +43,7 @@ pub struct FieldReader<'f> {
 
 impl<'f> FieldReader<'f> {
     /// A reader over one request's facts.
-    pub fn new(facts: &'f RequestFacts<'f>) -> Self {
+    pub(crate) fn new(facts: &'f RequestFacts<'f>) -> Self {
         FieldReader {
             facts,
             response: None,
@@ -68,12 +68,12 @@ impl<'f> FieldReader<'f> {
     }
 
     /// The facts read.
-    pub fn facts(&self) -> &'f RequestFacts<'f> {
+    pub(crate) fn facts(&self) -> &'f RequestFacts<'f> {
         self.facts
     }
 
     /// The field's value as conditions compare it and templates insert it.
-    pub fn value(&self, field: &Field) -> Cow<'_, str> {
+    pub(crate) fn value(&self, field: &Field) -> Cow<'_, str> {
         let facts = self.facts;
         match field {
             Field::Scheme => Cow::Borrowed(facts.scheme.as_str()),
@@ -131,7 +131,7 @@ impl<'f> FieldReader<'f> {
 
     /// `exists field`: present, even if empty. Only headers, cookies and
     /// query arguments can be absent; the other fields always exist.
-    pub fn exists(&self, field: &Field) -> bool {
+    pub(crate) fn exists(&self, field: &Field) -> bool {
         let facts = self.facts;
         match field {
             Field::Header(name) => facts.headers.contains_key(name.name()),
@@ -145,7 +145,7 @@ impl<'f> FieldReader<'f> {
     }
 
     /// Appends the field's value to a template's output.
-    pub fn write_value(&self, field: &Field, out: &mut String) {
+    pub(crate) fn write_value(&self, field: &Field, out: &mut String) {
         match field {
             Field::ClientIp if self.client_ip.get().is_none() => {
                 // Formatting into a String cannot fail.

@@ -8,8 +8,6 @@
 //! condition requires (`field ~ re`, alone or as a member of the top-level
 //! `and`) does not match, and then that rule could not have fired.
 
-use std::sync::OnceLock;
-
 use http::HeaderValue;
 use regex::{RegexSet, RegexSetBuilder};
 
@@ -18,7 +16,7 @@ use super::candidates::Candidates;
 use super::condition::{Condition, Field, Test, TestOp};
 use super::field::FieldReader;
 use super::query_edit::QueryAction;
-use super::rule_set::{Phase, Rule, RuleSet};
+use super::rule_set::{Phase, Rule};
 use super::template::{Template, TemplatePart};
 
 /// Compiled-program size limit of one combined `RegexSet` (its regexes each
@@ -34,73 +32,73 @@ const CAPACITY_CAP: usize = 32;
 #[derive(Debug, Clone)]
 pub struct RuleIndex {
     /// One set per field that gates rules (`path`, `uri`, `host`, `query`).
-    pub sets: Vec<GateSet>,
+    pub(crate) sets: Vec<GateSet>,
     /// One plan per rule, by index.
-    pub plans: Vec<RulePlan>,
+    pub(crate) plans: Vec<RulePlan>,
     /// The rules without a gate, in order: always visited.
-    pub ungated: Vec<usize>,
+    pub(crate) ungated: Vec<usize>,
     /// The first gated rule: the sets run when evaluation gets there.
-    pub first_gated: Option<usize>,
+    pub(crate) first_gated: Option<usize>,
     /// The `on response` rules, in file order: never candidates of the
     /// request phase; the response phase visits each (empty for most
     /// configs, which then pay nothing for the response phase).
-    pub response_rules: Vec<usize>,
+    pub(crate) response_rules: Vec<usize>,
     /// Capacities that let a typical decision be built without growing its
     /// vectors.
-    pub capacity: DecisionCapacity,
+    pub(crate) capacity: DecisionCapacity,
 }
 
 /// The gating regexes on one field.
 #[derive(Debug, Clone)]
-pub struct GateSet {
+pub(crate) struct GateSet {
     /// The field the regexes read.
-    pub field: Field,
+    pub(crate) field: Field,
     /// The regexes, in rule order.
-    pub set: RegexSet,
+    pub(crate) set: RegexSet,
     /// For each pattern, the rule it gates (ascending).
-    pub rules: Vec<usize>,
+    pub(crate) rules: Vec<usize>,
 }
 
 /// How large the vectors of a `Decision` start (the counts of the ungated
 /// rules and of their header actions, capped).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct DecisionCapacity {
+pub(crate) struct DecisionCapacity {
     /// For `Decision::fired`.
-    pub fired: usize,
+    pub(crate) fired: usize,
     /// For `Decision::request_headers`.
-    pub request_headers: usize,
+    pub(crate) request_headers: usize,
     /// For `Decision::response_headers`.
-    pub response_headers: usize,
+    pub(crate) response_headers: usize,
 }
 
 /// What is prepared for one rule.
 #[derive(Debug, Clone)]
-pub struct RulePlan {
+pub(crate) struct RulePlan {
     /// The regex that must match for the rule to fire, if it is indexed.
-    pub gate: Option<Gate>,
+    pub(crate) gate: Option<Gate>,
     /// For each capture slot of the rule, whether a template reads it (only
     /// those regexes run with capture positions; the rest use `is_match`).
-    pub capture_slots: Vec<bool>,
+    pub(crate) capture_slots: Vec<bool>,
     /// Per action: the header value when the action's template is literal.
-    pub literal_values: Vec<Option<HeaderValue>>,
+    pub(crate) literal_values: Vec<Option<HeaderValue>>,
 }
 
 /// A rule's gating regex: where it is in the index, and where the test sits
 /// in the condition (for `explain`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Gate {
+pub(crate) struct Gate {
     /// The set's number in `RuleIndex::sets`.
-    pub set: usize,
+    pub(crate) set: usize,
     /// The pattern's number in that set.
-    pub pattern: usize,
+    pub(crate) pattern: usize,
     /// `None` when the whole condition is the test, else its position in the
     /// top-level `All`.
-    pub member: Option<usize>,
+    pub(crate) member: Option<usize>,
 }
 
 impl Gate {
     /// The gating test inside the rule's condition.
-    pub fn test<'r>(&self, condition: &'r Condition) -> Option<&'r Test> {
+    pub(crate) fn test<'r>(&self, condition: &'r Condition) -> Option<&'r Test> {
         let leaf = match (self.member, condition) {
             (None, leaf) => leaf,
             (Some(member), Condition::All(members)) => members.get(member)?,
@@ -110,34 +108,6 @@ impl Gate {
             Condition::Test(test) => Some(test),
             _ => None,
         }
-    }
-}
-
-/// A cell for the index inside `RuleSet`, filled on first use. Cloning a rule
-/// set gives an empty cell, so a clone whose rules are then changed never
-/// runs with a stale index.
-#[derive(Debug, Default)]
-pub struct IndexCell(OnceLock<RuleIndex>);
-
-impl Clone for IndexCell {
-    fn clone(&self) -> Self {
-        IndexCell::default()
-    }
-}
-
-impl IndexCell {
-    /// The index, built from `rules` on the first call.
-    pub fn get_or_build(&self, rules: &[Rule]) -> &RuleIndex {
-        self.0.get_or_init(|| RuleIndex::build(rules))
-    }
-}
-
-impl RuleSet {
-    /// The rule set's index, built on the first call. The server should call
-    /// it once after compiling and before swapping the rule set in, so that no
-    /// request pays for building it.
-    pub fn index(&self) -> &RuleIndex {
-        self.index.get_or_build(&self.rules)
     }
 }
 
@@ -221,7 +191,7 @@ impl RuleIndex {
     /// The same preparation without the sets, so every rule is visited (the
     /// reference that tests compare the index against).
     #[cfg(test)]
-    pub fn build_unindexed(rules: &[Rule]) -> Self {
+    pub(crate) fn build_unindexed(rules: &[Rule]) -> Self {
         let mut index = RuleIndex::build(rules);
         index.sets.clear();
         for plan in &mut index.plans {
@@ -236,7 +206,7 @@ impl RuleIndex {
 
     /// The rules that can fire for this request, in file order: every
     /// ungated rule, and the gated ones whose regex matches.
-    pub fn candidates<'p>(&'p self, reader: &'p FieldReader<'p>) -> Candidates<'p> {
+    pub(crate) fn candidates<'p>(&'p self, reader: &'p FieldReader<'p>) -> Candidates<'p> {
         Candidates::new(self, reader)
     }
 }

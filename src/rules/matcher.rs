@@ -10,17 +10,17 @@ use super::field::FieldReader;
 use super::trace::{Leaf, Observer};
 
 /// The groups of one matched `~`, with the text they index.
-pub struct Captured<'v> {
+pub(crate) struct Captured<'v> {
     /// The field value the regex ran on.
-    pub haystack: Cow<'v, str>,
+    pub(crate) haystack: Cow<'v, str>,
     /// Group positions in `haystack`.
-    pub locations: CaptureLocations,
+    pub(crate) locations: CaptureLocations,
 }
 
 impl Captured<'_> {
     /// The text of one group; `""` when the group took no part in the match
     /// or does not exist.
-    pub fn group(&self, group: usize) -> &str {
+    pub(crate) fn group(&self, group: usize) -> &str {
         self.locations
             .get(group)
             .and_then(|(start, end)| self.haystack.get(start..end))
@@ -29,24 +29,24 @@ impl Captured<'_> {
 }
 
 /// One rule's capture slots, indexed by `CaptureRef::slot`.
-pub type Slots<'v> = Vec<Option<Captured<'v>>>;
+pub(crate) type Slots<'v> = Vec<Option<Captured<'v>>>;
 
 /// What the matcher works with for one rule.
-pub struct Matcher<'v, 'o, O: Observer> {
+pub(crate) struct Matcher<'v, 'o, O: Observer> {
     /// The request's fields.
-    pub reader: &'v FieldReader<'v>,
+    pub(crate) reader: &'v FieldReader<'v>,
     /// Which slots must keep capture positions.
-    pub wanted: &'v [bool],
+    pub(crate) wanted: &'v [bool],
     /// Where they are kept.
-    pub slots: Slots<'v>,
+    pub(crate) slots: Slots<'v>,
     /// Who is told about each step.
-    pub observer: &'o mut O,
+    pub(crate) observer: &'o mut O,
 }
 
 impl<'v, O: Observer> Matcher<'v, '_, O> {
     /// Whether the condition holds; `negated` is true under an odd number of
     /// `not`s (for the trace only).
-    pub fn holds(&mut self, condition: &Condition, negated: bool) -> bool {
+    pub(crate) fn holds(&mut self, condition: &Condition, negated: bool) -> bool {
         match condition {
             Condition::All(members) => {
                 let mark = self.observer.mark();

@@ -34,7 +34,7 @@ pub use map::Map;
 pub use query_edit::{NamePattern, QueryAction, QueryName};
 pub use request::{RequestFacts, Scheme, TargetError};
 pub use rule_regex::RuleRegex;
-pub use rule_set::{Phase, Rule, RuleSet};
+pub use rule_set::{Phase, Rule, RuleSet, ServedRules};
 pub use settings::{AccessLogFormat, Settings};
 pub use template::{CaptureRef, Template, TemplatePart};
 pub use trace::{RuleStatus, RuleTrace, Trace};

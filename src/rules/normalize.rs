@@ -8,7 +8,7 @@ use std::borrow::Cow;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InvalidEscape {
     /// Byte offset of the `%` that does not start a valid escape.
-    pub at: usize,
+    pub(crate) at: usize,
 }
 
 /// Normalizes a path: percent-escapes of unreserved characters decoded, the
@@ -23,7 +23,7 @@ pub fn normalize_path(path: &str) -> Result<String, InvalidEscape> {
 /// Normalizes a query string's escapes the same way as the path's, but keeps
 /// an invalid escape as it was sent: queries carry all kinds of client data
 /// and the proxy forwards them untouched where it cannot improve them.
-pub fn normalize_query(query: &str) -> Cow<'_, str> {
+pub(crate) fn normalize_query(query: &str) -> Cow<'_, str> {
     match normalize_escapes(query, Strictness::Lenient) {
         Ok(text) => text,
         // Lenient mode never fails; keep the text as sent if it ever did.
@@ -99,7 +99,7 @@ fn normalize_escapes(text: &str, strictness: Strictness) -> Result<Cow<'_, str>,
 /// RFC 3986 §5.2.4 for an absolute path: `.` segments vanish, `..` removes the
 /// segment before it (never above the root), and a path that ended in a dot
 /// segment keeps its trailing slash.
-pub fn remove_dot_segments(path: &str) -> String {
+pub(crate) fn remove_dot_segments(path: &str) -> String {
     let has_dot_segment = path
         .split('/')
         .any(|segment| segment == "." || segment == "..");

@@ -18,7 +18,7 @@ pub enum Scheme {
 
 impl Scheme {
     /// The field's text, as conditions compare it.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Scheme::Http => "http",
             Scheme::Https => "https",
@@ -30,19 +30,19 @@ impl Scheme {
 #[derive(Debug, Clone)]
 pub struct RequestFacts<'a> {
     /// From `X-Forwarded-Proto`.
-    pub scheme: Scheme,
+    pub(crate) scheme: Scheme,
     /// `Host` lower-cased without port; `""` when absent.
-    pub host: String,
+    pub(crate) host: String,
     /// The method as sent.
-    pub method: &'a str,
+    pub(crate) method: &'a str,
     /// The normalized path.
     pub path: String,
     /// The query without `?`; `None` when the target had no `?`.
-    pub query: Option<String>,
+    pub(crate) query: Option<String>,
     /// `True-Client-IP`, else first valid `X-Forwarded-For`, else the peer.
-    pub client_ip: IpAddr,
+    pub(crate) client_ip: IpAddr,
     /// The request headers as received.
-    pub headers: &'a HeaderMap,
+    pub(crate) headers: &'a HeaderMap,
 }
 
 /// Why a request target cannot be turned into facts (the data plane answers 400).

@@ -13,13 +13,13 @@ use regex::{Regex, RegexBuilder};
 
 /// The largest compiled program one regex may have (bytes), so no pattern can
 /// make the proxy slow to load or large in memory.
-pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
 /// The deepest nesting a pattern may have.
-pub const REGEX_NEST_LIMIT: u32 = 64;
+pub(crate) const REGEX_NEST_LIMIT: u32 = 64;
 
 /// The one way a rule's regex is built, so the pattern checked at compile
 /// time is the program that later runs.
-pub fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {
+pub(crate) fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(pattern)
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
@@ -39,7 +39,7 @@ struct Inner {
 impl RuleRegex {
     /// A pattern that `build_regex` has accepted; its program is built again
     /// on first use.
-    pub fn checked(pattern: &str) -> Self {
+    pub(crate) fn checked(pattern: &str) -> Self {
         RuleRegex(Arc::new(Inner {
             pattern: pattern.into(),
             built: OnceLock::new(),
@@ -47,14 +47,14 @@ impl RuleRegex {
     }
 
     /// The pattern as written (after string escapes).
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0.pattern
     }
 
     /// The compiled regex, built on the first call. `None` only if building
     /// a pattern that was accepted before fails now (it cannot with the
     /// same limits; then neither `~` nor `!~` holds, and the error is logged).
-    pub fn get(&self) -> Option<&Regex> {
+    pub(crate) fn get(&self) -> Option<&Regex> {
         self.0
             .built
             .get_or_init(|| match build_regex(&self.0.pattern) {
@@ -67,8 +67,9 @@ impl RuleRegex {
             .as_ref()
     }
 
-    /// Whether the program has been built.
-    pub fn is_built(&self) -> bool {
+    /// Whether the program has been built (for the tests).
+    #[cfg(test)]
+    pub(crate) fn is_built(&self) -> bool {
         self.0.built.get().is_some()
     }
 }

@@ -1,39 +1,81 @@
-//! The compiled, immutable rule set that the data plane runs and a reload swaps.
+//! The compiled rule set in its two forms: `RuleSet`, the checked form that
+//! `config` produces and `validate` stops at, and `ServedRules`, the same
+//! rules with their evaluation index built, which is what the server swaps
+//! in and every request runs. The index exists exactly when the served form
+//! does, so nothing is built or rebuilt on the serving path, and `validate`
+//! never pays for it.
+
+use std::ops::Deref;
 
 use super::action::Action;
 use super::condition::Condition;
-use super::index::IndexCell;
+use super::index::RuleIndex;
 use super::settings::Settings;
 
-/// Everything `proxy.conf` says, ready to run: shared read-only by every request.
-///
-/// Treat it as immutable once evaluated: its index is built from `rules` on
-/// first use (see `RuleSet::index`).
-#[derive(Debug, Clone, Default)]
+/// Everything `proxy.conf` says, checked and typed: what `validate` and
+/// `check` need. Read-only once built; its fields are the crate's own.
+/// (Cloned only when `validate` runs the config's tests, which need the
+/// served form; a clone shares the compiled regexes.)
+#[derive(Debug, Clone)]
 pub struct RuleSet {
     /// The settings block (defaults where absent).
-    pub settings: Settings,
+    pub(crate) settings: Settings,
     /// The rules, in file order.
-    pub rules: Vec<Rule>,
+    pub(crate) rules: Vec<Rule>,
     /// Hex SHA-256 of the `proxy.conf` bytes it was compiled from (of the empty
     /// string when there was no file), so `reload` can confirm what is served.
-    pub source_hash: String,
-    /// What evaluation prepares once per rule set (built lazily; construct
-    /// with `RuleSet::new` or `..RuleSet::default()`).
-    pub index: IndexCell,
+    pub(crate) source_hash: String,
 }
 
 impl RuleSet {
-    /// A rule set with its index built, so no request pays for building it.
+    /// The one way to make a rule set: `config::compile` calls it with what it
+    /// checked; tests and benchmarks with rules of their own.
     pub fn new(settings: Settings, rules: Vec<Rule>, source_hash: String) -> Self {
-        let rule_set = RuleSet {
+        RuleSet {
             settings,
             rules,
             source_hash,
-            index: IndexCell::default(),
-        };
-        rule_set.index();
-        rule_set
+        }
+    }
+
+    /// The rules, in file order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Builds the evaluation index (tens of milliseconds for 1,000 regex
+    /// rules): the server does it before swapping the rules in, off the
+    /// serving threads, so no request ever pays for it.
+    pub fn prepare(self) -> ServedRules {
+        let index = RuleIndex::build(&self.rules);
+        ServedRules {
+            rule_set: self,
+            index,
+        }
+    }
+}
+
+/// A rule set ready to serve: the checked rules and their index, built
+/// together and never changed, shared read-only by every request.
+#[derive(Debug)]
+pub struct ServedRules {
+    rule_set: RuleSet,
+    index: RuleIndex,
+}
+
+impl ServedRules {
+    /// What evaluation prepared once for these rules.
+    pub(crate) fn index(&self) -> &RuleIndex {
+        &self.index
+    }
+}
+
+impl Deref for ServedRules {
+    type Target = RuleSet;
+
+    /// The served form reads as the checked form it was built from.
+    fn deref(&self) -> &RuleSet {
+        &self.rule_set
     }
 }
 

@@ -56,7 +56,7 @@ impl Template {
 
     /// The text when the template has no variable part, so callers can
     /// pre-build header values once.
-    pub fn as_literal(&self) -> Option<&str> {
+    pub(crate) fn as_literal(&self) -> Option<&str> {
         match self.parts.as_slice() {
             [] => Some(""),
             [TemplatePart::Literal(text)] => Some(text),

@@ -14,7 +14,7 @@ use super::map::Map;
 
 /// A leaf of a condition that was evaluated.
 #[derive(Debug, Clone, Copy)]
-pub enum Leaf<'c> {
+pub(crate) enum Leaf<'c> {
     /// `field op value`.
     Test(&'c Test),
     /// `exists field`.
@@ -22,7 +22,7 @@ pub enum Leaf<'c> {
 }
 
 /// Receives the steps of one evaluation.
-pub trait Observer {
+pub(crate) trait Observer {
     /// Whether the observer records anything. When it does, every regex of a
     /// reached rule reports its groups (not only those a template reads) and
     /// the rules the index ruled out are reported too; when it does not, the
@@ -59,7 +59,7 @@ pub trait Observer {
 }
 
 /// The observer of the server: records nothing.
-pub struct NoTrace;
+pub(crate) struct NoTrace;
 
 impl Observer for NoTrace {
     const RECORDS: bool = false;
@@ -86,7 +86,8 @@ impl Observer for NoTrace {
 /// What happened to each rule of one evaluation, in file order.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Trace {
-    /// One entry per rule of the rule set.
+    /// One entry per rule of the rule set (public: the fuzz targets
+    /// compare its length with the rule set's).
     pub rules: Vec<RuleTrace>,
 }
 
@@ -94,33 +95,33 @@ pub struct Trace {
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleTrace {
     /// The rule's name.
-    pub name: String,
+    pub(crate) name: String,
     /// Fired, not fired, or not reached.
-    pub status: RuleStatus,
+    pub(crate) status: RuleStatus,
     /// For a rule whose condition was decided false: the first comparison
     /// that made it so (one inside an `or` that held does not count).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub failed: Option<FailedComparison>,
+    pub(crate) failed: Option<FailedComparison>,
     /// The groups of each `~` that matched, in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub captures: Vec<CaptureTrace>,
+    pub(crate) captures: Vec<CaptureTrace>,
     /// Header actions skipped because their value expanded to invalid text.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub skipped_headers: Vec<String>,
+    pub(crate) skipped_headers: Vec<String>,
     /// The keys each `in $MAP` found, and their values, in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub lookups: Vec<MapLookup>,
+    pub(crate) lookups: Vec<MapLookup>,
 }
 
 /// One key an `in $MAP` found, and what `{$MAP}` expands to.
 #[derive(Debug, Clone, Serialize)]
 pub struct MapLookup {
     /// The map's name.
-    pub map: String,
+    pub(crate) map: String,
     /// The key (the field's value).
-    pub key: String,
+    pub(crate) key: String,
     /// The key's value.
-    pub value: String,
+    pub(crate) value: String,
 }
 
 /// Whether a rule fired.
@@ -139,34 +140,34 @@ pub enum RuleStatus {
 
 /// A comparison that was false.
 #[derive(Debug, Clone, Serialize)]
-pub struct FailedComparison {
+pub(crate) struct FailedComparison {
     /// The comparison as written (`path ^= "/api/"`, `not client_ip in […]`).
-    pub comparison: String,
+    pub(crate) comparison: String,
     /// The field it read (`path`).
-    pub field: String,
+    pub(crate) field: String,
     /// The field's value for this request.
-    pub value: String,
+    pub(crate) value: String,
     /// Whether the rule index ruled the rule out (its regex ran in the
     /// shared `RegexSet`, not on its own).
-    pub by_index: bool,
+    pub(crate) by_index: bool,
 }
 
 /// One capture group of a matched regex.
 #[derive(Debug, Clone, Serialize)]
-pub struct CaptureTrace {
+pub(crate) struct CaptureTrace {
     /// The regex's slot in its rule.
-    pub slot: usize,
+    pub(crate) slot: usize,
     /// The group number (0 is the whole match).
-    pub group: usize,
+    pub(crate) group: usize,
     /// The group's name, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// The text, or `None` when the group took no part in the match.
-    pub value: Option<String>,
+    pub(crate) value: Option<String>,
 }
 
 /// The observer of `explain`: builds a `Trace`.
-pub struct Recorder {
+pub(crate) struct Recorder {
     trace: Trace,
     current: Option<usize>,
     /// The false comparisons of the current rule that still count.
@@ -176,7 +177,7 @@ pub struct Recorder {
 impl Recorder {
     /// A recorder for a rule set whose rule names are given in order; every
     /// rule starts as not reached.
-    pub fn new<'n>(names: impl Iterator<Item = &'n str>) -> Self {
+    pub(crate) fn new<'n>(names: impl Iterator<Item = &'n str>) -> Self {
         let rules = names
             .map(|name| RuleTrace {
                 name: name.to_owned(),
@@ -205,7 +206,7 @@ impl Recorder {
     }
 
     /// The trace recorded.
-    pub fn finish(self) -> Trace {
+    pub(crate) fn finish(self) -> Trace {
         self.trace
     }
 
@@ -306,7 +307,7 @@ impl Observer for Recorder {
 }
 
 /// A field as written in `proxy.conf`.
-pub struct FieldText<'a>(pub &'a Field);
+pub(crate) struct FieldText<'a>(pub &'a Field);
 
 impl fmt::Display for FieldText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -330,7 +331,7 @@ impl fmt::Display for FieldText<'_> {
 }
 
 /// A comparison as written in `proxy.conf`.
-pub struct TestText<'a>(pub &'a Test);
+pub(crate) struct TestText<'a>(pub &'a Test);
 
 impl fmt::Display for TestText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -388,7 +389,7 @@ impl fmt::Display for TestText<'_> {
 
 /// A string literal as `proxy.conf` writes it (backslashes are kept as they
 /// are, like the language does).
-pub struct Quoted<'a>(pub &'a str);
+pub(crate) struct Quoted<'a>(pub &'a str);
 
 impl fmt::Display for Quoted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -14,7 +14,7 @@ use http::{HeaderMap, HeaderValue, Method};
 use super::case::UpstreamAnswer;
 use super::request::TestRequest;
 use crate::proxy::hop_by_hop;
-use crate::rules::{self, Outcome, RequestFacts, RuleSet, apply_edits};
+use crate::rules::{self, Outcome, RequestFacts, ServedRules, apply_edits};
 
 /// The content type of every answer the proxy generates (as the data plane's).
 const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
@@ -68,7 +68,11 @@ pub enum Answer {
 /// response phase (spec §12) — with the headers as the data plane passes
 /// them on: hop-by-hop headers dropped both ways, framing and the clock
 /// left out (spec §16).
-pub fn simulate(rule_set: &RuleSet, request: &TestRequest, upstream: &UpstreamAnswer) -> Exchange {
+pub fn simulate(
+    rule_set: &ServedRules,
+    request: &TestRequest,
+    upstream: &UpstreamAnswer,
+) -> Exchange {
     let parts = request.parts();
     let mut refused_headers = HeaderMap::new();
     refused_headers.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
@@ -156,7 +160,8 @@ mod tests {
     ) -> Exchange {
         let rule_set = compile_source(CONFIG_FILE, CONFIG.as_bytes())
             .unwrap()
-            .rule_set;
+            .rule_set
+            .prepare();
         let mut map = HeaderMap::new();
         for (name, value) in headers {
             map.append(

@@ -163,14 +163,17 @@ impl Gate {
 }
 
 /// Runs the directory's `.test` files against a compiled rule set; with no
-/// `.test` file it reads nothing more and lets everything through.
+/// `.test` file it reads nothing more and lets everything through (and, as
+/// `validate` should, never builds the evaluation index).
 pub fn gate(rule_set: &RuleSet, dir: &Path) -> Result<Gate, ReadError> {
     let sources = read_dir(dir)?;
     if sources.is_empty() {
         return Ok(Gate::default());
     }
     let suite = Suite::load(sources);
-    let run = run(rule_set, &suite);
+    // The tests run on the server's evaluator, which runs the served form.
+    let served = rule_set.clone().prepare();
+    let run = run(&served, &suite);
     let mut reports = suite.faults.clone();
     reports.extend(run.reports(&suite, rule_set));
     // One file's faults and failures together, files in name order.

@@ -13,7 +13,7 @@ use crate::config::diagnostic::Diagnostic;
 use crate::config::faults::test_files as faults;
 use crate::config::render::Report;
 use crate::config::span::Span;
-use crate::rules::RuleSet;
+use crate::rules::{RuleSet, ServedRules};
 
 /// The outcome of every test, in file order.
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ pub enum FailureKind {
 }
 
 /// Runs every test of the suite.
-pub fn run(rule_set: &RuleSet, suite: &Suite) -> Run {
+pub fn run(rule_set: &ServedRules, suite: &Suite) -> Run {
     let names: HashSet<&str> = rule_set.rules.iter().map(|r| r.name.as_str()).collect();
     let mut fired_any = vec![false; rule_set.rules.len()];
     let mut cases = Vec::new();

@@ -3,9 +3,11 @@
 //! mount, network and pid namespaces, against in-process origins that live in a
 //! second network namespace joined by veth pairs.
 //!
-//! Run as root with `cargo test --test contract [FILTER] [--list]`. The binary
-//! re-executes itself under `unshare`; it fails loudly (never passes silently)
-//! when it is not root or `unshare`/`ip`/`mount`/`curl` are missing.
+//! Run with `cargo test --test contract [FILTER] [--list]`, as root or as a
+//! normal user. The binary re-executes itself under `unshare`; as a normal
+//! user it first enters a user namespace in which it is root. It fails loudly,
+//! in one line (never passes silently), when the kernel refuses that user
+//! namespace or `unshare`/`ip`/`mount`/`curl` are missing.
 
 mod broken_origin;
 mod broken_upstreams;
@@ -116,11 +118,14 @@ fn main() -> ExitCode {
 
 /// Re-runs this binary under `unshare`; returns its exit code.
 fn reexec_inside_namespaces(args: &[String]) -> ExitCode {
-    if let Err(reason) = namespace::check_prerequisites() {
-        eprintln!("contract tests cannot run: {reason}");
-        println!("0 passed, 1 failed");
-        return ExitCode::FAILURE;
-    }
+    let entry = match namespace::check_prerequisites() {
+        Ok(entry) => entry,
+        Err(reason) => {
+            eprintln!("contract tests cannot run: {reason}");
+            println!("0 passed, 1 failed");
+            return ExitCode::FAILURE;
+        }
+    };
     // `/proc/self/exe` would name `unshare` itself once it execs, so pass the
     // resolved path of this test binary.
     let exe = match std::env::current_exe() {
@@ -133,6 +138,7 @@ fn reexec_inside_namespaces(args: &[String]) -> ExitCode {
     // --pid with --mount-proc is a safety net: when the test process (pid 1
     // there) ends, the kernel kills every proxy and origin it left behind.
     let status = Command::new("unshare")
+        .args(entry.unshare_args())
         .args([
             "--mount",
             "--net",

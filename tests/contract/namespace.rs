@@ -26,8 +26,30 @@ pub const BLACK_HOLE: Ipv4Addr = Ipv4Addr::new(10, 231, 9, 9);
 /// Scratch space for the harness itself (config sources, hosts file, bins).
 pub const SCRATCH: &str = "/run/contract";
 
-/// Checks what the harness needs before re-executing under `unshare`.
-pub fn check_prerequisites() -> Result<(), String> {
+/// Who the harness runs as, which decides how it enters its namespaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    /// Root (CI): private mount, network and pid namespaces directly.
+    AsRoot,
+    /// A normal user: a user namespace first, in which the user is root
+    /// (`--map-root-user`), so the veth pairs, the bind mounts and port 80
+    /// all work without privileges on the host.
+    AsUser,
+}
+
+impl Entry {
+    /// The `unshare` options that enter the namespaces this way.
+    pub fn unshare_args(self) -> &'static [&'static str] {
+        match self {
+            Entry::AsRoot => &[],
+            Entry::AsUser => &["--user", "--map-root-user"],
+        }
+    }
+}
+
+/// Checks what the harness needs before re-executing under `unshare`, and
+/// says how to enter the namespaces. An error is one line: why, and what to do.
+pub fn check_prerequisites() -> Result<Entry, String> {
     let uid = fs::read_to_string("/proc/self/status")
         .map_err(|e| format!("cannot read /proc/self/status: {e}"))?
         .lines()
@@ -37,9 +59,6 @@ pub fn check_prerequisites() -> Result<(), String> {
         })
         .flatten()
         .ok_or("no Uid line in /proc/self/status")?;
-    if uid != "0" {
-        return Err(format!("they need root (uid {uid}); run them as root"));
-    }
     for tool in ["unshare", "ip", "mount", "umount", "curl"] {
         let found = Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
@@ -52,7 +71,53 @@ pub fn check_prerequisites() -> Result<(), String> {
             ));
         }
     }
-    Ok(())
+    if uid == "0" {
+        return Ok(Entry::AsRoot);
+    }
+    user_namespaces_allowed(&uid)?;
+    Ok(Entry::AsUser)
+}
+
+/// Tries the user namespace the tests will enter; when the kernel refuses,
+/// says which switch refuses it (as far as `/proc/sys` tells) and the fix.
+fn user_namespaces_allowed(uid: &str) -> Result<(), String> {
+    let probe = Command::new("unshare")
+        .args([
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "--net",
+            "--pid",
+            "--fork",
+            "true",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run unshare: {e}"))?;
+    if probe.status.success() {
+        return Ok(());
+    }
+    let sysctl = |name: &str| {
+        fs::read_to_string(format!("/proc/sys/{}", name.replace('.', "/")))
+            .ok()
+            .map(|v| v.trim().to_owned())
+    };
+    let said = String::from_utf8_lossy(&probe.stderr);
+    let switch = if said.contains("No space left on device") {
+        "the limit user.max_user_namespaces is reached (`sysctl user.max_user_namespaces`)"
+    } else if sysctl("kernel.unprivileged_userns_clone").as_deref() == Some("0") {
+        "kernel.unprivileged_userns_clone is 0 (`sysctl -w kernel.unprivileged_userns_clone=1`)"
+    } else if sysctl("user.max_user_namespaces").as_deref() == Some("0") {
+        "user.max_user_namespaces is 0 (`sysctl -w user.max_user_namespaces=10000`)"
+    } else if sysctl("kernel.apparmor_restrict_unprivileged_userns").as_deref() == Some("1") {
+        "AppArmor restricts them (`sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`)"
+    } else {
+        "the kernel or a container runtime refuses them"
+    };
+    Err(format!(
+        "not root (uid {uid}) and unprivileged user namespaces are not available: {switch}; \
+         `unshare --user` said: {}; allow them, or run the tests as root",
+        said.trim()
+    ))
 }
 
 /// Runs a command of the set-up and fails with its stderr.

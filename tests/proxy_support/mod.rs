@@ -20,7 +20,7 @@ use hyper::body::{Frame, Incoming};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use switchyard::ops::access_log::AccessLog;
+use switchyard::log::access_log::AccessLog;
 use switchyard::proxy::DataPlane;
 use switchyard::proxy::drain::Drain;
 use switchyard::proxy::listener::{self, ListenSpec};
@@ -210,10 +210,7 @@ impl Proxy {
     pub fn start(upstream: SocketAddr, settings: Settings) -> Proxy {
         let log_dir = temp_dir("proxy");
         let access_log = AccessLog::open(&log_dir.join("access.log")).expect("access log");
-        let rules = RuleSet {
-            settings: settings.clone(),
-            ..RuleSet::default()
-        };
+        let rules = RuleSet::new(settings.clone(), Vec::new(), String::new()).prepare();
         let plane = Arc::new(DataPlane::new(
             rules,
             Upstream::new(&upstream.to_string(), &settings),

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::rules::exchange::Exchange;
 use crate::rules::trace::{RuleStatus, RuleTrace};
 use crate::rules::{
-    Decision, HeaderEdit, Outcome, Phase, RequestFacts, RuleSet, TargetError, UpstreamAnswer,
+    Decision, HeaderEdit, Outcome, Phase, RequestFacts, ServedRules, TargetError, UpstreamAnswer,
     apply_edits, simulate_traced,
 };
 
@@ -18,89 +18,89 @@ use crate::rules::{
 #[derive(Debug, Serialize)]
 pub struct Report {
     /// The request as rules see it.
-    pub request: RequestView,
+    pub(crate) request: RequestView,
     /// Each rule in file order.
-    pub rules: Vec<RuleView>,
+    pub(crate) rules: Vec<RuleView>,
     /// What the proxy does.
-    pub outcome: OutcomeView,
+    pub(crate) outcome: OutcomeView,
     /// What the client gets after the response phase (section 17): shown
     /// when the config has response rules or a next-hop answer was described.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub response: Option<ResponseView>,
+    pub(crate) response: Option<ResponseView>,
 }
 
 /// The answer the client gets, after the response rules.
 #[derive(Debug, Serialize)]
-pub struct ResponseView {
+pub(crate) struct ResponseView {
     /// The status.
-    pub status: u16,
+    pub(crate) status: u16,
     /// Who answered: `upstream`, `request rule NAME` or `response rule NAME`.
-    pub from: String,
+    pub(crate) from: String,
     /// The headers, every edit applied.
-    pub headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
     /// A generated answer's body.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub body: Option<String>,
+    pub(crate) body: Option<String>,
     /// The response rules' header changes, in order (after the request
     /// phase's `response header_changes`).
-    pub response_rule_changes: Vec<EditView>,
+    pub(crate) response_rule_changes: Vec<EditView>,
 }
 
 /// The request's fields (spec §4).
 #[derive(Debug, Serialize)]
-pub struct RequestView {
+pub(crate) struct RequestView {
     /// As given on the command line.
-    pub url: String,
+    pub(crate) url: String,
     /// The method.
-    pub method: String,
+    pub(crate) method: String,
     /// `http` or `https`; absent when the target was refused.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scheme: Option<String>,
+    pub(crate) scheme: Option<String>,
     /// Lower-cased, without port.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub host: Option<String>,
+    pub(crate) host: Option<String>,
     /// Normalized.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
+    pub(crate) path: Option<String>,
     /// Without `?`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub query: Option<String>,
+    pub(crate) query: Option<String>,
     /// The address rules see.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_ip: Option<String>,
+    pub(crate) client_ip: Option<String>,
     /// The headers the client sends (from `-H`, the URL's authority and scheme).
-    pub headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 /// One rule's fate, numbered from 1 as in the file.
 #[derive(Debug, Serialize)]
-pub struct RuleView {
+pub(crate) struct RuleView {
     /// Position in the file, from 1.
-    pub number: usize,
+    pub(crate) number: usize,
     /// Whether it is an `on response` rule.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub on_response: bool,
+    pub(crate) on_response: bool,
     /// What happened.
     #[serde(flatten)]
-    pub trace: RuleTrace,
+    pub(crate) trace: RuleTrace,
 }
 
 /// A header change, as text.
 #[derive(Debug, Serialize)]
-pub struct EditView {
+pub(crate) struct EditView {
     /// `set`, `add` or `remove`.
-    pub op: &'static str,
+    pub(crate) op: &'static str,
     /// The header name.
-    pub name: String,
+    pub(crate) name: String,
     /// The value (absent for `remove`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    pub(crate) value: Option<String>,
 }
 
 /// What the client gets, or what goes upstream.
 #[derive(Debug, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
-pub enum OutcomeView {
+pub(crate) enum OutcomeView {
     /// Sent upstream.
     Forward {
         /// The method.
@@ -150,8 +150,8 @@ impl Report {
     /// Evaluates the request (and, when described or generated, the answer)
     /// with the server's evaluator and describes it; `fired_only` keeps the
     /// rules that fired (`--fired`).
-    pub fn build(
-        rule_set: &RuleSet,
+    pub(crate) fn build(
+        rule_set: &ServedRules,
         parts: &http::request::Parts,
         url: &str,
         peer: IpAddr,
@@ -216,7 +216,7 @@ impl Report {
 }
 
 /// The client's answer, when the response phase ran.
-fn response_view(rule_set: &RuleSet, exchange: &Exchange) -> Option<ResponseView> {
+fn response_view(rule_set: &ServedRules, exchange: &Exchange) -> Option<ResponseView> {
     let client = exchange.client.as_ref()?;
     let response = exchange.response.as_ref()?;
     let name = |at: Option<&usize>| {

@@ -6,7 +6,7 @@ use std::path::Path;
 use http::{HeaderName, StatusCode};
 
 use super::super::ast::{HeaderOp, HeaderSide, QueryEdit, StatementKind, Word};
-use super::super::diagnostic::{Code, Diagnostic};
+use super::super::diagnostic::Diagnostic;
 use super::super::faults::strings as faults;
 use super::super::string_literal::StringLiteral;
 use super::file_body;
@@ -17,7 +17,7 @@ use crate::rules::{
 };
 
 /// Headers the proxy manages itself (§6); no action may name them.
-pub const MANAGED_HEADERS: [&str; 8] = [
+pub(crate) const MANAGED_HEADERS: [&str; 8] = [
     "connection",
     "keep-alive",
     "proxy-connection",
@@ -32,7 +32,7 @@ pub const MANAGED_HEADERS: [&str; 8] = [
 const REDIRECT_STATUSES: [u16; 5] = [301, 302, 303, 307, 308];
 
 /// Compiles one action statement; faults go into `out`.
-pub fn compile(
+pub(crate) fn compile(
     kind: &StatementKind,
     scope: Scope<'_>,
     calls: &mut CallTable,
@@ -82,15 +82,9 @@ pub fn compile(
             let clean = no_line_break(target, "a rewrite target", out);
             let compiled = template(target, out)?;
             if !starts_with_slash(&compiled) {
-                out.push(
-                    Diagnostic::error(
-                        Code::RewriteNotAbsolute,
-                        "a rewrite target must start with `/`",
-                        target.span,
-                        "does not start with `/`",
-                    )
-                    .with_help("rewrite changes the path sent upstream, such as `rewrite \"/v2{path}\"`; to send the client elsewhere use `redirect`"),
-                );
+                out.push(crate::config::faults::actions::rewrite_not_absolute(
+                    target.span,
+                ));
                 return None;
             }
             clean.then_some(Action::Rewrite { target: compiled })
@@ -105,15 +99,9 @@ pub fn compile(
             let action = match (op, value) {
                 (HeaderOp::Remove, None) => Some(HeaderAction::Remove(header.clone()?)),
                 (HeaderOp::Remove, Some(value)) => {
-                    out.push(
-                        Diagnostic::error(
-                            Code::HeaderValueArity,
-                            "`header remove` takes no value",
-                            value.span,
-                            "remove this value",
-                        )
-                        .with_help("to replace the header's value use `header set`"),
-                    );
+                    out.push(crate::config::faults::actions::remove_takes_no_value(
+                        value.span,
+                    ));
                     None
                 }
                 (HeaderOp::Set | HeaderOp::Add | HeaderOp::Default, None) => {
@@ -122,15 +110,9 @@ pub fn compile(
                         HeaderOp::Add => "add",
                         _ => "default",
                     };
-                    out.push(
-                        Diagnostic::error(
-                            Code::HeaderValueArity,
-                            format!("`header {verb}` needs a value"),
-                            name.span,
-                            "no value after this name",
-                        )
-                        .with_help(format!("write `header {verb} {} \"value\"`", name.text)),
-                    );
+                    out.push(crate::config::faults::actions::header_needs_value(
+                        verb, &name.text, name.span,
+                    ));
                     None
                 }
                 (HeaderOp::Set | HeaderOp::Add | HeaderOp::Default, Some(value)) => {
@@ -173,18 +155,8 @@ fn redirect_status(status: &Word) -> Result<StatusCode, Diagnostic> {
 }
 
 fn bad_redirect(status: &Word) -> Diagnostic {
-    let help = if parse_status(status).is_some_and(|code| (200..=599).contains(&code)) {
-        "redirect takes 301, 302, 303, 307 or 308; to answer with another status use `respond`"
-    } else {
-        "redirect takes 301, 302, 303, 307 or 308"
-    };
-    Diagnostic::error(
-        Code::InvalidStatus,
-        format!("`{}` is not a redirect status", status.text),
-        status.span,
-        "not 301, 302, 303, 307 or 308",
-    )
-    .with_help(help)
+    let a_status = parse_status(status).is_some_and(|code| (200..=599).contains(&code));
+    crate::config::faults::actions::not_a_redirect_status(&status.text, status.span, a_status)
 }
 
 fn respond_status(status: &Word) -> Result<StatusCode, Diagnostic> {
@@ -197,33 +169,16 @@ fn respond_status(status: &Word) -> Result<StatusCode, Diagnostic> {
 }
 
 fn bad_respond(status: &Word) -> Diagnostic {
-    Diagnostic::error(
-        Code::InvalidStatus,
-        format!("`{}` is not a status `respond` can send", status.text),
-        status.span,
-        "not between 200 and 599",
-    )
-    .with_help("respond takes a three-digit status from 200 to 599; redirects use `redirect`")
+    crate::config::faults::actions::not_a_respond_status(&status.text, status.span)
 }
 
 fn header_name(name: &Word) -> Result<HeaderName, Diagnostic> {
-    let header = HeaderName::from_bytes(name.text.as_bytes()).map_err(|_| {
-        Diagnostic::error(
-            Code::InvalidHeaderName,
-            format!("`{}` is not a valid header name", name.text),
-            name.span,
-            "not an RFC 9110 token",
-        )
-        .with_help("header names are letters, digits and `-`, such as `X-Frame-Options`")
-    })?;
+    let header = HeaderName::from_bytes(name.text.as_bytes())
+        .map_err(|_| crate::config::faults::actions::invalid_header_name(&name.text, name.span))?;
     if MANAGED_HEADERS.contains(&header.as_str()) {
-        return Err(Diagnostic::error(
-            Code::ManagedHeader,
-            format!("`{}` is managed by the proxy", name.text),
-            name.span,
-            "cannot be changed by a rule",
-        )
-        .with_help("the proxy sets Connection, Keep-Alive, Proxy-Connection, Transfer-Encoding, TE, Trailer, Upgrade and Content-Length itself; remove this action"));
+        return Err(crate::config::faults::actions::managed_header(
+            &name.text, name.span,
+        ));
     }
     Ok(header)
 }
@@ -237,15 +192,10 @@ fn no_line_break(literal: &StringLiteral, what: &str, out: &mut Vec<Diagnostic>)
     else {
         return true;
     };
-    out.push(
-        Diagnostic::error(
-            Code::HeaderValueLineBreak,
-            format!("{what} cannot hold a line break"),
-            literal.inner_span(at, at + 1),
-            "line break",
-        )
-        .with_help("remove the `\\n`; a header is a single line"),
-    );
+    out.push(crate::config::faults::actions::line_break(
+        what,
+        literal.inner_span(at, at + 1),
+    ));
     false
 }
 
@@ -260,15 +210,9 @@ fn header_value_clean(literal: &StringLiteral, out: &mut Vec<Diagnostic>) -> boo
     else {
         return true;
     };
-    out.push(
-        Diagnostic::error(
-            Code::InvalidHeaderValue,
-            "a header value cannot hold control characters",
-            literal.inner_span(at, at + 1),
-            "control character",
-        )
-        .with_help("only visible characters, spaces and tabs may appear in a header value"),
-    );
+    out.push(crate::config::faults::actions::control_character(
+        literal.inner_span(at, at + 1),
+    ));
     false
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use ipnet::IpNet;
 
 use super::super::ast::{Expr, FieldRef, Operator, TestExpr, Value, Word};
-use super::super::diagnostic::{Code, Diagnostic};
+use super::super::diagnostic::Diagnostic;
 use super::super::faults::maps as map_faults;
 use super::super::faults::response as response_faults;
 use super::super::faults::strings as faults;
@@ -21,7 +21,7 @@ use crate::rules::{Condition, Field, Map, Ordering, Phase, Test, TestOp, ValueSe
 
 /// Why a regex's groups may not have matched when the rule fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Uncertainty {
+pub(crate) enum Uncertainty {
     /// The `~` sits under `not`.
     UnderNot,
     /// The `~` sits inside an `or`.
@@ -32,7 +32,7 @@ pub enum Uncertainty {
 
 impl Uncertainty {
     /// Words for a diagnostic: "its regex …".
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Uncertainty::UnderNot => "its `~` sits under `not`",
             Uncertainty::InsideOr => "its `~` sits inside an `or`",
@@ -43,17 +43,17 @@ impl Uncertainty {
 
 /// What templates need to know about one regex of a rule's condition.
 #[derive(Debug, Clone)]
-pub struct RegexInfo {
+pub(crate) struct RegexInfo {
     /// The capture slot (`~` only, numbered in source order).
-    pub slot: Option<usize>,
+    pub(crate) slot: Option<usize>,
     /// Why its groups may be unset when the rule fires, if they may.
-    pub uncertain: Option<Uncertainty>,
+    pub(crate) uncertain: Option<Uncertainty>,
     /// Named groups and their indices.
-    pub names: Vec<(String, usize)>,
+    pub(crate) names: Vec<(String, usize)>,
     /// Groups including group 0.
-    pub group_count: usize,
+    pub(crate) group_count: usize,
     /// The regex's string literal.
-    pub literal: Span,
+    pub(crate) literal: Span,
 }
 
 /// What templates need to know about one `FIELD in $MAP` of a rule's condition.
@@ -72,23 +72,23 @@ pub struct MapBinding {
 }
 
 /// Compiles one condition, collecting every fault into `out`.
-pub struct ConditionCompiler<'a> {
+pub(crate) struct ConditionCompiler<'a> {
     out: &'a mut Vec<Diagnostic>,
     cache: &'a mut regex::RegexCache,
     declarations: &'a Declarations,
     calls: &'a mut CallTable,
     /// The regexes seen so far, in source order.
-    pub regexes: Vec<RegexInfo>,
+    pub(crate) regexes: Vec<RegexInfo>,
     /// Every `in $NAME` seen so far, in source order.
-    pub bindings: Vec<MapBinding>,
+    pub(crate) bindings: Vec<MapBinding>,
     slots: usize,
     /// Whether a regex failed to compile, so its groups are unknown and
     /// templates must not report them as missing.
-    pub broken: bool,
+    pub(crate) broken: bool,
     /// The rule's phase: response fields need `on response`.
-    pub phase: Phase,
+    pub(crate) phase: Phase,
     /// The rule's name, for the "mark the rule `on response`" help.
-    pub rule: String,
+    pub(crate) rule: String,
 }
 
 impl<'a> ConditionCompiler<'a> {
@@ -114,12 +114,12 @@ impl<'a> ConditionCompiler<'a> {
     }
 
     /// The number of `~` regexes seen: the rule's `regex_slots`.
-    pub fn slots(&self) -> usize {
+    pub(crate) fn slots(&self) -> usize {
         self.slots
     }
 
     /// Compiles `expr`; `None` when it has a fault (already reported).
-    pub fn compile(&mut self, expr: &Expr) -> Option<Condition> {
+    pub(crate) fn compile(&mut self, expr: &Expr) -> Option<Condition> {
         self.expr(expr, None)
     }
 
@@ -195,36 +195,24 @@ impl<'a> ConditionCompiler<'a> {
         let name = field_ref.name.text.as_str();
         if let Some(plain) = field::plain(name) {
             if let Some(arg) = &field_ref.arg {
-                self.report(
-                    Diagnostic::error(
-                        Code::FieldArgument,
-                        format!("`{name}` takes no argument"),
-                        Span::new(
-                            field_ref.name.span.end,
-                            field_ref.span.end.max(arg.span.end),
-                        ),
-                        "remove this",
-                    )
-                    .with_help(format!("write `{name}` alone")),
-                );
+                self.report(crate::config::faults::conditions::takes_no_argument(
+                    name,
+                    Span::new(
+                        field_ref.name.span.end,
+                        field_ref.span.end.max(arg.span.end),
+                    ),
+                ));
                 return None;
             }
             return Some(plain);
         }
         if field::NAMED_FIELDS.contains(&name) {
             let Some(arg) = &field_ref.arg else {
-                self.report(
-                    Diagnostic::error(
-                        Code::FieldArgument,
-                        format!("`{name}` needs a name"),
-                        field_ref.name.span,
-                        "which one?",
-                    )
-                    .with_help(format!(
-                        "write `{name}(\"…\")`, such as `{}`",
-                        example(name)
-                    )),
-                );
+                self.report(crate::config::faults::conditions::needs_a_name(
+                    name,
+                    field_ref.name.span,
+                    example(name),
+                ));
                 return None;
             };
             return field::named(name, &arg.value, arg.span)
@@ -248,15 +236,10 @@ impl<'a> ConditionCompiler<'a> {
             return Some(Condition::Exists(field));
         }
         let name = &field_ref.name.text;
-        self.report(
-            Diagnostic::error(
-                Code::ExistsOnPlainField,
-                "`exists` applies to `header`, `cookie`, `arg` and `response_header` only",
-                field_ref.span,
-                format!("`{name}` is always present"),
-            )
-            .with_help(format!("compare it instead, such as `{name} != \"\"`")),
-        );
+        self.report(crate::config::faults::conditions::exists_on_plain_field(
+            name,
+            field_ref.span,
+        ));
         None
     }
 
@@ -429,32 +412,17 @@ impl<'a> ConditionCompiler<'a> {
                 } else {
                     "not in"
                 };
-                self.report(
-                    Diagnostic::error(
-                        Code::ValueShape,
-                        format!("`{word_text}` takes a list"),
-                        word.span,
-                        "one integer",
-                    )
-                    .with_related(op_span, "this operator")
-                    .with_help(format!("write `{word_text} [{}]`, or use `==`", word.text)),
-                );
+                self.report(response_faults::status_set_needs_list(
+                    word_text, &word.text, word.span, op_span,
+                ));
                 None
             }
             (Operator::Eq | Operator::Ne, Value::Numbers { span, .. }) => {
-                self.report(
-                    Diagnostic::error(
-                        Code::ValueShape,
-                        format!(
-                            "`{}` compares with one integer, not a list",
-                            symbol(operator)
-                        ),
-                        *span,
-                        "a list",
-                    )
-                    .with_related(op_span, "this operator")
-                    .with_help("use `in [ … ]` to compare with several statuses"),
-                );
+                self.report(response_faults::status_list_for_one(
+                    symbol(operator),
+                    *span,
+                    op_span,
+                ));
                 None
             }
             (Operator::Eq | Operator::Ne, other) => {
@@ -541,22 +509,12 @@ impl<'a> ConditionCompiler<'a> {
             Value::Number(_) | Value::Numbers { .. } | Value::Reference(_) => None,
             Value::List(_, span) => {
                 let symbol = symbol(operator);
-                self.report(
-                    Diagnostic::error(
-                        Code::ValueShape,
-                        format!("`{symbol}` compares with one string, not a list"),
-                        *span,
-                        "a list",
-                    )
-                    .with_related(op_span, "this operator")
-                    .with_help(
-                        if matches!(operator, Operator::Match | Operator::NotMatch) {
-                            "join the patterns with `|` in one regex, such as \"^/(old|older)/\""
-                        } else {
-                            "use `in [ … ]` to compare with several strings"
-                        },
-                    ),
-                );
+                self.report(crate::config::faults::conditions::list_for_one_string(
+                    symbol,
+                    matches!(operator, Operator::Match | Operator::NotMatch),
+                    *span,
+                    op_span,
+                ));
                 None
             }
         }
@@ -589,24 +547,14 @@ impl<'a> ConditionCompiler<'a> {
         match literal.value.parse::<IpAddr>() {
             Ok(ip) => Some(ip.to_string()),
             Err(_) => {
-                let (message, help) = if literal.value.contains('/') {
-                    (
-                        format!(
-                            "`{}` is a network; `==` compares one address",
-                            literal.value
-                        ),
-                        "use `client_ip in [\"10.0.0.0/8\"]` to match a network",
+                self.report(if literal.value.contains('/') {
+                    crate::config::faults::conditions::network_for_address(
+                        &literal.value,
+                        literal.span,
                     )
                 } else {
-                    (
-                        format!("`{}` is not an IP address", literal.value),
-                        "write an IPv4 or IPv6 address, such as \"192.0.2.1\"",
-                    )
-                };
-                self.report(
-                    Diagnostic::error(Code::InvalidCidr, message, literal.span, "not an address")
-                        .with_help(help),
-                );
+                    crate::config::faults::conditions::not_an_address(&literal.value, literal.span)
+                });
                 None
             }
         }
@@ -621,15 +569,7 @@ impl<'a> ConditionCompiler<'a> {
     ) -> Option<TestOp> {
         let items = match value {
             Value::List(items, span) if items.is_empty() => {
-                self.report(
-                    Diagnostic::error(
-                        Code::EmptyList,
-                        "empty list",
-                        *span,
-                        "nothing to compare with",
-                    )
-                    .with_help("put at least one string in the list"),
-                );
+                self.report(crate::config::faults::conditions::empty_list(*span));
                 return None;
             }
             Value::List(items, _) => items,
@@ -641,19 +581,12 @@ impl<'a> ConditionCompiler<'a> {
                 } else {
                     "not in"
                 };
-                self.report(
-                    Diagnostic::error(
-                        Code::ValueShape,
-                        format!("`{word}` takes a list"),
-                        literal.span,
-                        "one string",
-                    )
-                    .with_related(op_span, "this operator")
-                    .with_help(format!(
-                        "write `{word} [{}]`, or use `==`",
-                        quoted(&literal.value)
-                    )),
-                );
+                self.report(crate::config::faults::conditions::one_string_for_list(
+                    word,
+                    &quoted(&literal.value),
+                    literal.span,
+                    op_span,
+                ));
                 return None;
             }
         };
@@ -752,15 +685,10 @@ impl<'a> ConditionCompiler<'a> {
                     Some(net) => set.networks.push(net),
                     None => {
                         ok = false;
-                        self.report(
-                            Diagnostic::error(
-                                Code::InvalidCidr,
-                                format!("`{}` is not an IP address or CIDR block", item.value),
-                                item.span,
-                                "not an address or network",
-                            )
-                            .with_help("write an address (\"192.0.2.1\") or a block (\"10.0.0.0/8\", \"2001:db8::/32\")"),
-                        );
+                        self.report(crate::config::faults::conditions::not_an_address_or_block(
+                            &item.value,
+                            item.span,
+                        ));
                     }
                 },
                 Some(Field::Host) => set.strings.push(item.value.to_lowercase()),
@@ -799,15 +727,9 @@ impl<'a> ConditionCompiler<'a> {
                 .map_or(literal.span, |(start, end)| literal.inner_span(start, end));
             if field::is_field_name(name) {
                 ok = false;
-                self.report(
-                    Diagnostic::error(
-                        Code::GroupShadowsField,
-                        format!("group name `{name}` is also a field name"),
-                        at,
-                        "rename this group",
-                    )
-                    .with_help(format!("`{{{name}}}` in a template means the field; call the group something else, such as `{name}_part`")),
-                );
+                self.report(crate::config::faults::conditions::group_shadows_field(
+                    name, at,
+                ));
             }
             let earlier = self
                 .regexes
@@ -816,18 +738,9 @@ impl<'a> ConditionCompiler<'a> {
             if let Some(earlier) = earlier {
                 let first = earlier.literal;
                 ok = false;
-                self.report(
-                    Diagnostic::error(
-                        Code::DuplicateGroup,
-                        format!(
-                            "group `{name}` is defined by two regular expressions of this rule"
-                        ),
-                        at,
-                        "defined again here",
-                    )
-                    .with_related(first, "first defined in this regex")
-                    .with_help("give each group a name of its own"),
-                );
+                self.report(crate::config::faults::conditions::duplicate_group(
+                    name, at, first,
+                ));
             }
         }
         let slot = (operator == Operator::Match).then(|| {

@@ -1,14 +1,15 @@
 //! Field names (§4), shared by conditions (`header("X")`) and templates
 //! (`{header.X}`): one table, so both accept and suggest the same names.
 
+use crate::config::faults;
 use http::HeaderName;
 
-use super::super::diagnostic::{Code, Diagnostic, did_you_mean};
+use super::super::diagnostic::Diagnostic;
 use super::super::span::Span;
 use crate::rules::{Field, HeaderField};
 
 /// The fields that take no argument.
-pub const PLAIN_FIELDS: [&str; 7] = [
+pub(crate) const PLAIN_FIELDS: [&str; 7] = [
     "scheme",
     "host",
     "method",
@@ -18,12 +19,12 @@ pub const PLAIN_FIELDS: [&str; 7] = [
     "client_ip",
 ];
 /// The fields that take a name.
-pub const NAMED_FIELDS: [&str; 4] = ["header", "cookie", "arg", "response_header"];
+pub(crate) const NAMED_FIELDS: [&str; 4] = ["header", "cookie", "arg", "response_header"];
 /// The fields of the response without an argument (section 12).
-pub const RESPONSE_FIELDS: [&str; 2] = ["status", "content_type"];
+pub(crate) const RESPONSE_FIELDS: [&str; 2] = ["status", "content_type"];
 
 /// The plain field called `name`.
-pub fn plain(name: &str) -> Option<Field> {
+pub(crate) fn plain(name: &str) -> Option<Field> {
     Some(match name {
         "scheme" => Field::Scheme,
         "host" => Field::Host,
@@ -39,12 +40,12 @@ pub fn plain(name: &str) -> Option<Field> {
 }
 
 /// Whether `name` is any field's name.
-pub fn is_field_name(name: &str) -> bool {
+pub(crate) fn is_field_name(name: &str) -> bool {
     PLAIN_FIELDS.contains(&name) || NAMED_FIELDS.contains(&name) || RESPONSE_FIELDS.contains(&name)
 }
 
 /// The named field `kind("arg")`; `arg_span` is where the argument is written.
-pub fn named(kind: &str, arg: &str, arg_span: Span) -> Result<Field, Diagnostic> {
+pub(crate) fn named(kind: &str, arg: &str, arg_span: Span) -> Result<Field, Diagnostic> {
     match kind {
         "header" | "response_header" => HeaderName::from_bytes(arg.as_bytes())
             .map(|name| {
@@ -54,53 +55,27 @@ pub fn named(kind: &str, arg: &str, arg_span: Span) -> Result<Field, Diagnostic>
                     Field::ResponseHeader(name)
                 }
             })
-            .map_err(|_| {
-                Diagnostic::error(
-                    Code::InvalidHeaderName,
-                    format!("`{arg}` is not a valid header name"),
-                    arg_span,
-                    "not an RFC 9110 token",
-                )
-                .with_help("header names are letters, digits and `-`, such as `X-Request-Id`")
-            }),
-        _ if arg.is_empty() => Err(Diagnostic::error(
-            Code::FieldArgument,
-            format!("`{kind}` needs a name"),
-            arg_span,
-            "empty name",
-        )
-        .with_help(format!(
-            "write the {kind}'s name, such as `{kind}(\"session\")`"
-        ))),
+            .map_err(|_| faults::conditions::invalid_header_field(arg, arg_span)),
+        _ if arg.is_empty() => Err(faults::conditions::empty_field_name(kind, arg_span)),
         "cookie" => Ok(Field::Cookie(arg.to_owned())),
         _ => Ok(Field::Arg(arg.to_owned())),
     }
 }
 
 /// The diagnostic for a field name that does not exist.
-pub fn unknown(name: &str, span: Span) -> Diagnostic {
+pub(crate) fn unknown(name: &str, span: Span) -> Diagnostic {
     let candidates = PLAIN_FIELDS
         .iter()
         .chain(NAMED_FIELDS.iter())
         .chain(RESPONSE_FIELDS.iter())
         .copied();
-    let diagnostic = Diagnostic::error(
-        Code::UnknownField,
-        format!("unknown field `{name}`"),
-        span,
-        "not a field",
-    );
-    match did_you_mean(name, candidates) {
-        Some(suggestion) => diagnostic.with_help(suggestion),
-        None => diagnostic.with_help(
-            "the fields are scheme, host, method, path, query, uri, client_ip, header(\"Name\"), cookie(\"name\") and arg(\"name\"); `on response` rules also have status, content_type and response_header(\"Name\")",
-        ),
-    }
+    faults::conditions::unknown_field(name, span, candidates)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::diagnostic::Code;
 
     #[test]
     fn resolves_named_fields() {

@@ -12,10 +12,10 @@ use crate::rules::Map;
 
 /// A broken map file reports at most this many records; the rest would only
 /// repeat the same mistake.
-pub const MAX_FAULTS_PER_MAP: usize = 20;
+pub(crate) const MAX_FAULTS_PER_MAP: usize = 20;
 
 /// A map from its block's entries.
-pub fn inline(
+pub(crate) fn inline(
     name: &str,
     entries: &[(StringLiteral, StringLiteral)],
     out: &mut Vec<Diagnostic>,

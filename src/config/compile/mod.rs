@@ -1,23 +1,24 @@
 //! The analyzer and compiler: the AST checked as a whole (every fault
 //! collected, not just the first) and turned into the `rules` types.
 
-pub mod action;
-pub mod condition;
-pub mod declarations;
-pub mod field;
-pub mod file_body;
-pub mod function;
+pub(crate) mod action;
+pub(crate) mod condition;
+pub(crate) mod declarations;
+pub(crate) mod field;
+pub(crate) mod file_body;
+pub(crate) mod function;
 pub mod map_build;
-pub mod regex;
-pub mod settings;
-pub mod template;
+pub(crate) mod regex;
+pub(crate) mod settings;
+pub(crate) mod template;
 
+use crate::config::faults;
 use std::collections::HashMap;
 use std::path::Path;
 
 use super::ast::{File, HeaderSide, RuleBlock, StatementKind};
-use super::diagnostic::{Code, Diagnostic};
-use super::faults::response as faults;
+use super::diagnostic::Diagnostic;
+use super::faults::response as response_faults;
 use super::sources::SourceMap;
 use super::span::Span;
 use crate::rules::{Phase, Rule, RuleSet};
@@ -26,18 +27,18 @@ use declarations::Declarations;
 
 /// The map files the loader read: where each one's text sits in `sources`.
 #[derive(Debug, Clone, Copy)]
-pub struct MapFiles<'a> {
+pub(crate) struct MapFiles<'a> {
     /// Every file of the config.
-    pub sources: &'a SourceMap,
+    pub(crate) sources: &'a SourceMap,
     /// The start of a `map … from "FILE"` path literal → the file's base.
-    pub bases: &'a HashMap<usize, usize>,
+    pub(crate) bases: &'a HashMap<usize, usize>,
 }
 
 /// Compiles the config (every file already in `file`; file bodies read
 /// from `dir`, and a fault when there is none); `Ok` carries the
 /// rule set and the warnings found on the way (unused lists and maps),
 /// `Err` every fault found.
-pub fn compile(
+pub(crate) fn compile(
     file: &File,
     source_hash: String,
     map_files: &MapFiles<'_>,
@@ -60,17 +61,9 @@ pub fn compile(
     }
     if out.is_empty() {
         let warnings = declarations.unused();
-        Ok((
-            RuleSet {
-                settings,
-                rules,
-                source_hash,
-                // Built on first use (`RuleSet::index`), so `validate` never pays
-                // for the evaluation index.
-                index: Default::default(),
-            },
-            warnings,
-        ))
+        // The checked form only: the server builds the index
+        // (`RuleSet::prepare`), so `validate` never pays for it.
+        Ok((RuleSet::new(settings, rules, source_hash), warnings))
     } else {
         Err(out)
     }
@@ -87,30 +80,11 @@ fn check_name<'a>(
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !valid {
-        out.push(
-            Diagnostic::error(
-                Code::InvalidRuleName,
-                format!("`{name}` is not a valid rule name"),
-                block.name.span,
-                "invalid name",
-            )
-            .with_help("a rule name starts with a letter and holds letters, digits, `-` and `_`, such as `force-https`"),
-        );
+        out.push(faults::rules::invalid_name(name, block.name.span));
         return;
     }
     if let Some(&first) = names.get(name) {
-        out.push(
-            Diagnostic::error(
-                Code::DuplicateRule,
-                format!("two rules are named `{name}`"),
-                block.name.span,
-                "defined again here",
-            )
-            .with_related(first, "first defined here")
-            .with_help(
-                "rule names are unique across all the files of the config; rename one of them",
-            ),
-        );
+        out.push(faults::rules::duplicate(name, block.name.span, first));
     } else {
         names.insert(name, block.name.span);
     }
@@ -123,7 +97,7 @@ fn phase_of(block: &RuleBlock, out: &mut Vec<Diagnostic>) -> Option<Phase> {
         Some("response") => Some(Phase::Response),
         Some(other) => {
             let span = block.phase.as_ref().map_or(block.name.span, |w| w.span);
-            out.push(faults::unknown_phase(other, span));
+            out.push(response_faults::unknown_phase(other, span));
             None
         }
     }
@@ -167,16 +141,7 @@ fn compile_rule(
             continue;
         };
         if let Some(first) = when {
-            out.push(
-                Diagnostic::error(
-                    Code::DuplicateWhen,
-                    "a rule has at most one `when`",
-                    statement.keyword,
-                    "second `when`",
-                )
-                .with_related(first, "first `when`")
-                .with_help("combine the conditions with `and` or `or` in one `when`"),
-            );
+            out.push(faults::rules::duplicate_when(statement.keyword, first));
             continue;
         }
         when = Some(statement.keyword);
@@ -202,37 +167,17 @@ fn compile_rule(
             if let (Some(action), Some(first_when)) = (first_action, when)
                 && first_when == statement.keyword
             {
-                out.push(
-                    Diagnostic::error(
-                        Code::WhenNotFirst,
-                        "`when` must come before the actions",
-                        statement.keyword,
-                        "`when` after an action",
-                    )
-                    .with_related(action, "first action")
-                    .with_help("move the `when` line to the top of the rule"),
-                );
+                out.push(faults::rules::when_not_first(statement.keyword, action));
             }
             continue;
         }
         first_action.get_or_insert(statement.keyword);
         if let Some(end) = terminal {
-            let (code, message) = if statement.kind.ends_rule() {
-                (
-                    Code::DuplicateTerminal,
-                    "a rule has at most one `redirect`, `respond` or `stop`",
-                )
-            } else {
-                (
-                    Code::ActionAfterTerminal,
-                    "an action after `redirect`, `respond` or `stop` never runs",
-                )
-            };
-            out.push(
-                Diagnostic::error(code, message, statement.keyword, "after the terminal action")
-                    .with_related(end, "evaluation ends here")
-                    .with_help("`redirect`, `respond` and `stop` end the rule: put other actions before them, or move this one to a rule of its own"),
-            );
+            out.push(faults::rules::after_terminal(
+                statement.kind.ends_rule(),
+                statement.keyword,
+                end,
+            ));
         } else if statement.kind.ends_rule() {
             terminal = Some(statement.keyword);
         }
@@ -240,7 +185,7 @@ fn compile_rule(
             && let Some(name) = request_action(&statement.kind)
         {
             let on = block.phase.as_ref().map_or(block.name.span, |w| w.span);
-            out.push(faults::request_action_in_response_rule(
+            out.push(response_faults::request_action_in_response_rule(
                 name,
                 statement.keyword.to(statement.span),
                 on,
@@ -252,17 +197,7 @@ fn compile_rule(
         }
     }
     if first_action.is_none() {
-        out.push(
-            Diagnostic::error(
-                Code::NoAction,
-                format!("rule `{}` has no action", block.name.text),
-                block.name.span,
-                "does nothing",
-            )
-            .with_help(
-                "add an action such as `redirect`, `respond`, `rewrite`, `query remove` or `response header set`",
-            ),
-        );
+        out.push(faults::rules::no_action(&block.name.text, block.name.span));
     }
     if out.len() > errors_before {
         return None;

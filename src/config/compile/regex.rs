@@ -2,36 +2,36 @@
 //! refused pattern reported at the character the regex crate blames, mapped
 //! back through the string's escapes.
 
+use crate::config::faults;
 use std::collections::HashMap;
 
 use regex::Regex;
 
-use super::super::diagnostic::{Code, Diagnostic};
+use super::super::diagnostic::Diagnostic;
 use super::super::string_literal::StringLiteral;
 use crate::rules::RuleRegex;
-pub use crate::rules::rule_regex::REGEX_SIZE_LIMIT;
 use crate::rules::rule_regex::{REGEX_NEST_LIMIT, build_regex};
 
 /// A pattern that compiled, with what the checks of its rule need to know of
 /// it; the compiled program itself is not kept (see `RuleRegex`).
 #[derive(Debug, Clone)]
-pub struct CheckedRegex {
+pub(crate) struct CheckedRegex {
     /// The pattern, for the rule set.
-    pub regex: RuleRegex,
+    pub(crate) regex: RuleRegex,
     /// Each group's name (`None` for unnamed ones), group 0 first.
-    pub group_names: Vec<Option<String>>,
+    pub(crate) group_names: Vec<Option<String>>,
 }
 
 /// Regexes checked so far in one file, by pattern: a pattern written in many
 /// rules is checked once and shared.
 #[derive(Debug, Default)]
-pub struct RegexCache {
+pub(crate) struct RegexCache {
     checked: HashMap<String, CheckedRegex>,
 }
 
 impl RegexCache {
     /// The checked regex of the literal, from the cache when seen before.
-    pub fn compile(&mut self, literal: &StringLiteral) -> Result<CheckedRegex, Diagnostic> {
+    pub(crate) fn compile(&mut self, literal: &StringLiteral) -> Result<CheckedRegex, Diagnostic> {
         if let Some(checked) = self.checked.get(&literal.value) {
             return Ok(checked.clone());
         }
@@ -49,16 +49,12 @@ impl RegexCache {
 }
 
 /// Compiles the literal's value as a regex, or says where and why it is refused.
-pub fn compile(literal: &StringLiteral) -> Result<Regex, Diagnostic> {
+pub(crate) fn compile(literal: &StringLiteral) -> Result<Regex, Diagnostic> {
     let pattern = literal.value.as_str();
     build_regex(pattern).map_err(|error| match error {
-        regex::Error::CompiledTooBig(limit) => Diagnostic::error(
-            Code::RegexTooBig,
-            "regular expression too large",
-            literal.span,
-            format!("compiles to more than {} KiB", limit / 1024),
-        )
-        .with_help("use smaller repetition counts such as `{1,100}` or split the pattern"),
+        regex::Error::CompiledTooBig(limit) => {
+            faults::conditions::regex_too_big(literal.span, limit / 1024)
+        }
         other => {
             // Parse again with regex-syntax, which says where the fault is.
             let parsed = regex_syntax::ParserBuilder::new()
@@ -67,12 +63,9 @@ pub fn compile(literal: &StringLiteral) -> Result<Regex, Diagnostic> {
                 .parse(pattern);
             match parsed {
                 Err(error) => syntax_fault(literal, &error),
-                Ok(_) => Diagnostic::error(
-                    Code::InvalidRegex,
-                    "invalid regular expression",
-                    literal.span,
-                    other.to_string(),
-                ),
+                Ok(_) => {
+                    faults::conditions::invalid_regex_unplaced(literal.span, other.to_string())
+                }
             }
         }
     })
@@ -87,12 +80,7 @@ fn syntax_fault(literal: &StringLiteral, error: &regex_syntax::Error) -> Diagnos
         ),
         regex_syntax::Error::Translate(error) => (error.kind().to_string(), *error.span(), None),
         other => {
-            return Diagnostic::error(
-                Code::InvalidRegex,
-                "invalid regular expression",
-                literal.span,
-                other.to_string(),
-            );
+            return faults::conditions::invalid_regex_unplaced(literal.span, other.to_string());
         }
     };
     let mut at = literal.inner_span(span.start.offset, span.end.offset);
@@ -101,21 +89,12 @@ fn syntax_fault(literal: &StringLiteral, error: &regex_syntax::Error) -> Diagnos
             .inner_span(span.start.offset, span.start.offset + 1)
             .end;
     }
-    let mut diagnostic =
-        Diagnostic::error(Code::InvalidRegex, "invalid regular expression", at, kind).with_help(
-            "the syntax is that of Rust's regex crate, see https://docs.rs/regex/#syntax",
-        );
-    if let Some(first) = auxiliary {
-        diagnostic = diagnostic.with_related(
-            literal.inner_span(first.start.offset, first.end.offset),
-            "first defined here",
-        );
-    }
-    diagnostic
+    let first = auxiliary.map(|first| literal.inner_span(first.start.offset, first.end.offset));
+    faults::conditions::invalid_regex(at, kind, first)
 }
 
 /// Where the name of group `name` is written in the pattern, as value bytes.
-pub fn group_name_position(pattern: &str, name: &str) -> Option<(usize, usize)> {
+pub(crate) fn group_name_position(pattern: &str, name: &str) -> Option<(usize, usize)> {
     ["(?<", "(?P<"].iter().find_map(|opener| {
         let needle = format!("{opener}{name}>");
         pattern
@@ -128,6 +107,7 @@ pub fn group_name_position(pattern: &str, name: &str) -> Option<(usize, usize)> 
 mod tests {
     use super::super::super::span::Span;
     use super::*;
+    use crate::config::diagnostic::Code;
 
     fn literal(source: &str) -> StringLiteral {
         StringLiteral::unescape(&source[1..source.len() - 1], 1, Span::new(0, source.len()))

@@ -1,11 +1,12 @@
 //! The `settings` block (§10): each value typed and range-checked, every fault
 //! reported, defaults for what is not given.
 
+use crate::config::faults;
 use std::collections::HashMap;
 use std::time::Duration;
 
 use super::super::ast::{SettingEntry, SettingsBlock};
-use super::super::diagnostic::{Code, Diagnostic, did_you_mean};
+use super::super::diagnostic::Diagnostic;
 use super::super::span::Span;
 use crate::rules::{AccessLogFormat, Settings};
 
@@ -76,52 +77,26 @@ enum Typed {
 }
 
 /// Compiles every settings block (more than one is itself a fault).
-pub fn compile(blocks: &[SettingsBlock], out: &mut Vec<Diagnostic>) -> Settings {
+pub(crate) fn compile(blocks: &[SettingsBlock], out: &mut Vec<Diagnostic>) -> Settings {
     let mut settings = Settings::default();
     if let Some(first) = blocks.first() {
         for extra in &blocks[1..] {
-            out.push(
-                Diagnostic::error(
-                    Code::DuplicateSettingsBlock,
-                    "a second `settings` block",
-                    extra.keyword,
-                    "second block",
-                )
-                .with_related(first.keyword, "first block")
-                .with_help("move these settings into the first block"),
-            );
+            out.push(faults::settings::second_block(extra.keyword, first.keyword));
         }
     }
     let mut seen: HashMap<&str, Span> = HashMap::new();
     for entry in blocks.iter().flat_map(|block| block.entries.iter()) {
         let Some(&(name, kind)) = TABLE.iter().find(|(name, _)| *name == entry.name.text) else {
-            let mut diagnostic = Diagnostic::error(
-                Code::UnknownSetting,
-                format!("unknown setting `{}`", entry.name.text),
+            let known: Vec<&str> = TABLE.iter().map(|(n, _)| *n).collect();
+            out.push(faults::settings::unknown(
+                &entry.name.text,
                 entry.name.span,
-                "not a setting",
-            );
-            diagnostic = match did_you_mean(&entry.name.text, TABLE.iter().map(|(n, _)| *n)) {
-                Some(suggestion) => diagnostic.with_help(suggestion),
-                None => diagnostic.with_help(format!(
-                    "the settings are {}",
-                    TABLE.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-                )),
-            };
-            out.push(diagnostic);
+                &known,
+            ));
             continue;
         };
         if let Some(&first) = seen.get(name) {
-            out.push(
-                Diagnostic::error(
-                    Code::DuplicateSetting,
-                    format!("`{name}` is set twice"),
-                    entry.name.span,
-                    "set again here",
-                )
-                .with_related(first, "first set here")
-                .with_help("keep one of them"),
-            );
+            out.push(faults::settings::set_twice(name, entry.name.span, first));
             continue;
         }
         seen.insert(name, entry.name.span);
@@ -157,37 +132,11 @@ fn typed(entry: &SettingEntry, kind: Kind) -> Result<Typed, Diagnostic> {
             "json" => Ok(Typed::AccessLog(AccessLogFormat::Json)),
             "ltsv" => Ok(Typed::AccessLog(AccessLogFormat::Ltsv)),
             "off" => Ok(Typed::AccessLog(AccessLogFormat::Off)),
-            _ => {
-                let diagnostic = Diagnostic::error(
-                    Code::InvalidSettingValue,
-                    format!("`{text}` is not an access log format"),
-                    span,
-                    "expected `json`, `ltsv` or `off`",
-                );
-                Err(
-                    match did_you_mean(text.trim_matches('"'), ["json", "ltsv", "off"]) {
-                        Some(suggestion) if text.starts_with('"') => diagnostic
-                            .with_help(format!("{suggestion} (written bare, without quotes)")),
-                        Some(suggestion) => diagnostic.with_help(suggestion),
-                        None => diagnostic.with_help(
-                            "write `access_log json`, `access_log ltsv` or `access_log off`",
-                        ),
-                    },
-                )
-            }
+            _ => Err(faults::settings::not_a_log_format(text, span)),
         },
         Kind::Duration { min, max } => {
-            let value = parse_duration(text).ok_or_else(|| {
-                Diagnostic::error(
-                    Code::InvalidSettingValue,
-                    format!("`{name}` takes a duration"),
-                    span,
-                    "not a duration",
-                )
-                .with_help(
-                    "write an integer with `ms`, `s`, `m` or `h`, such as `250ms`, `5s` or `2m`",
-                )
-            })?;
+            let value =
+                parse_duration(text).ok_or_else(|| faults::settings::not_a_duration(name, span))?;
             match value {
                 Some(d) if d >= min && d <= max => Ok(Typed::Duration(d)),
                 _ => Err(out_of_range(
@@ -199,15 +148,7 @@ fn typed(entry: &SettingEntry, kind: Kind) -> Result<Typed, Diagnostic> {
             }
         }
         Kind::Size { min, max } => {
-            let value = parse_size(text).ok_or_else(|| {
-                Diagnostic::error(
-                    Code::InvalidSettingValue,
-                    format!("`{name}` takes a size"),
-                    span,
-                    "not a size",
-                )
-                .with_help("write an integer with `B`, `KiB` or `MiB`, such as `32KiB`")
-            })?;
+            let value = parse_size(text).ok_or_else(|| faults::settings::not_a_size(name, span))?;
             match value {
                 Some(bytes) if bytes >= min && bytes <= max => Ok(Typed::Size(bytes)),
                 _ => Err(out_of_range(name, span, &show_size(min), &show_size(max))),
@@ -217,13 +158,7 @@ fn typed(entry: &SettingEntry, kind: Kind) -> Result<Typed, Diagnostic> {
 }
 
 fn out_of_range(name: &str, span: Span, min: &str, max: &str) -> Diagnostic {
-    Diagnostic::error(
-        Code::SettingOutOfRange,
-        format!("`{name}` is out of range"),
-        span,
-        format!("must be between {min} and {max}"),
-    )
-    .with_help(format!("choose a value from {min} to {max}"))
+    faults::settings::out_of_range(name, span, min, max)
 }
 
 /// Splits `250ms` into digits and unit; `None` when it is not that shape.

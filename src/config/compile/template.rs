@@ -2,7 +2,7 @@
 //! capture references and functions of them, with every name resolved
 //! against the rule's condition.
 
-use super::super::diagnostic::{Code, Diagnostic, did_you_mean};
+use super::super::diagnostic::{Diagnostic, did_you_mean};
 use super::super::faults::maps::{self as map_faults, Kind};
 use super::super::faults::response as response_faults;
 use super::super::faults::strings as faults;
@@ -17,23 +17,23 @@ use crate::rules::{CaptureRef, Phase, Template, TemplatePart};
 
 /// The regexes of the rule's condition, as templates see them.
 #[derive(Debug, Clone, Copy)]
-pub struct Scope<'a> {
+pub(crate) struct Scope<'a> {
     /// Every regex that compiled, in source order.
-    pub regexes: &'a [RegexInfo],
+    pub(crate) regexes: &'a [RegexInfo],
     /// A regex failed to compile: group references cannot be checked.
-    pub broken: bool,
+    pub(crate) broken: bool,
     /// Every `in $NAME` of the condition, in source order.
-    pub bindings: &'a [MapBinding],
+    pub(crate) bindings: &'a [MapBinding],
     /// The config's lists and maps.
-    pub declarations: &'a Declarations,
+    pub(crate) declarations: &'a Declarations,
     /// The rule's phase: response fields need `on response`.
-    pub phase: Phase,
+    pub(crate) phase: Phase,
     /// The rule's name, for the "mark the rule `on response`" help.
-    pub rule: &'a str,
+    pub(crate) rule: &'a str,
 }
 
 /// Splits and resolves a template; every fault goes into `out`.
-pub fn compile(
+pub(crate) fn compile(
     literal: &StringLiteral,
     scope: Scope<'_>,
     calls: &mut CallTable,
@@ -57,15 +57,9 @@ pub fn compile(
             }
             b'{' => {
                 let Some(close) = placeholder_end(bytes, i) else {
-                    out.push(
-                        Diagnostic::error(
-                            Code::TemplateBrace,
-                            "`{` without a closing `}` in a template",
-                            literal.inner_span(i, i + 1),
-                            "opened here",
-                        )
-                        .with_help("close the name with `}`, or write `{{` for a literal `{`"),
-                    );
+                    out.push(crate::config::faults::templates::unclosed_brace(
+                        literal.inner_span(i, i + 1),
+                    ));
                     return None;
                 };
                 let mut reader = Placeholder {
@@ -105,15 +99,9 @@ pub fn compile(
             }
             b'}' => {
                 ok = false;
-                out.push(
-                    Diagnostic::error(
-                        Code::TemplateBrace,
-                        "`}` without an opening `{` in a template",
-                        literal.inner_span(i, i + 1),
-                        "lone `}`",
-                    )
-                    .with_help("write `}}` for a literal `}`"),
-                );
+                out.push(crate::config::faults::templates::lone_closing_brace(
+                    literal.inner_span(i, i + 1),
+                ));
                 i += 1;
             }
             _ => {
@@ -245,13 +233,7 @@ impl<'t> Placeholder<'t> {
 
     fn unreadable(&self) -> Diagnostic {
         let at = self.at.min(self.end);
-        Diagnostic::error(
-            Code::FunctionArguments,
-            "cannot read this function call",
-            self.literal.inner_span(at, (at + 1).min(self.end.max(at))),
-            "unexpected here",
-        )
-        .with_help("write a function as `{lower(path)}` or `{replace(path, \"REGEX\", \"WITH\")}`")
+        faults::unreadable_call(self.literal.inner_span(at, (at + 1).min(self.end.max(at))))
     }
 }
 
@@ -320,13 +302,7 @@ fn resolve_name(name: &str, span: Span, scope: Scope<'_>) -> Result<TemplatePart
         if let Some(instead) = faults::foreign_name(name) {
             return Err(unknown_name(name, span, Some(instead)));
         }
-        return Err(Diagnostic::error(
-            Code::TemplateBrace,
-            "braces in a template enclose a name",
-            span,
-            "not a name",
-        )
-        .with_help("write `{{` and `}}` for literal braces"));
+        return Err(crate::config::faults::templates::brace_not_a_name(span));
     }
     resolve(name, span, scope)
 }
@@ -411,24 +387,12 @@ fn map_value(name: &str, span: Span, scope: Scope<'_>) -> Result<TemplatePart, D
 fn numbered(name: &str, span: Span, regexes: &[RegexInfo]) -> Result<TemplatePart, Diagnostic> {
     let matching: Vec<&RegexInfo> = regexes.iter().filter(|info| info.slot.is_some()).collect();
     let [info] = matching.as_slice() else {
-        let count = matching.len();
-        let message = if count == 0 {
-            format!("`{{{name}}}` refers to a regex group, but the condition has no `~`")
-        } else {
-            format!("`{{{name}}}` is ambiguous: the condition has {count} `~`")
-        };
-        let mut diagnostic =
-            Diagnostic::error(Code::AmbiguousGroupNumber, message, span, "which regex?").with_help(
-                if count == 0 {
-                    "numbered groups need `when FIELD ~ \"regex\"` in this rule"
-                } else {
-                    "name the group, `(?<name>…)`, and write `{name}`"
-                },
-            );
-        for other in matching {
-            diagnostic = diagnostic.with_related(other.literal, "a `~` regex");
-        }
-        return Err(diagnostic);
+        return Err(crate::config::faults::templates::ambiguous_group_number(
+            name,
+            span,
+            matching.len(),
+            matching.iter().map(|other| other.literal),
+        ));
     };
     let group = name.parse::<usize>().unwrap_or(usize::MAX);
     if let Some(reason) = info.uncertain {
@@ -436,15 +400,12 @@ fn numbered(name: &str, span: Span, regexes: &[RegexInfo]) -> Result<TemplatePar
     }
     if group >= info.group_count {
         let has = info.group_count.saturating_sub(1);
-        let plural = if has == 1 { "group" } else { "groups" };
-        return Err(Diagnostic::error(
-            Code::NoSuchGroup,
-            format!("the regex has no group {name}"),
+        return Err(crate::config::faults::templates::no_such_group(
+            name,
             span,
-            format!("the regex has {has} {plural}"),
-        )
-        .with_related(info.literal, "this regex")
-        .with_help("count the `(` of capturing groups; `{0}` is the whole match"));
+            has,
+            info.literal,
+        ));
     }
     Ok(TemplatePart::Capture(CaptureRef {
         slot: info.slot.unwrap_or(0),
@@ -482,39 +443,18 @@ fn named_group(name: &str, span: Span, regexes: &[RegexInfo]) -> Result<Template
 }
 
 fn unknown_name(name: &str, span: Span, suggestion: Option<String>) -> Diagnostic {
-    let diagnostic = Diagnostic::error(
-        Code::UnknownTemplateName,
-        format!("unknown template name `{{{name}}}`"),
-        span,
-        "not a field or group",
-    );
-    match suggestion {
-        Some(help) if help.starts_with("did you mean") => diagnostic.with_help(help),
-        Some(instead) => {
-            diagnostic.with_help(format!("this is another proxy's name; write {instead}"))
-        }
-        None if name.is_empty() => diagnostic.with_help("write a name between the braces, or `{{}}` for literal braces"),
-        None => diagnostic.with_help(
-            "use a field ({host}, {path}, {header.Name} …), a named group of the condition's regex, or {{ for a literal brace",
-        ),
-    }
+    crate::config::faults::templates::unknown_name(name, span, suggestion)
 }
 
 fn uncertain(name: &str, span: Span, info: &RegexInfo, reason: &str) -> Diagnostic {
-    Diagnostic::error(
-        Code::UncertainGroup,
-        format!("group `{name}` may not have matched when this rule fires"),
-        span,
-        "may be unset",
-    )
-    .with_related(info.literal, reason.to_string())
-    .with_help("use groups of a `~` that must match for the rule to fire: not under `not`, not inside `or`")
+    crate::config::faults::templates::uncertain_group(name, span, info.literal, reason)
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::condition::Uncertainty;
     use super::*;
+    use crate::config::diagnostic::Code;
     use crate::rules::Field;
 
     fn literal(value: &str) -> StringLiteral {

@@ -200,3 +200,34 @@ pub(crate) fn file_unreadable(path: &str, span: Span, error: &std::io::Error) ->
     )
     .with_help("make the file readable by the proxy's user")
 }
+
+/// `status in 503` (`word_text` is `in` or `not in`): a set operator with one
+/// integer (`number`).
+pub(crate) fn status_set_needs_list(
+    word_text: &str,
+    number: &str,
+    span: Span,
+    op_span: Span,
+) -> Diagnostic {
+    Diagnostic::error(
+        Code::ValueShape,
+        format!("`{word_text}` takes a list"),
+        span,
+        "one integer",
+    )
+    .with_related(op_span, "this operator")
+    .with_help(format!("write `{word_text} [{number}]`, or use `==`"))
+}
+
+/// `status == [502, 503]`: an operator (`symbol`) that compares with one
+/// integer, given a list.
+pub(crate) fn status_list_for_one(symbol: &str, span: Span, op_span: Span) -> Diagnostic {
+    Diagnostic::error(
+        Code::ValueShape,
+        format!("`{symbol}` compares with one integer, not a list"),
+        span,
+        "a list",
+    )
+    .with_related(op_span, "this operator")
+    .with_help("use `in [ … ]` to compare with several statuses")
+}

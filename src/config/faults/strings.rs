@@ -195,6 +195,17 @@ fn prefixed(name: &str) -> Option<String> {
         .then(|| format!("a named regex group: `(?<{placeholder}>[^/]+)` in `when path ~ …`, and `{{{placeholder}}}`"))
 }
 
+/// A function call in a template that cannot be read past `span`.
+pub(crate) fn unreadable_call(span: Span) -> Diagnostic {
+    Diagnostic::error(
+        Code::FunctionArguments,
+        "cannot read this function call",
+        span,
+        "unexpected here",
+    )
+    .with_help("write a function as `{lower(path)}` or `{replace(path, \"REGEX\", \"WITH\")}`")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -74,8 +74,8 @@ fn count_slots(condition: &Condition) -> usize {
     }
 }
 
-fn rules(rules: Vec<Rule>) -> RuleSet {
-    RuleSet::new(Settings::default(), rules, String::new())
+fn rules(rules: Vec<Rule>) -> ServedRules {
+    RuleSet::new(Settings::default(), rules, String::new()).prepare()
 }
 
 fn redirect(status: u16, parts: Vec<TemplatePart>) -> Action {
@@ -128,7 +128,7 @@ fn request(target: &str, headers: &[(&str, &str)]) -> http::request::Parts {
     builder.body(()).unwrap().into_parts().0
 }
 
-fn run_on(rule_set: &RuleSet, target: &str, headers: &[(&str, &str)]) -> Decision {
+fn run_on(rule_set: &ServedRules, target: &str, headers: &[(&str, &str)]) -> Decision {
     let parts = request(target, headers);
     let facts = RequestFacts::from_parts(&parts, IpAddr::from([192, 0, 2, 1])).unwrap();
     let decision = evaluate(rule_set, &facts);
@@ -166,7 +166,7 @@ fn edited(edits: &[HeaderEdit], start: &[(&str, &str)]) -> HeaderMap {
     headers
 }
 
-fn force_https() -> RuleSet {
+fn force_https() -> ServedRules {
     rules(vec![rule(
         "force-https",
         Some(test(Field::Scheme, TestOp::Equals("http".into()))),
@@ -177,7 +177,7 @@ fn force_https() -> RuleSet {
     )])
 }
 
-fn admin_only_inside() -> RuleSet {
+fn admin_only_inside() -> ServedRules {
     let inside = ValueSet {
         strings: vec!["127.0.0.1".into()],
         networks: vec![

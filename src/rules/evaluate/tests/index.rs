@@ -36,25 +36,24 @@ fn path_index_skips_only_rules_that_cannot_fire() {
 }
 
 #[test]
-fn a_clone_whose_rules_change_gets_a_fresh_index() {
-    let set = force_https();
-    let mut changed = set.clone();
-    changed
+fn the_served_form_has_its_index_from_the_start() {
+    // `prepare` is the only way to a `ServedRules`, and it builds the index:
+    // one plan per rule, nothing left to build on the first request.
+    let set = mixed_rules();
+    assert_eq!(set.index().plans.len(), set.rules.len());
+    let pending: Vec<_> = set
         .rules
-        .push(rule("all", None, vec![resp_set("X", "1")]));
-    let d = run_on(&changed, "/", &[("x-forwarded-proto", "https")]);
-    assert_eq!(d.fired, vec![1]);
-    // Mutating after the index was built is also caught.
-    changed
-        .rules
-        .push(rule("more", None, vec![resp_set("Y", "1")]));
-    let d = run_on(&changed, "/", &[("x-forwarded-proto", "https")]);
-    assert_eq!(d.fired, vec![1, 2]);
+        .iter()
+        .zip(&set.index().plans)
+        .filter(|(_, plan)| plan.gate.is_none())
+        .filter_map(|(rule, _)| rule.condition.as_ref())
+        .collect();
+    assert!(!pending.is_empty(), "the mix has ungated rules");
 }
 
 /// A mixed rule set: gated leaves, gated `and`s, ungated regexes (`or`, `not`,
 /// other fields), plain rules, terminal and non-terminal, interleaved.
-fn mixed_rules() -> RuleSet {
+fn mixed_rules() -> ServedRules {
     let mut list = Vec::new();
     for n in 0..12 {
         let gated = regex(Field::Path, &format!("^/s{}/(?<rest>.*)$", n % 4), 0);
@@ -202,7 +201,7 @@ fn gated_regexes_are_built_when_their_gate_first_matches_and_the_rest_with_the_i
         !not_pdf.is_built() && !old_a.is_built(),
         "compiling keeps patterns only"
     );
-    set.index();
+    let set = set.prepare();
     assert!(
         not_pdf.is_built(),
         "an ungated rule's regex runs on every request"

@@ -6,9 +6,9 @@
 use super::*;
 use crate::rules::exchange::{Exchange, UpstreamAnswer, simulate, simulate_traced};
 
-fn compiled(text: &str) -> RuleSet {
+fn compiled(text: &str) -> ServedRules {
     match crate::config::compile_source("proxy.conf", text.as_bytes()) {
-        Ok(compiled) => compiled.rule_set,
+        Ok(compiled) => compiled.rule_set.prepare(),
         Err(invalid) => panic!("{}", invalid.render(false)),
     }
 }
@@ -20,7 +20,7 @@ fn upstream(status: u16, headers: &[(&str, &str)]) -> UpstreamAnswer {
     }
 }
 
-fn exchange(set: &RuleSet, target: &str, answer: Option<&UpstreamAnswer>) -> Exchange {
+fn exchange(set: &ServedRules, target: &str, answer: Option<&UpstreamAnswer>) -> Exchange {
     let parts = request(target, &[("host", "example.test")]);
     let facts = RequestFacts::from_parts(&parts, IpAddr::from([192, 0, 2, 1])).unwrap();
     let plain = simulate(set, &facts, answer);
@@ -33,7 +33,7 @@ fn exchange(set: &RuleSet, target: &str, answer: Option<&UpstreamAnswer>) -> Exc
     plain
 }
 
-fn names(set: &RuleSet, exchange: &Exchange) -> Vec<String> {
+fn names(set: &ServedRules, exchange: &Exchange) -> Vec<String> {
     exchange
         .fired()
         .map(|at| set.rules[at].name.clone())

@@ -3,9 +3,9 @@
 
 use super::*;
 
-fn compiled(text: &str) -> RuleSet {
+fn compiled(text: &str) -> ServedRules {
     match crate::config::compile_source("proxy.conf", text.as_bytes()) {
-        Ok(compiled) => compiled.rule_set,
+        Ok(compiled) => compiled.rule_set.prepare(),
         Err(invalid) => panic!("{}", invalid.render(false)),
     }
 }

@@ -4,7 +4,7 @@ use super::*;
 
 #[test]
 fn trace_names_the_first_failed_comparison() {
-    let mut list = admin_only_inside().rules;
+    let mut list = admin_only_inside().rules.clone();
     list.push(rule("after", None, vec![resp_set("X", "1")]));
     list.push(rule(
         "gated",

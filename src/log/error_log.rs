@@ -17,7 +17,7 @@ use super::access_log::open_append;
 
 /// The running server's error log: reopen it, change its level.
 #[derive(Clone)]
-pub struct ErrorLog {
+pub(crate) struct ErrorLog {
     file: ReopenableFile,
     level: Option<reload::Handle<LevelFilter, Registry>>,
 }
@@ -69,7 +69,7 @@ impl ErrorLog {
     /// Opens `path` and installs the process-wide subscriber (level `info`).
     /// When a subscriber is already installed (tests running several servers
     /// in one process) the file is kept but events go to the first one.
-    pub fn install(path: &Path) -> io::Result<ErrorLog> {
+    pub(crate) fn install(path: &Path) -> io::Result<ErrorLog> {
         let file = ReopenableFile::open(path)?;
         let (level_layer, handle) = reload::Layer::new(LevelFilter::INFO);
         let stderr_layer = tracing_subscriber::fmt::layer()
@@ -93,12 +93,12 @@ impl ErrorLog {
     }
 
     /// Reopens `error.log` by name (after rotation renamed it).
-    pub fn reopen(&self) -> io::Result<()> {
+    pub(crate) fn reopen(&self) -> io::Result<()> {
         self.file.reopen()
     }
 
     /// Changes the level of both outputs.
-    pub fn set_level(&self, level: Level) -> Result<(), reload::Error> {
+    pub(crate) fn set_level(&self, level: Level) -> Result<(), reload::Error> {
         match &self.level {
             Some(handle) => handle.reload(level.0),
             None => Ok(()),
@@ -109,7 +109,7 @@ impl ErrorLog {
 /// Logs multi-line text (rendered diagnostics) as one error event per line,
 /// so every line of the error log and of stderr stands alone and carets stay
 /// aligned under the same prefix.
-pub fn each_line(text: &str) {
+pub(crate) fn each_line(text: &str) {
     for line in text.lines() {
         tracing::error!("{line}");
     }

@@ -5,13 +5,13 @@ use std::io;
 use std::path::Path;
 
 /// The log files the server writes, both rotated.
-pub const LOG_FILES: [&str; 2] = ["access.log", "error.log"];
+pub(crate) const LOG_FILES: [&str; 2] = ["access.log", "error.log"];
 /// How many rotated generations are kept.
-pub const KEEP: u32 = 24;
+pub(crate) const KEEP: u32 = 24;
 
 /// Shifts `NAME.1`…`NAME.23` up by one (dropping `.24`) and renames `NAME` to
 /// `NAME.1`, for each log file present in `dir`.
-pub fn rotate(dir: &Path) -> io::Result<()> {
+pub(crate) fn rotate(dir: &Path) -> io::Result<()> {
     for name in LOG_FILES {
         let current = dir.join(name);
         if !current.exists() {

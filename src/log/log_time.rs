@@ -6,11 +6,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// A formatted timestamp, on the stack: the access-log writer makes one per
 /// line, so it costs no allocation and no formatting machinery.
 #[derive(Debug, Clone, Copy)]
-pub struct Rfc3339([u8; 24]);
+pub(crate) struct Rfc3339([u8; 24]);
 
 impl Rfc3339 {
     /// The text, `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         // Only ASCII digits and separators are ever written.
         std::str::from_utf8(&self.0).unwrap_or("1970-01-01T00:00:00.000Z")
     }
@@ -25,7 +25,7 @@ impl std::ops::Deref for Rfc3339 {
 
 /// Formats a time as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC); years past 9999 are
 /// written as 9999.
-pub fn rfc3339_millis(time: SystemTime) -> Rfc3339 {
+pub(crate) fn rfc3339_millis(time: SystemTime) -> Rfc3339 {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
     let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);

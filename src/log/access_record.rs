@@ -16,12 +16,12 @@ use http::{HeaderValue, Method, Uri};
 use serde::Serialize;
 
 use super::log_time::{Rfc3339, rfc3339_millis};
-use crate::rules::{AccessLogFormat, RuleSet};
+use crate::rules::{AccessLogFormat, ServedRules};
 
 /// What the request was turned into, for the `action` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum LogAction {
+pub(crate) enum LogAction {
     /// Sent upstream.
     Forward,
     /// Answered with a redirect by a rule.
@@ -34,7 +34,7 @@ pub enum LogAction {
 
 /// A text field of a record, kept in the form it arrived in.
 #[derive(Debug, Clone, Default)]
-pub enum LogText {
+pub(crate) enum LogText {
     /// Not known or not sent: written `-`.
     #[default]
     Absent,
@@ -52,12 +52,12 @@ pub enum LogText {
 
 impl LogText {
     /// The header's value, or `Absent` when the header is missing.
-    pub fn header(value: Option<&HeaderValue>) -> Self {
+    pub(crate) fn header(value: Option<&HeaderValue>) -> Self {
         value.map_or(LogText::Absent, |v| LogText::Header(v.clone()))
     }
 
     /// The field's text; `-` when absent or empty.
-    pub fn text(&self) -> Cow<'_, str> {
+    pub(crate) fn text(&self) -> Cow<'_, str> {
         let text = match self {
             LogText::Absent => return Cow::Borrowed("-"),
             LogText::Static(text) => Cow::Borrowed(*text),
@@ -93,14 +93,14 @@ impl From<String> for LogText {
 /// The rules that fired: the rule set the request ran under and their
 /// indices in it, so no name is copied per request.
 #[derive(Debug, Clone, Default)]
-pub struct FiredRules {
-    rule_set: Option<Arc<RuleSet>>,
+pub(crate) struct FiredRules {
+    rule_set: Option<Arc<ServedRules>>,
     fired: Vec<usize>,
 }
 
 impl FiredRules {
     /// The rules at `fired` (indices into `rule_set.rules`), in order.
-    pub fn new(rule_set: Arc<RuleSet>, fired: Vec<usize>) -> Self {
+    pub(crate) fn new(rule_set: Arc<ServedRules>, fired: Vec<usize>) -> Self {
         FiredRules {
             rule_set: Some(rule_set),
             fired,
@@ -108,7 +108,7 @@ impl FiredRules {
     }
 
     /// The names, in the order the rules fired.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
         let rules = self
             .rule_set
             .as_deref()
@@ -122,36 +122,36 @@ impl FiredRules {
 
 /// Everything one access-log line says.
 #[derive(Debug, Clone)]
-pub struct AccessRecord {
+pub(crate) struct AccessRecord {
     /// When the request started.
-    pub time: SystemTime,
+    pub(crate) time: SystemTime,
     /// The client address as rules saw it (else the peer).
-    pub client_ip: IpAddr,
+    pub(crate) client_ip: IpAddr,
     /// The method, absent when the request line could not be parsed.
-    pub method: LogText,
+    pub(crate) method: LogText,
     /// The `Host` header as received.
-    pub host: LogText,
+    pub(crate) host: LogText,
     /// The request target as received.
-    pub uri: LogText,
+    pub(crate) uri: LogText,
     /// The status sent to the client.
-    pub status: u16,
+    pub(crate) status: u16,
     /// Body bytes actually sent to the client.
-    pub bytes_sent: u64,
+    pub(crate) bytes_sent: u64,
     /// From the start of the request to the end of the response body.
-    pub duration_ms: u64,
+    pub(crate) duration_ms: u64,
     /// From sending upstream to the upstream response head; `None` when
     /// nothing went upstream.
-    pub upstream_ms: Option<u64>,
+    pub(crate) upstream_ms: Option<u64>,
     /// `https` or `http` as `X-Forwarded-Proto` says.
-    pub scheme: LogText,
+    pub(crate) scheme: LogText,
     /// The `User-Agent` header.
-    pub user_agent: LogText,
+    pub(crate) user_agent: LogText,
     /// The `Referer` header.
-    pub referer: LogText,
+    pub(crate) referer: LogText,
     /// Forward, redirect, respond or error.
-    pub action: LogAction,
+    pub(crate) action: LogAction,
     /// The rules that fired, in order.
-    pub rules: FiredRules,
+    pub(crate) rules: FiredRules,
 }
 
 /// One field's value, as both formats need it.
@@ -191,7 +191,7 @@ impl AccessRecord {
 
     /// Appends the record as one line (with its `\n`) in `format`; `Off`
     /// appends nothing.
-    pub fn write_line(&self, format: AccessLogFormat, out: &mut Vec<u8>) {
+    pub(crate) fn write_line(&self, format: AccessLogFormat, out: &mut Vec<u8>) {
         match format {
             AccessLogFormat::Off => {}
             AccessLogFormat::Json => {
@@ -328,7 +328,7 @@ impl AccessRecord {
     /// A record of nothing known (every text `-`, status 0): the base of
     /// lines for heads refused before they were parsed, and what a finished
     /// record leaves behind when it is moved out.
-    pub fn placeholder() -> Self {
+    pub(crate) fn placeholder() -> Self {
         AccessRecord {
             time: std::time::UNIX_EPOCH,
             client_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -350,7 +350,7 @@ impl AccessRecord {
 
 impl LogAction {
     /// The field's text.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             LogAction::Forward => "forward",
             LogAction::Redirect => "redirect",
@@ -405,7 +405,7 @@ mod tests {
             user_agent: "curl/8\tx".to_owned().into(),
             referer: LogText::Absent,
             action: LogAction::Forward,
-            rules: FiredRules::new(Arc::new(compiled.rule_set), vec![0, 2]),
+            rules: FiredRules::new(Arc::new(compiled.rule_set.prepare()), vec![0, 2]),
         }
     }
 

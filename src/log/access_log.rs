@@ -4,12 +4,20 @@
 //! or lost; between two batches it reopens the file by name when asked (log
 //! rotation). Records never wait in a queue, so nothing of a finished request
 //! (its header bytes, its read buffer) outlives it.
+//!
+//! Recording never blocks the serving thread, even when the writer is stuck
+//! (a full disk, a FIFO nobody reads): past `MAX_PENDING` bytes the batch
+//! keeps growing in memory instead, and the backlog is counted (`Backlog`,
+//! shown by the `status` control command) and said once in the error log
+//! each time it starts and ends. A slow log costs memory, never a blocked
+//! runtime thread and never a lost or split line.
 
 use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::mem;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
@@ -18,8 +26,9 @@ use std::time::Duration;
 use super::access_record::AccessRecord;
 use crate::rules::AccessLogFormat;
 
-/// How many bytes of lines may wait for the writer before request threads
-/// wait (back pressure instead of unbounded memory or dropped lines).
+/// How many bytes of lines may wait for the writer before the log counts
+/// itself behind and says so in the error log (lines past it are still kept:
+/// a request thread never waits for the disk, and no line is dropped).
 const MAX_PENDING: usize = 4 * 1024 * 1024;
 /// How long the busy writer sleeps between two batches: the longest a line
 /// waits in memory under load.
@@ -46,8 +55,22 @@ struct Shared {
     pending: Mutex<Pending>,
     /// The idle writer waits here for a line or a request.
     work: Condvar,
-    /// Request threads wait here while `MAX_PENDING` bytes are waiting.
-    room: Condvar,
+    /// Lines recorded while `MAX_PENDING` bytes were already waiting, since
+    /// the log was opened (read without the lock by `status`).
+    lines_behind: AtomicU64,
+    /// How many times the writer fell behind, since the log was opened.
+    times_behind: AtomicU64,
+}
+
+/// How far the writer is behind, for the `status` control command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Backlog {
+    /// Bytes of whole lines waiting for the writer now.
+    pub(crate) pending_bytes: u64,
+    /// Lines recorded while `MAX_PENDING` bytes were already waiting.
+    pub(crate) lines_behind: u64,
+    /// How many times the writer fell that far behind.
+    pub(crate) times_behind: u64,
 }
 
 #[derive(Debug, Default)]
@@ -62,6 +85,11 @@ struct Pending {
     closed: bool,
     /// The writer thread has ended (lines can no longer be written).
     writer_gone: bool,
+    /// More than `MAX_PENDING` bytes have waited since the error log last
+    /// said the writer caught up.
+    behind: bool,
+    /// Lines recorded past `MAX_PENDING` in the present spell of `behind`.
+    behind_lines: u64,
 }
 
 #[derive(Debug)]
@@ -86,7 +114,8 @@ impl AccessLog {
                 ..Pending::default()
             }),
             work: Condvar::new(),
-            room: Condvar::new(),
+            lines_behind: AtomicU64::new(0),
+            times_behind: AtomicU64::new(0),
         });
         let writer = Writer {
             path: path.to_owned(),
@@ -103,8 +132,8 @@ impl AccessLog {
     }
 
     /// Writes one record's line in `format` (nothing for `Off`) into the
-    /// batch; waits only while the writer is `MAX_PENDING` bytes behind.
-    pub fn record(&self, record: AccessRecord, format: AccessLogFormat) {
+    /// batch. Never waits for the writer: the lock is held for a copy.
+    pub(crate) fn record(&self, record: AccessRecord, format: AccessLogFormat) {
         if format == AccessLogFormat::Off {
             return;
         }
@@ -115,17 +144,23 @@ impl AccessLog {
             // The record (and the request bytes it holds) goes now.
             drop(record);
             let mut pending = shared.lock();
-            while pending.lines.len() >= MAX_PENDING && !pending.writer_gone {
-                pending = shared.room.wait(pending).unwrap_or_else(|p| p.into_inner());
-            }
             if pending.writer_gone {
                 drop(pending);
                 tracing::error!("access log writer is gone; a line was dropped");
                 return;
             }
+            let fell_behind =
+                pending.lines.len() >= MAX_PENDING && shared.count_behind(&mut pending);
             pending.lines.extend_from_slice(line);
             shared.wake_writer(&mut pending);
             drop(pending);
+            if fell_behind {
+                tracing::error!(
+                    "the access log writer is more than {} MiB behind (is the disk full or \
+                     slow?); lines are kept in memory until it catches up",
+                    MAX_PENDING / (1024 * 1024)
+                );
+            }
             // A line that grew the scratch past the usual keeps no memory.
             if line.capacity() > 16 * 1024 {
                 *line = Vec::with_capacity(1024);
@@ -133,9 +168,20 @@ impl AccessLog {
         });
     }
 
+    /// How far the writer is behind now and has been since the log opened.
+    pub(crate) fn backlog(&self) -> Backlog {
+        let shared = &self.sender.shared;
+        let pending_bytes = shared.lock().lines.len() as u64;
+        Backlog {
+            pending_bytes,
+            lines_behind: shared.lines_behind.load(Ordering::Relaxed),
+            times_behind: shared.times_behind.load(Ordering::Relaxed),
+        }
+    }
+
     /// Writes everything recorded so far, then reopens the file by name;
     /// returns once done (blocking: call from a blocking context).
-    pub fn reopen_blocking(&self) -> io::Result<()> {
+    pub(crate) fn reopen_blocking(&self) -> io::Result<()> {
         self.round_trip(Ask::Reopen)
     }
 
@@ -175,6 +221,19 @@ impl Shared {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Counts a line recorded past `MAX_PENDING`; true for the first of a
+    /// spell (the one whose thread says so in the error log).
+    fn count_behind(&self, pending: &mut Pending) -> bool {
+        self.lines_behind.fetch_add(1, Ordering::Relaxed);
+        pending.behind_lines += 1;
+        if pending.behind {
+            return false;
+        }
+        pending.behind = true;
+        self.times_behind.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
     /// Wakes the writer if it is waiting; a busy writer comes back on its
     /// own within `TICK`, so under load no request pays for a wake-up.
     fn wake_writer(&self, pending: &mut Pending) {
@@ -193,16 +252,13 @@ struct Writer {
     shared: Arc<Shared>,
 }
 
-/// Marks the writer gone however its thread ends, so request threads stop
-/// waiting for room and `round_trip` callers get an error.
+/// Marks the writer gone however its thread ends, so `round_trip` callers
+/// get an error and later lines are not kept for nobody.
 struct GoneOnDrop(Arc<Shared>);
 
 impl Drop for GoneOnDrop {
     fn drop(&mut self) {
-        let mut pending = self.0.lock();
-        pending.writer_gone = true;
-        drop(pending);
-        self.0.room.notify_all();
+        self.0.lock().writer_gone = true;
     }
 }
 
@@ -214,7 +270,7 @@ impl Writer {
     fn run(mut self) {
         let _gone = GoneOnDrop(self.shared.clone());
         loop {
-            let (asks, closed, was_full) = {
+            let (asks, closed, caught_up) = {
                 let mut pending = self.shared.lock();
                 while pending.lines.is_empty() && pending.asks.is_empty() && !pending.closed {
                     pending.writer_idle = true;
@@ -225,13 +281,20 @@ impl Writer {
                         .unwrap_or_else(|p| p.into_inner());
                 }
                 pending.writer_idle = false;
-                // Only a full batch can have request threads waiting.
-                let was_full = pending.lines.len() >= MAX_PENDING;
+                // A spell behind ends when the writer takes a batch under
+                // the limit: everything before it has been written.
+                let caught_up = (pending.behind && pending.lines.len() < MAX_PENDING)
+                    .then(|| mem::take(&mut pending.behind_lines));
+                if caught_up.is_some() {
+                    pending.behind = false;
+                }
                 mem::swap(&mut pending.lines, &mut self.batch);
-                (mem::take(&mut pending.asks), pending.closed, was_full)
+                (mem::take(&mut pending.asks), pending.closed, caught_up)
             };
-            if was_full {
-                self.shared.room.notify_all();
+            if let Some(lines) = caught_up {
+                tracing::warn!(
+                    "the access log writer caught up; {lines} lines waited past the limit, none lost"
+                );
             }
             let written = self.write_batch();
             for ask in asks {
@@ -288,14 +351,14 @@ impl Writer {
 }
 
 /// Opens a log file for appending, creating it (mode 0644) when absent.
-pub fn open_append(path: &Path) -> io::Result<File> {
+pub(crate) fn open_append(path: &Path) -> io::Result<File> {
     OpenOptions::new().create(true).append(true).open(path)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::access_record::{FiredRules, LogAction, LogText};
+    use crate::log::access_record::{FiredRules, LogAction, LogText};
     use std::time::SystemTime;
 
     fn record(uri: &str) -> AccessRecord {
@@ -409,10 +472,11 @@ mod tests {
         assert_eq!(text.lines().count(), 100);
     }
 
-    /// A log that cannot be written (a pipe nobody reads) holds request
-    /// threads back once `MAX_PENDING` bytes wait, and loses no line.
+    /// A log that cannot be written (a pipe nobody reads) never holds the
+    /// recording thread back: the backlog is counted, and once the pipe is
+    /// read every line arrives, whole and once.
     #[test]
-    fn a_stalled_writer_holds_senders_back_and_loses_no_line() {
+    fn a_stalled_writer_never_blocks_a_sender_and_loses_no_line() {
         use std::io::Read;
         let dir = temp_dir("pressure");
         let path = dir.join("access.log");
@@ -428,7 +492,6 @@ mod tests {
             all
         });
         let log = AccessLog::open(&path).expect("open");
-        let shared = log.sender.shared.clone();
         const LINES: usize = 40_000;
         let sender_log = log.clone();
         let sender = std::thread::spawn(move || {
@@ -439,20 +502,79 @@ mod tests {
                 );
             }
         });
-        let full = (0..1000).any(|_| {
+        // Well over MAX_PENDING bytes while nothing reads the pipe: the
+        // sender finishes all the same.
+        let finished = (0..1000).any(|_| {
             std::thread::sleep(Duration::from_millis(10));
-            shared.lock().lines.len() >= MAX_PENDING
+            sender.is_finished()
         });
-        assert!(full, "lines pile up while the pipe is full");
-        std::thread::sleep(Duration::from_millis(100));
-        assert!(!sender.is_finished(), "the sender waits for room");
-        start_reading.send(()).expect("reader");
+        assert!(finished, "the sender never waits for the writer");
         sender.join().expect("sender");
+        let backlog = log.backlog();
+        assert!(backlog.pending_bytes >= MAX_PENDING as u64, "{backlog:?}");
+        assert!(backlog.lines_behind > 0, "{backlog:?}");
+        assert_eq!(backlog.times_behind, 1, "{backlog:?}");
+        start_reading.send(()).expect("reader");
         log.flush_blocking().expect("flush");
+        assert_eq!(log.backlog().pending_bytes, 0);
         drop(log);
         let all = reader.join().expect("reader");
         assert_eq!(all.lines().count(), LINES);
         assert!(all.lines().all(|l| l.starts_with('{') && l.ends_with('}')));
+        let mut uris: Vec<String> = all
+            .lines()
+            .map(|line| {
+                let value: serde_json::Value = serde_json::from_str(line).expect("whole JSON line");
+                value["uri"].as_str().expect("uri").to_owned()
+            })
+            .collect();
+        uris.sort();
+        uris.dedup();
+        assert_eq!(uris.len(), LINES, "no line twice");
+    }
+
+    /// The recording runs on a runtime worker: with the writer stalled, a
+    /// single-threaded runtime still serves its other tasks at once.
+    #[test]
+    fn a_stalled_writer_never_blocks_a_runtime_thread() {
+        let dir = temp_dir("runtime");
+        let path = dir.join("access.log");
+        let made = std::process::Command::new("mkfifo").arg(&path).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        // A reader that opens the pipe and never reads: the writer blocks
+        // in `write` once the pipe's buffer is full.
+        let reader_path = path.clone();
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        let reader = std::thread::spawn(move || {
+            let pipe = File::open(&reader_path).expect("open the pipe");
+            done_rx.recv().ok();
+            drop(pipe);
+        });
+        let log = AccessLog::open(&path).expect("open");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        let started = std::time::Instant::now();
+        runtime.block_on(async {
+            let ticker = tokio::spawn(async {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            });
+            for i in 0..60_000 {
+                log.record(
+                    record(&format!("/{i}/{}", "x".repeat(100))),
+                    AccessLogFormat::Json,
+                );
+                if i % 1000 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+            ticker.await.expect("the other task ran");
+        });
+        assert!(started.elapsed() < Duration::from_secs(20));
+        assert!(log.backlog().lines_behind > 0);
+        done_tx.send(()).expect("reader");
+        reader.join().expect("reader");
     }
 
     #[test]
