@@ -39,7 +39,7 @@ fn redirects_csv(count: usize, target: &str) -> Vec<u8> {
 
 fn csv_redirects(world: &World) {
     world.write_config(REDIRECT_MAP);
-    world.write_config_file("redirects.csv", &redirects_csv(5_000, "new"));
+    world.write_config_file("redirects.csv", redirects_csv(5_000, "new"));
     let origin = Origin::start(world, "a", ORIGIN_A);
     let proxy = Proxy::start();
     let got = get("/old/4321?utm=1", &[]);
@@ -141,12 +141,12 @@ fn include_tree(world: &World) {
 
 fn update_map_file(world: &World) {
     world.write_config(REDIRECT_MAP);
-    world.write_config_file("redirects.csv", &redirects_csv(100, "new"));
+    world.write_config_file("redirects.csv", redirects_csv(100, "new"));
     let _origin = Origin::start(world, "a", ORIGIN_A);
     let proxy = Proxy::start();
     assert_eq!(get("/old/42", &[]).header("location"), Some("/new/42"));
     // Only the map file changes: proxy.conf's bytes are the same.
-    world.write_config_file("redirects.csv", &redirects_csv(100, "newer"));
+    world.write_config_file("redirects.csv", redirects_csv(100, "newer"));
     let out = run_script("update.sh", &[]);
     assert_eq!(out.code, Some(0), "{out:?}");
     assert_eq!(get("/old/42", &[]).header("location"), Some("/newer/42"));
@@ -155,7 +155,7 @@ fn update_map_file(world: &World) {
 
 fn broken_map_file(world: &World) {
     world.write_config(REDIRECT_MAP);
-    world.write_config_file("redirects.csv", &redirects_csv(100, "new"));
+    world.write_config_file("redirects.csv", redirects_csv(100, "new"));
     let _origin = Origin::start(world, "a", ORIGIN_A);
     let mut proxy = Proxy::start();
     let mut broken = redirects_csv(100, "newer");
