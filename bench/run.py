@@ -49,8 +49,13 @@ SCENARIOS = {
     "body-1m": (20, "/1m.bin", "https", False),
     "redirect": (20, "/index.txt", "http", False),
     "reload-1000": (1000, "/index.txt", "https", True),
+    # "main" plus the ten response rules of conf/response_rules.conf (issue
+    # 12): compare its CPU per request with "main"'s.
+    "main-response": (20, "/index.txt", "https", False),
     "map-100k": (20, "/index.txt", "https", False),
 }
+# Scenarios whose switchyard config gets more rules appended.
+EXTRA_RULES = {"main-response": CONF / "response_rules.conf"}
 
 # name -> entries of a redirect map put in front of every proxy's rules (a
 # switchyard `map … from "redirects.csv"` rule, an nginx `map`, a HAProxy map
@@ -129,8 +134,10 @@ def with_map(d, count, switchyard_conf, nginx_conf, haproxy_cfg):
     return switchyard_conf, nginx_conf, haproxy_cfg
 
 
-def write_configs(out, n, map_count=0):
+def write_configs(out, n, map_count=0, extra=None):
     d = out / (f"conf-{n}" if not map_count else f"conf-{n}-map-{map_count}")
+    if extra is not None:
+        d = d.with_name(d.name + f"-{extra.stem}")
     (d / "switchyard").mkdir(parents=True, exist_ok=True)
     switchyard_conf = legacy_switchyard(n)((CONF / "proxy.conf").read_text())
     nginx_conf = fill((CONF / "nginx.conf").read_text(), out, PORTS["nginx"],
@@ -140,6 +147,8 @@ def write_configs(out, n, map_count=0):
     if map_count:
         switchyard_conf, nginx_conf, haproxy_cfg = with_map(
             d, map_count, switchyard_conf, nginx_conf, haproxy_cfg)
+    if extra is not None:
+        switchyard_conf += extra.read_text()
     (d / "switchyard" / "proxy.conf").write_text(switchyard_conf)
     (d / "nginx.conf").write_text(nginx_conf)
     (d / "haproxy.cfg").write_text(haproxy_cfg)
@@ -304,7 +313,7 @@ def reload_loop(out, confdir, binary, stop_at):
 
 def run_scenario(name, out, binary, rounds, seconds, conns):
     n, path, proto, reload = SCENARIOS[name]
-    confdir = write_configs(out, n, MAP_ENTRIES.get(name, 0))
+    confdir = write_configs(out, n, MAP_ENTRIES.get(name, 0), EXTRA_RULES.get(name))
     procs = Procs()
     results = {t: [] for t in TARGETS}
     reloads = []

@@ -115,6 +115,8 @@ pub struct SettingEntry {
 pub struct RuleBlock {
     /// The name as written.
     pub name: Word,
+    /// The word after `on` (`rule NAME on response { … }`), when written.
+    pub phase: Option<Word>,
     /// The statements in order.
     pub statements: Vec<Statement>,
 }
@@ -142,12 +144,14 @@ pub enum StatementKind {
         /// The target template.
         target: StringLiteral,
     },
-    /// `respond STATUS ["body"]`.
+    /// `respond STATUS ["body"]` or `respond STATUS file "PATH"`.
     Respond {
         /// The status as written.
         status: Word,
         /// The body template, if any.
         body: Option<StringLiteral>,
+        /// The file body's path (section 13), if any; never with `body`.
+        file: Option<StringLiteral>,
     },
     /// `rewrite "target"`.
     Rewrite {
@@ -219,6 +223,8 @@ pub enum HeaderOp {
     Add,
     /// Delete.
     Remove,
+    /// Set only when absent (section 12).
+    Default,
 }
 
 /// A condition expression.
@@ -295,6 +301,14 @@ pub enum Operator {
     In,
     /// `not in`.
     NotIn,
+    /// `<` (integers only).
+    Less,
+    /// `<=`.
+    LessEq,
+    /// `>`.
+    Greater,
+    /// `>=`.
+    GreaterEq,
     /// nginx's `~*`: refused, with what to write instead.
     MatchIgnoringCase,
     /// `!^=`: refused.
@@ -312,6 +326,18 @@ pub enum Value {
     Single(StringLiteral),
     /// `[ … ]`, with the span of the brackets.
     List(Vec<StringLiteral>, Span),
+    /// A bare integer (`status >= 500`).
+    Number(Word),
+    /// `[ … ]` holding at least one bare integer, with any strings in it
+    /// kept apart (a list mixing the two is an error).
+    Numbers {
+        /// The integers, in order.
+        numbers: Vec<Word>,
+        /// The strings, in order.
+        strings: Vec<StringLiteral>,
+        /// The brackets.
+        span: Span,
+    },
     /// `$NAME`: a declared list or map (the word holds the name without `$`;
     /// its span covers the `$`).
     Reference(Word),
@@ -322,8 +348,8 @@ impl Value {
     pub fn span(&self) -> Span {
         match self {
             Value::Single(literal) => literal.span,
-            Value::List(_, span) => *span,
-            Value::Reference(word) => word.span,
+            Value::List(_, span) | Value::Numbers { span, .. } => *span,
+            Value::Number(word) | Value::Reference(word) => word.span,
         }
     }
 }

@@ -117,6 +117,28 @@ codes! {
     InvalidSettingValue => "invalid_setting_value",
     /// A setting value outside its range.
     SettingOutOfRange => "setting_out_of_range",
+    /// `on` followed by something other than `response` or `request`.
+    UnknownPhase => "unknown_phase",
+    /// A response field (`status` …) in a rule without `on response`.
+    ResponseFieldInRequestRule => "response_field_in_request_rule",
+    /// A request action (`rewrite`, `request header …`) in an `on response` rule.
+    RequestActionInResponseRule => "request_action_in_response_rule",
+    /// `status` compared with a string, or with an operator it does not take.
+    StatusValue => "status_value",
+    /// A status outside 100–599 (`==`, `!=`, lists) or 0–999 (`<` …).
+    StatusOutOfRange => "status_out_of_range",
+    /// A bare integer compared with a text field, or `<` on one.
+    IntegerForText => "integer_for_text",
+    /// `respond … file "PATH"`: no such file.
+    FileBodyMissing => "file_body_missing",
+    /// `respond … file "PATH"`: larger than 1 MiB.
+    FileBodyTooLarge => "file_body_too_large",
+    /// `respond … file "PATH"`: absolute, `..`, or a link that leads outside.
+    FileBodyOutside => "file_body_outside",
+    /// `respond … file "PATH"`: a directory or another non-regular file.
+    FileBodyNotRegular => "file_body_not_regular",
+    /// `respond … file "PATH"`: the file exists but cannot be read.
+    FileBodyUnreadable => "file_body_unreadable",
     /// A list or map name that breaks the naming rule.
     InvalidListName => "invalid_list_name",
     /// Two lists or maps with one name.

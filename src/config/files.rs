@@ -45,6 +45,11 @@ impl ConfigDir {
         }
     }
 
+    /// The directory as given (file bodies are resolved against it).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// Reads the file at `relative`, at most `limit` bytes, after checking
     /// every path rule.
     pub fn read(&self, relative: &str, limit: u64) -> Result<Vec<u8>, PathFault> {

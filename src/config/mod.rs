@@ -33,6 +33,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use sha2::{Digest, Sha256};
+
 use crate::rules::RuleSet;
 pub use diagnostic::{Code, Diagnostic, Level};
 pub use render::{Report, stderr_wants_color};
@@ -144,7 +146,19 @@ pub fn compile_source(name: &str, bytes: &[u8]) -> Result<Compiled, Invalid> {
     compile_in(name, bytes, None)
 }
 
+/// Compiles the bytes of one `proxy.conf` whose file bodies, includes and
+/// map files are read from `dir`.
+pub fn compile_source_in(
+    name: &str,
+    bytes: &[u8],
+    dir: Option<&Path>,
+) -> Result<Compiled, Invalid> {
+    compile_in(name, bytes, dir.map(files::ConfigDir::new).as_ref())
+}
+
 /// Compiles `bytes` (the file `name`) with the files it names from `dir`.
+/// The rule set's hash covers the file bodies of `respond … file` too, so a
+/// reload that only changed a page is confirmed as a change.
 pub fn compile_in(
     name: &str,
     bytes: &[u8],
@@ -159,8 +173,12 @@ pub fn compile_in(
         sources: &sources,
         bases: &loaded.map_files,
     };
-    match compile::compile(&loaded.file, loaded.hash, &map_files) {
-        Ok((rule_set, mut warnings)) => {
+    let body_dir = dir.map(files::ConfigDir::root);
+    match compile::compile(&loaded.file, loaded.hash, &map_files, body_dir) {
+        Ok((mut rule_set, mut warnings)) => {
+            if let Some(hash) = hash_with_file_bodies(&rule_set) {
+                rule_set.source_hash = hash;
+            }
             warnings.extend(lint::warnings(&loaded.file, &rule_set, &sources));
             warnings.sort_by_key(|d| d.primary.as_ref().map_or(0, |label| label.span.start));
             Ok(Compiled {
@@ -170,6 +188,37 @@ pub fn compile_in(
         }
         Err(faults) => Err(invalid_shared(sources, faults)),
     }
+}
+
+/// The hash of the config's own hash and, in file order, each file body's
+/// path and bytes; `None` when there is no file body (the hash stays the
+/// config's).
+fn hash_with_file_bodies(rule_set: &RuleSet) -> Option<String> {
+    let mut bodies = rule_set
+        .rules
+        .iter()
+        .flat_map(|rule| &rule.actions)
+        .filter_map(|action| match action {
+            crate::rules::Action::RespondFile { file, .. } => Some(file),
+            _ => None,
+        })
+        .peekable();
+    bodies.peek()?;
+    let mut hasher = Sha256::new();
+    hasher.update(rule_set.source_hash.as_bytes());
+    for body in bodies {
+        hasher.update(b"\0file\0");
+        hasher.update(body.path.as_bytes());
+        hasher.update((body.bytes.len() as u64).to_be_bytes());
+        hasher.update(&body.bytes);
+    }
+    Some(
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
 }
 
 fn invalid(sources: SourceMap, diagnostics: Vec<Diagnostic>) -> Invalid {

@@ -191,10 +191,17 @@ fn empty_word(span: Span) -> Word {
 
 fn rule_block(pair: Pair<'_, Rule>) -> Result<RuleBlock, Diagnostic> {
     let mut name = None;
+    let mut phase = None;
     let mut statements = Vec::new();
     for inner in pair.into_inner() {
         match inner.as_rule() {
             Rule::rule_name => name = Some(word(&inner)),
+            Rule::rule_phase => {
+                phase = inner
+                    .into_inner()
+                    .find(|p| p.as_rule() == Rule::phase_name)
+                    .map(|p| word(&p));
+            }
             Rule::when_line
             | Rule::redirect
             | Rule::respond
@@ -211,7 +218,11 @@ fn rule_block(pair: Pair<'_, Rule>) -> Result<RuleBlock, Diagnostic> {
         text: String::new(),
         span: Span::default(),
     });
-    Ok(RuleBlock { name, statements })
+    Ok(RuleBlock {
+        name,
+        phase,
+        statements,
+    })
 }
 
 fn statement(pair: Pair<'_, Rule>) -> Result<Statement, Diagnostic> {
@@ -233,10 +244,24 @@ fn statement(pair: Pair<'_, Rule>) -> Result<Statement, Diagnostic> {
                 target,
             }
         }
-        Rule::respond => StatementKind::Respond {
-            status: word(&inner[1]),
-            body: inner.get(2).cloned().map(string),
-        },
+        Rule::respond => {
+            let (mut body, mut file) = (None, None);
+            if let Some(third) = inner.get(2).cloned() {
+                if third.as_rule() == Rule::file_body {
+                    file = third
+                        .into_inner()
+                        .find(|p| p.as_rule() == Rule::string)
+                        .map(string);
+                } else {
+                    body = Some(string(third));
+                }
+            }
+            StatementKind::Respond {
+                status: word(&inner[1]),
+                body,
+                file,
+            }
+        }
         Rule::rewrite => StatementKind::Rewrite {
             target: string(inner.remove(1)),
         },
@@ -265,6 +290,7 @@ fn header_action(inner: Vec<Pair<'_, Rule>>) -> StatementKind {
                 op = match pair.as_str() {
                     "add" => HeaderOp::Add,
                     "remove" => HeaderOp::Remove,
+                    "default" => HeaderOp::Default,
                     _ => HeaderOp::Set,
                 }
             }
@@ -487,6 +513,10 @@ fn operator(pair: Pair<'_, Rule>) -> (Operator, Span) {
         "$=" => Operator::Suffix,
         "*=" => Operator::Contains,
         "in" => Operator::In,
+        "<" => Operator::Less,
+        "<=" => Operator::LessEq,
+        ">" => Operator::Greater,
+        ">=" => Operator::GreaterEq,
         "~*" => Operator::MatchIgnoringCase,
         "!^=" => Operator::NotPrefix,
         "!$=" => Operator::NotSuffix,
@@ -505,13 +535,26 @@ fn value_of(pair: Pair<'_, Rule>) -> Value {
             text: inner.as_str().trim_start_matches('$').to_owned(),
             span: Span::of(inner.as_span()),
         }),
-        Some(list) => Value::List(
-            list.into_inner()
-                .filter(|p| p.as_rule() == Rule::string)
-                .map(string)
-                .collect(),
-            span,
-        ),
+        Some(inner) if inner.as_rule() == Rule::number => Value::Number(word(&inner)),
+        Some(list) => {
+            let (mut strings, mut numbers) = (Vec::new(), Vec::new());
+            for item in list.into_inner() {
+                match item.as_rule() {
+                    Rule::string => strings.push(string(item)),
+                    Rule::number => numbers.push(word(&item)),
+                    _ => {}
+                }
+            }
+            if numbers.is_empty() {
+                Value::List(strings, span)
+            } else {
+                Value::Numbers {
+                    numbers,
+                    strings,
+                    span,
+                }
+            }
+        }
         None => Value::List(Vec::new(), span),
     }
 }

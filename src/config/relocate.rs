@@ -93,8 +93,13 @@ impl Relocate for SettingEntry {
 
 impl Relocate for RuleBlock {
     fn relocate(&mut self, base: usize) {
-        let RuleBlock { name, statements } = self;
+        let RuleBlock {
+            name,
+            phase,
+            statements,
+        } = self;
         name.relocate(base);
+        phase.relocate(base);
         statements.relocate(base);
     }
 }
@@ -114,9 +119,10 @@ impl Relocate for Statement {
                 status.relocate(base);
                 target.relocate(base);
             }
-            StatementKind::Respond { status, body } => {
+            StatementKind::Respond { status, body, file } => {
                 status.relocate(base);
                 body.relocate(base);
+                file.relocate(base);
             }
             StatementKind::Rewrite { target } => target.relocate(base),
             StatementKind::Query(edit) => edit.relocate(base),
@@ -220,7 +226,16 @@ impl Relocate for Value {
                 items.relocate(base);
                 span.relocate(base);
             }
-            Value::Reference(word) => word.relocate(base),
+            Value::Reference(word) | Value::Number(word) => word.relocate(base),
+            Value::Numbers {
+                numbers,
+                strings,
+                span,
+            } => {
+                numbers.relocate(base);
+                strings.relocate(base);
+                span.relocate(base);
+            }
         }
     }
 }

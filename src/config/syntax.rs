@@ -244,6 +244,10 @@ fn describe(rule: Rule) -> Option<(u8, &'static str)> {
         | Rule::condition
         | Rule::and_expr => (2, "a condition such as `path == \"/\"`"),
         Rule::op => (3, "an operator such as `==`, `~` or `in`"),
+        Rule::number => (5, "an integer such as `500`"),
+        Rule::file_body | Rule::kw_file => (5, "`file \"PATH\"`"),
+        Rule::rule_phase | Rule::kw_on => (5, "`on response`"),
+        Rule::phase_name => (5, "`response`"),
         Rule::value | Rule::list | Rule::lbracket | Rule::reference => {
             (4, "a string, `$NAME` or a list such as `[\"a\", \"b\"]`")
         }
@@ -254,8 +258,8 @@ fn describe(rule: Rule) -> Option<(u8, &'static str)> {
         Rule::string | Rule::template => (5, "a double-quoted string"),
         Rule::status => (5, "a status code such as `301`"),
         Rule::kw_header => (5, "`header`"),
-        Rule::header_op | Rule::kw_set | Rule::kw_add | Rule::kw_remove => {
-            (5, "`set`, `add` or `remove`")
+        Rule::header_op | Rule::kw_set | Rule::kw_add | Rule::kw_remove | Rule::kw_default => {
+            (5, "`set`, `add`, `remove` or `default`")
         }
         Rule::header_name => (5, "a header name such as `X-Frame-Options`"),
         Rule::rule_name => (5, "a rule name"),

@@ -34,6 +34,25 @@ pub enum Field {
     Arg(String),
     /// A function of another field (§15): `lower(path)`.
     Call(Arc<Call>),
+    /// The response's status code (response rules only, section 12).
+    Status,
+    /// One response header, lines joined with `", "` (response rules only).
+    ResponseHeader(HeaderName),
+    /// The response's media type, lower-cased, without parameters
+    /// (response rules only).
+    ContentType,
+}
+
+impl Field {
+    /// Whether the field reads the response, so only `on response` rules
+    /// may use it (also through a function: `lower(content_type)`).
+    pub fn is_response(&self) -> bool {
+        match self {
+            Field::Status | Field::ResponseHeader(_) | Field::ContentType => true,
+            Field::Call(call) => call.input.is_response(),
+            _ => false,
+        }
+    }
 }
 
 /// A compiled `when` condition.
@@ -91,6 +110,44 @@ pub enum TestOp {
     InMap(Arc<Map>),
     /// `not in $MAP`.
     NotInMap(Arc<Map>),
+    /// `status < 500` and the like: the field's value as an integer,
+    /// ordered against a bound.
+    Ordered(Ordering, u16),
+}
+
+/// The ordering operators, for `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ordering {
+    /// `<`.
+    Less,
+    /// `<=`.
+    LessEq,
+    /// `>`.
+    Greater,
+    /// `>=`.
+    GreaterEq,
+}
+
+impl Ordering {
+    /// Whether `value OP bound` holds.
+    pub fn holds(self, value: u16, bound: u16) -> bool {
+        match self {
+            Ordering::Less => value < bound,
+            Ordering::LessEq => value <= bound,
+            Ordering::Greater => value > bound,
+            Ordering::GreaterEq => value >= bound,
+        }
+    }
+
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Ordering::Less => "<",
+            Ordering::LessEq => "<=",
+            Ordering::Greater => ">",
+            Ordering::GreaterEq => ">=",
+        }
+    }
 }
 
 /// The right-hand side of `in`: strings, plus CIDR blocks for `client_ip`.

@@ -89,6 +89,10 @@ impl<'v, O: Observer> Matcher<'v, '_, O> {
             TestOp::Contains(text) => value.contains(text.as_str()),
             TestOp::In(set) => self.member(&test.field, &value, set),
             TestOp::NotIn(set) => !self.member(&test.field, &value, set),
+            TestOp::Ordered(order, bound) => self
+                .reader
+                .status()
+                .is_some_and(|status| order.holds(status, *bound)),
             TestOp::InMap(map) => {
                 let held = map.contains(&value);
                 if O::RECORDS && held {

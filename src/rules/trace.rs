@@ -133,6 +133,8 @@ pub enum RuleStatus {
     NotFired,
     /// An earlier rule answered the request; this one was never evaluated.
     NotReached,
+    /// An `on response` rule, not run: the next hop's answer was not given.
+    DependsOnResponse,
 }
 
 /// A comparison that was false.
@@ -189,6 +191,16 @@ impl Recorder {
             trace: Trace { rules },
             current: None,
             failures: Vec::new(),
+        }
+    }
+
+    /// Marks the given rules as depending on a response that was not
+    /// described (`explain` without `--status`).
+    pub fn depends_on_response(&mut self, rules: &[usize]) {
+        for &at in rules {
+            if let Some(entry) = self.trace.rules.get_mut(at) {
+                entry.status = RuleStatus::DependsOnResponse;
+            }
         }
     }
 
@@ -310,6 +322,9 @@ impl fmt::Display for FieldText<'_> {
             Field::Cookie(name) => write!(f, "cookie({})", Quoted(name)),
             Field::Arg(name) => write!(f, "arg({})", Quoted(name)),
             Field::Call(call) => write!(f, "{call}"),
+            Field::Status => f.write_str("status"),
+            Field::ResponseHeader(name) => write!(f, "response_header({})", Quoted(name.as_str())),
+            Field::ContentType => f.write_str("content_type"),
         }
     }
 }
@@ -320,6 +335,22 @@ pub struct TestText<'a>(pub &'a Test);
 impl fmt::Display for TestText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let field = FieldText(&self.0.field);
+        if self.0.field == Field::Status {
+            // A number: written bare, as in `proxy.conf`.
+            match &self.0.op {
+                TestOp::Equals(text) => return write!(f, "{field} == {text}"),
+                TestOp::NotEquals(text) => return write!(f, "{field} != {text}"),
+                TestOp::In(set) | TestOp::NotIn(set) => {
+                    let op = if matches!(self.0.op, TestOp::In(_)) {
+                        "in"
+                    } else {
+                        "not in"
+                    };
+                    return write!(f, "{field} {op} [{}]", set.strings.join(", "));
+                }
+                _ => {}
+            }
+        }
         match &self.0.op {
             TestOp::Equals(text) => write!(f, "{field} == {}", Quoted(text)),
             TestOp::NotEquals(text) => write!(f, "{field} != {}", Quoted(text)),
@@ -328,6 +359,7 @@ impl fmt::Display for TestText<'_> {
             TestOp::StartsWith(text) => write!(f, "{field} ^= {}", Quoted(text)),
             TestOp::EndsWith(text) => write!(f, "{field} $= {}", Quoted(text)),
             TestOp::Contains(text) => write!(f, "{field} *= {}", Quoted(text)),
+            TestOp::Ordered(order, bound) => write!(f, "{field} {} {bound}", order.symbol()),
             TestOp::InMap(map) => write!(f, "{field} in ${}", map.name()),
             TestOp::NotInMap(map) => write!(f, "{field} not in ${}", map.name()),
             TestOp::In(set) | TestOp::NotIn(set) => {

@@ -23,6 +23,7 @@ mod pattern;
 mod proxy;
 mod rejects;
 mod resources;
+mod response_phase;
 mod rules;
 mod scripts;
 mod shipped_tests;
@@ -88,6 +89,7 @@ fn all_cases() -> Vec<Case> {
     cases.extend(timeouts::cases());
     cases.extend(scripts::cases());
     cases.extend(rules::cases());
+    cases.extend(response_phase::cases());
     cases.extend(strings::cases());
     cases
 }

@@ -5,6 +5,7 @@ pub mod action;
 pub mod condition;
 pub mod declarations;
 pub mod field;
+pub mod file_body;
 pub mod function;
 pub mod map_build;
 pub mod regex;
@@ -12,12 +13,14 @@ pub mod settings;
 pub mod template;
 
 use std::collections::HashMap;
+use std::path::Path;
 
-use super::ast::{File, RuleBlock, StatementKind};
+use super::ast::{File, HeaderSide, RuleBlock, StatementKind};
 use super::diagnostic::{Code, Diagnostic};
+use super::faults::response as faults;
 use super::sources::SourceMap;
 use super::span::Span;
-use crate::rules::{Rule, RuleSet};
+use crate::rules::{Phase, Rule, RuleSet};
 use condition::ConditionCompiler;
 use declarations::Declarations;
 
@@ -30,13 +33,15 @@ pub struct MapFiles<'a> {
     pub bases: &'a HashMap<usize, usize>,
 }
 
-/// Compiles the config (every file already in `file`); `Ok` carries the
+/// Compiles the config (every file already in `file`; file bodies read
+/// from `dir`, and a fault when there is none); `Ok` carries the
 /// rule set and the warnings found on the way (unused lists and maps),
 /// `Err` every fault found.
 pub fn compile(
     file: &File,
     source_hash: String,
     map_files: &MapFiles<'_>,
+    dir: Option<&Path>,
 ) -> Result<(RuleSet, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut out = Vec::new();
     let settings = settings::compile(&file.settings, &mut out);
@@ -47,7 +52,9 @@ pub fn compile(
     let mut calls = function::CallTable::default();
     for block in &file.rules {
         check_name(block, &mut names, &mut out);
-        if let Some(rule) = compile_rule(block, &mut cache, &mut calls, &declarations, &mut out) {
+        if let Some(rule) =
+            compile_rule(block, &mut cache, &mut calls, &declarations, dir, &mut out)
+        {
             rules.push(rule);
         }
     }
@@ -109,20 +116,52 @@ fn check_name<'a>(
     }
 }
 
+/// The rule's phase from `on WORD`; `None` (reported) for an unknown word.
+fn phase_of(block: &RuleBlock, out: &mut Vec<Diagnostic>) -> Option<Phase> {
+    match block.phase.as_ref().map(|word| word.text.as_str()) {
+        None | Some("request") => Some(Phase::Request),
+        Some("response") => Some(Phase::Response),
+        Some(other) => {
+            let span = block.phase.as_ref().map_or(block.name.span, |w| w.span);
+            out.push(faults::unknown_phase(other, span));
+            None
+        }
+    }
+}
+
+/// A request action in a response rule: what to call it in the message.
+fn request_action(kind: &StatementKind) -> Option<&'static str> {
+    match kind {
+        StatementKind::Rewrite { .. } => Some("rewrite"),
+        StatementKind::Query(_) => Some("query"),
+        StatementKind::Header {
+            side: HeaderSide::Request,
+            ..
+        } => Some("request header"),
+        _ => None,
+    }
+}
+
 fn compile_rule(
     block: &RuleBlock,
     cache: &mut regex::RegexCache,
     calls: &mut function::CallTable,
     declarations: &Declarations,
+    dir: Option<&Path>,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Rule> {
     let errors_before = out.len();
+    let phase = phase_of(block, out);
     let mut when: Option<Span> = None;
     let mut terminal: Option<Span> = None;
     let mut first_action: Option<Span> = None;
     let mut condition = None;
     let mut compiler_out = Vec::new();
     let mut compiler = ConditionCompiler::new(&mut compiler_out, cache, declarations, calls);
+    // An unknown phase is reported; the rest is checked as a response rule's
+    // so that its fields are not reported a second time.
+    compiler.phase = phase.unwrap_or(Phase::Response);
+    compiler.rule = block.name.text.clone();
     for statement in &block.statements {
         let StatementKind::When(expr) = &statement.kind else {
             continue;
@@ -152,6 +191,8 @@ fn compile_rule(
         broken,
         bindings: &bindings,
         declarations,
+        phase: phase.unwrap_or(Phase::Response),
+        rule: &block.name.text,
     };
     out.append(&mut compiler_out);
 
@@ -195,7 +236,18 @@ fn compile_rule(
         } else if statement.kind.ends_rule() {
             terminal = Some(statement.keyword);
         }
-        if let Some(action) = action::compile(&statement.kind, scope, calls, out) {
+        if phase == Some(Phase::Response)
+            && let Some(name) = request_action(&statement.kind)
+        {
+            let on = block.phase.as_ref().map_or(block.name.span, |w| w.span);
+            out.push(faults::request_action_in_response_rule(
+                name,
+                statement.keyword.to(statement.span),
+                on,
+            ));
+            continue;
+        }
+        if let Some(action) = action::compile(&statement.kind, scope, calls, dir, out) {
             actions.push(action);
         }
     }
@@ -220,5 +272,6 @@ fn compile_rule(
         condition,
         actions,
         regex_slots: slots,
+        phase: phase?,
     })
 }

@@ -4,6 +4,7 @@
 
 use super::super::diagnostic::{Code, Diagnostic, did_you_mean};
 use super::super::faults::maps::{self as map_faults, Kind};
+use super::super::faults::response as response_faults;
 use super::super::faults::strings as faults;
 use super::super::span::Span;
 use super::super::string_literal::StringLiteral;
@@ -12,7 +13,7 @@ use super::condition::{MapBinding, RegexInfo, Uncertainty};
 use super::declarations::Declarations;
 use super::field;
 use super::function::CallTable;
-use crate::rules::{CaptureRef, Template, TemplatePart};
+use crate::rules::{CaptureRef, Phase, Template, TemplatePart};
 
 /// The regexes of the rule's condition, as templates see them.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +26,10 @@ pub struct Scope<'a> {
     pub bindings: &'a [MapBinding],
     /// The config's lists and maps.
     pub declarations: &'a Declarations,
+    /// The rule's phase: response fields need `on response`.
+    pub phase: Phase,
+    /// The rule's name, for the "mark the rule `on response`" help.
+    pub rule: &'a str,
 }
 
 /// Splits and resolves a template; every fault goes into `out`.
@@ -310,7 +315,8 @@ impl Expression<'_> {
 /// One name between braces: checked for its bytes, then resolved.
 fn resolve_name(name: &str, span: Span, scope: Scope<'_>) -> Result<TemplatePart, Diagnostic> {
     let plain = name.strip_prefix('$').unwrap_or(name);
-    if !name.starts_with("header.") && !plain.bytes().all(is_name_byte) {
+    let header_token = name.starts_with("header.") || name.starts_with("response_header.");
+    if !header_token && !plain.bytes().all(is_name_byte) {
         if let Some(instead) = faults::foreign_name(name) {
             return Err(unknown_name(name, span, Some(instead)));
         }
@@ -330,13 +336,24 @@ fn resolve(name: &str, span: Span, scope: Scope<'_>) -> Result<TemplatePart, Dia
         return map_value(map, span, scope);
     }
     let regexes = scope.regexes;
-    if let Some(plain) = field::plain(name) {
-        return Ok(TemplatePart::Field(plain));
-    }
-    if let Some((kind, arg)) = name.split_once('.')
+    let resolved = if let Some(plain) = field::plain(name) {
+        Some(Ok(plain))
+    } else if let Some((kind, arg)) = name.split_once('.')
         && field::NAMED_FIELDS.contains(&kind)
     {
-        return field::named(kind, arg, span).map(TemplatePart::Field);
+        Some(field::named(kind, arg, span))
+    } else {
+        None
+    };
+    if let Some(resolved) = resolved {
+        let field = resolved?;
+        if field.is_response() && scope.phase == Phase::Request {
+            let shown = name.split('.').next().unwrap_or(name);
+            return Err(response_faults::response_field_in_request_rule(
+                shown, span, scope.rule,
+            ));
+        }
+        return Ok(TemplatePart::Field(field));
     }
     let result = if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
         numbered(name, span, regexes)
@@ -451,7 +468,12 @@ fn named_group(name: &str, span: Span, regexes: &[RegexInfo]) -> Result<Template
     let groups = regexes
         .iter()
         .flat_map(|info| info.names.iter().map(|(n, _)| n.as_str()));
-    let candidates: Vec<&str> = field::PLAIN_FIELDS.iter().copied().chain(groups).collect();
+    let candidates: Vec<&str> = field::PLAIN_FIELDS
+        .iter()
+        .chain(field::RESPONSE_FIELDS.iter())
+        .copied()
+        .chain(groups)
+        .collect();
     Err(unknown_name(
         name,
         span,
@@ -522,6 +544,8 @@ mod tests {
             broken: false,
             bindings: &[],
             declarations,
+            phase: Phase::Request,
+            rule: "r",
         }
     }
 

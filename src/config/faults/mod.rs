@@ -4,5 +4,6 @@
 
 pub(crate) mod file_size;
 pub(crate) mod maps;
+pub(crate) mod response;
 pub(crate) mod strings;
 pub(crate) mod test_files;

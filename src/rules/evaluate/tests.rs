@@ -58,6 +58,7 @@ fn rule(name: &str, condition: Option<Condition>, actions: Vec<Action>) -> Rule 
         condition,
         actions,
         regex_slots,
+        phase: crate::rules::Phase::Request,
     }
 }
 
@@ -199,6 +200,7 @@ mod compiled;
 mod conditions;
 mod index;
 mod order;
+mod response;
 mod strings;
 mod targets;
 mod trace;

@@ -108,7 +108,7 @@ rule ping {
     assert_eq!(headers["host"], "backend.internal");
     let d = run_on(&set, "/ping", &[]);
     match &d.outcome {
-        Outcome::Respond { status, body } => {
+        Outcome::Respond { status, body, .. } => {
             assert_eq!(status.as_u16(), 204);
             assert!(body.is_empty());
         }
