@@ -28,17 +28,17 @@ an error or the configuration does not compile (its diagnostics on stderr); 2 wh
 cannot be read.\n\n\
 --json prints one JSON object instead, for CI systems."
 )]
-pub struct TestArgs {
+pub(crate) struct TestArgs {
     /// The directory holding proxy.conf and the .test files.
     #[command(flatten)]
-    pub config: ConfigDirArg,
+    pub(crate) config: ConfigDirArg,
     /// Print one JSON object instead of text.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 /// Runs the command.
-pub fn run(args: TestArgs) -> ExitCode {
+pub(crate) fn run(args: TestArgs) -> ExitCode {
     let dir = &args.config.dir;
     let compiled = match config::load_dir(dir) {
         Ok(compiled) => compiled,
@@ -84,7 +84,7 @@ pub fn run(args: TestArgs) -> ExitCode {
 }
 
 /// The report for people: a line a test, failures, counts, unfired rules.
-pub fn text(suite: &Suite, run: &Run, rule_set: &RuleSet, color: bool) -> String {
+pub(crate) fn text(suite: &Suite, run: &Run, rule_set: &RuleSet, color: bool) -> String {
     let mut out = String::new();
     let width = run
         .cases

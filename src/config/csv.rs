@@ -13,9 +13,9 @@ pub struct CsvField<'a> {
     /// The value, quotes and `""` resolved.
     pub value: Cow<'a, str>,
     /// The offset of its first character (its opening quote, if quoted).
-    pub start: usize,
+    pub(crate) start: usize,
     /// One past its last character (its closing quote, if quoted).
-    pub end: usize,
+    pub(crate) end: usize,
 }
 
 /// One record: its fields, and the span of its first line (for a fault about
@@ -25,16 +25,16 @@ pub struct CsvRecord<'a> {
     /// The fields in order.
     pub fields: Vec<CsvField<'a>>,
     /// Where the record starts.
-    pub start: usize,
+    pub(crate) start: usize,
     /// Where its first line ends (before the line break).
-    pub first_line_end: usize,
+    pub(crate) first_line_end: usize,
 }
 
 impl CsvRecord<'_> {
     /// The start and end of the record's first line, at most `limit` bytes
     /// of it (a caret under a 4 MiB line helps nobody), never empty and
     /// never splitting a character of `text`.
-    pub fn first_line(&self, text: &str, limit: usize) -> (usize, usize) {
+    pub(crate) fn first_line(&self, text: &str, limit: usize) -> (usize, usize) {
         let mut end = self.first_line_end.min(self.start + limit);
         while end > self.start && !text.is_char_boundary(end) {
             end -= 1;

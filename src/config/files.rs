@@ -46,13 +46,13 @@ impl ConfigDir {
     }
 
     /// The directory as given (file bodies are resolved against it).
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
     /// Reads the file at `relative`, at most `limit` bytes, after checking
     /// every path rule.
-    pub fn read(&self, relative: &str, limit: u64) -> Result<Vec<u8>, PathFault> {
+    pub(crate) fn read(&self, relative: &str, limit: u64) -> Result<Vec<u8>, PathFault> {
         check_relative(relative)?;
         let canonical = self.inside(relative)?;
         let meta = fs::metadata(&canonical).map_err(|e| unreadable(&e))?;

@@ -19,25 +19,29 @@ use super::{MAX_CONFIG_BYTES, MAX_FILE_BYTES, lexical, parse};
 
 /// Every file of a config, read and parsed.
 #[derive(Debug)]
-pub struct Loaded {
+pub(crate) struct Loaded {
     /// The whole config as one tree: included rules stand where their
     /// `include` stood; spans are in `sources`' offset space.
-    pub file: File,
+    pub(crate) file: File,
     /// Every file read, for diagnostics and for the map files' text.
-    pub sources: SourceMap,
+    pub(crate) sources: SourceMap,
     /// For each `map NAME from "FILE"` that could be read: the start of its
     /// path literal → the base of the file's text in `sources`.
-    pub map_files: HashMap<usize, usize>,
+    pub(crate) map_files: HashMap<usize, usize>,
     /// Hex SHA-256 that changes when any file of the config changes.
-    pub hash: String,
+    pub(crate) hash: String,
 }
 
 /// Why a config could not be read into one tree: its files so far and every fault.
-pub type LoadFaults = (SourceMap, Vec<Diagnostic>);
+pub(crate) type LoadFaults = (SourceMap, Vec<Diagnostic>);
 
 /// Reads `bytes` (the root file, `name`) and everything it names from `dir`;
 /// without a directory every include matches nothing and every map file is missing.
-pub fn load(name: &str, bytes: &[u8], dir: Option<&ConfigDir>) -> Result<Loaded, LoadFaults> {
+pub(crate) fn load(
+    name: &str,
+    bytes: &[u8],
+    dir: Option<&ConfigDir>,
+) -> Result<Loaded, LoadFaults> {
     let mut loader = Loader {
         dir,
         sources: SourceMap::default(),
@@ -278,7 +282,7 @@ pub(crate) fn not_utf8(name: &str, bytes: &[u8], error: &std::str::Utf8Error) ->
 }
 
 /// Hex SHA-256 of some bytes.
-pub fn hex_sha256(bytes: &[u8]) -> String {
+pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 

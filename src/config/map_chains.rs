@@ -16,10 +16,10 @@ use crate::rules::{Action, Field, Map, RuleSet, TemplatePart};
 
 /// A map reports at most this many chains and loops; the first ones show
 /// what to fix.
-pub const MAX_WARNINGS_PER_MAP: usize = 20;
+pub(crate) const MAX_WARNINGS_PER_MAP: usize = 20;
 
 /// The chain and loop warnings of every redirect map.
-pub fn warnings(file: &File, rule_set: &RuleSet, sources: &SourceMap) -> Vec<Diagnostic> {
+pub(crate) fn warnings(file: &File, rule_set: &RuleSet, sources: &SourceMap) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut seen: HashSet<*const Map> = HashSet::new();
     for rule in &rule_set.rules {

@@ -17,7 +17,7 @@ use super::span::Span;
 use super::string_literal::StringLiteral;
 
 /// Something holding spans of one file, which can be moved by that file's base.
-pub trait Relocate {
+pub(crate) trait Relocate {
     /// Adds `base` to every offset held.
     fn relocate(&mut self, base: usize);
 }

@@ -10,17 +10,17 @@ use std::sync::Arc;
 pub struct SourceFile {
     /// The name shown in reports, relative to the config directory
     /// (`proxy.conf`, `rules/legacy.conf`, `redirects.csv`).
-    pub name: String,
+    pub(crate) name: String,
     /// The text (for a non-UTF-8 file, with the bad bytes replaced).
-    pub text: String,
+    pub(crate) text: String,
     /// Where the file's first byte sits in the config's offset space.
-    pub base: usize,
+    pub(crate) base: usize,
 }
 
 impl SourceFile {
     /// Whether the global offset falls in this file (its end included, where
     /// "the file ends here" points).
-    pub fn holds(&self, offset: usize) -> bool {
+    pub(crate) fn holds(&self, offset: usize) -> bool {
         offset >= self.base && offset <= self.base + self.text.len()
     }
 }
@@ -42,7 +42,7 @@ impl SourceMap {
 
     /// Adds a file after the others and returns its base. One byte is left
     /// between files, so a span at one file's end never touches the next.
-    pub fn add(&mut self, name: &str, text: String) -> usize {
+    pub(crate) fn add(&mut self, name: &str, text: String) -> usize {
         let base = self.next_base;
         self.next_base = base + text.len() + 1;
         self.files.push(Arc::new(SourceFile {
@@ -54,13 +54,13 @@ impl SourceMap {
     }
 
     /// The file a global offset falls in.
-    pub fn locate(&self, offset: usize) -> Option<&Arc<SourceFile>> {
+    pub(crate) fn locate(&self, offset: usize) -> Option<&Arc<SourceFile>> {
         let after = self.files.partition_point(|file| file.base <= offset);
         self.files[..after].last().filter(|file| file.holds(offset))
     }
 
     /// The first file (`proxy.conf`).
-    pub fn root(&self) -> Option<&Arc<SourceFile>> {
+    pub(crate) fn root(&self) -> Option<&Arc<SourceFile>> {
         self.files.first()
     }
 
@@ -70,7 +70,7 @@ impl SourceMap {
     }
 
     /// The file with this name.
-    pub fn named(&self, name: &str) -> Option<&Arc<SourceFile>> {
+    pub(crate) fn named(&self, name: &str) -> Option<&Arc<SourceFile>> {
         self.files.iter().find(|file| file.name == name)
     }
 }

@@ -8,7 +8,7 @@
 /// `}` that closes it, skipping strings inside (`{replace(path, "/{2,}",
 /// "/")}`). `None` when no `}` closes it on the line, or another `{` comes
 /// first outside a string: then the `{` is plain text.
-pub fn placeholder_end(bytes: &[u8], open: usize) -> Option<usize> {
+pub(crate) fn placeholder_end(bytes: &[u8], open: usize) -> Option<usize> {
     let mut i = open + 1;
     loop {
         match *bytes.get(i)? {
@@ -22,7 +22,7 @@ pub fn placeholder_end(bytes: &[u8], open: usize) -> Option<usize> {
 
 /// For a `"` at `open` inside a `{…}`: the offset after its closing quote,
 /// with the escapes of §2; `None` when the line ends first.
-pub fn inner_string_end(bytes: &[u8], open: usize) -> Option<usize> {
+pub(crate) fn inner_string_end(bytes: &[u8], open: usize) -> Option<usize> {
     let mut i = open + 1;
     loop {
         match *bytes.get(i)? {
@@ -36,7 +36,7 @@ pub fn inner_string_end(bytes: &[u8], open: usize) -> Option<usize> {
 
 /// For a template's opening `"` at `open`: `Ok(offset after the closing
 /// quote)`, or `Err(end of line)` when it is not closed on its line.
-pub fn template_end(bytes: &[u8], open: usize) -> Result<usize, usize> {
+pub(crate) fn template_end(bytes: &[u8], open: usize) -> Result<usize, usize> {
     let mut i = open + 1;
     while i < bytes.len() {
         match bytes[i] {

@@ -8,7 +8,7 @@ use std::net::Ipv6Addr;
 
 /// Whether `text` is `host [ ":" port ]` with a port that fits 16 bits (or
 /// is empty, which the URI grammar allows).
-pub fn is_valid_authority(text: &[u8]) -> bool {
+pub(crate) fn is_valid_authority(text: &[u8]) -> bool {
     let (host, port) = split_port(text);
     let port_ok = port.is_none_or(|port| {
         port.is_empty()

@@ -47,7 +47,7 @@ struct Broken;
 
 /// What one piece of a chunked body came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Progress {
+pub(crate) enum Progress {
     /// Every byte belongs to the body; it goes on.
     More,
     /// The body ended after the first `n` bytes of the piece.
@@ -59,7 +59,7 @@ pub enum Progress {
 
 /// Follows one chunked body.
 #[derive(Debug, Clone)]
-pub struct ChunkedBody {
+pub(crate) struct ChunkedBody {
     step: Step,
     size: u64,
     extensions: u64,
@@ -74,7 +74,7 @@ pub struct ChunkedBody {
 impl ChunkedBody {
     /// A body whose trailer section may hold `trailer_limit` bytes and
     /// `max_trailers` fields (the limits hyper is given for heads).
-    pub fn new(trailer_limit: usize, max_trailers: usize) -> Self {
+    pub(crate) fn new(trailer_limit: usize, max_trailers: usize) -> Self {
         ChunkedBody {
             step: Step::Start,
             size: 0,
@@ -87,7 +87,7 @@ impl ChunkedBody {
     }
 
     /// Follows the next piece of the body.
-    pub fn feed(&mut self, piece: &[u8]) -> Progress {
+    pub(crate) fn feed(&mut self, piece: &[u8]) -> Progress {
         let mut pos = 0;
         while pos < piece.len() {
             if self.step == Step::Data {

@@ -13,15 +13,15 @@ use tokio::time::Instant;
 #[derive(Debug, Clone, Copy)]
 pub struct ClientTimeouts {
     /// Idle time allowed between requests.
-    pub keepalive: Duration,
+    pub(crate) keepalive: Duration,
     /// Time allowed from the first byte of a head to its end (and from accept
     /// to the first byte).
-    pub header: Duration,
+    pub(crate) header: Duration,
 }
 
 /// When the alarm rings, and what that means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Alarm {
+pub(crate) enum Alarm {
     /// A request is in flight: no timer runs; look again then.
     LookAgain(Instant),
     /// The connection has been idle too long then: a quiet close.
@@ -32,7 +32,7 @@ pub enum Alarm {
 
 impl Alarm {
     /// When it rings.
-    pub fn at(self) -> Instant {
+    pub(crate) fn at(self) -> Instant {
         match self {
             Alarm::LookAgain(at) | Alarm::Idle(at) | Alarm::Head(at) => at,
         }
@@ -41,7 +41,7 @@ impl Alarm {
 
 /// The timers of one connection.
 #[derive(Debug, Clone)]
-pub struct ClientTimers {
+pub(crate) struct ClientTimers {
     timeouts: ClientTimeouts,
     /// Since when the connection has been idle (accept, or the end of the
     /// last request).
@@ -54,7 +54,7 @@ pub struct ClientTimers {
 
 impl ClientTimers {
     /// Timers for a connection accepted at `accepted`.
-    pub fn new(timeouts: ClientTimeouts, accepted: Instant) -> Self {
+    pub(crate) fn new(timeouts: ClientTimeouts, accepted: Instant) -> Self {
         ClientTimers {
             timeouts,
             idle_since: accepted,
@@ -69,7 +69,7 @@ impl ClientTimers {
     /// now, and then counts the idle time from when the request finished.
     /// `current` is the alarm already set; it is kept while it is ahead and
     /// no later than that.
-    pub fn in_flight(&self, now: Instant, current: Instant) -> Alarm {
+    pub(crate) fn in_flight(&self, now: Instant, current: Instant) -> Alarm {
         let again = now + self.timeouts.keepalive;
         if current <= now || current > again {
             Alarm::LookAgain(again)
@@ -81,7 +81,7 @@ impl ClientTimers {
     /// The alarm while no request is in flight, `finished` requests having
     /// ended (the last at `finished_at`); `true` in the second place when a
     /// request ended since the last look (no head is under way then).
-    pub fn idle(
+    pub(crate) fn idle(
         &mut self,
         finished: u64,
         finished_at: Option<Instant>,
@@ -104,7 +104,7 @@ impl ClientTimers {
 
     /// Bytes arrived with no request in flight, `finished` having ended:
     /// `true` when they start a new head (its timer starts now).
-    pub fn bytes_arrived(&mut self, finished: u64, now: Instant) -> bool {
+    pub(crate) fn bytes_arrived(&mut self, finished: u64, now: Instant) -> bool {
         if finished != self.seen_finished {
             self.seen_finished = finished;
             self.head_since = None;

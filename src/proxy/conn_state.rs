@@ -50,20 +50,20 @@ impl Default for ConnState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rejected {
     /// Why.
-    pub rejection: Rejection,
+    pub(crate) rejection: Rejection,
     /// The bytes of its body that reached the socket (all of them, unless
     /// the client went away first).
-    pub body_bytes: u64,
+    pub(crate) body_bytes: u64,
 }
 
 impl ConnState {
     /// A request head was parsed and handed to the service.
-    pub fn request_started(&self) {
+    pub(crate) fn request_started(&self) {
         self.active.fetch_add(1, Ordering::SeqCst);
     }
 
     /// A response body finished or was dropped: the connection may be idle now.
-    pub fn request_finished(&self) {
+    pub(crate) fn request_finished(&self) {
         let since = Instant::now().saturating_duration_since(self.epoch);
         let nanos = u64::try_from(since.as_nanos()).unwrap_or(u64::MAX - 1);
         self.finished_at.store(nanos + 1, Ordering::SeqCst);
@@ -74,12 +74,12 @@ impl ConnState {
 
     /// A `101 Switching Protocols` is going to the client: from now on the
     /// connection is a tunnel, neither checked nor timed.
-    pub fn mark_upgraded(&self) {
+    pub(crate) fn mark_upgraded(&self) {
         self.upgraded.store(true, Ordering::SeqCst);
     }
 
     /// Whether the connection became a tunnel.
-    pub fn upgraded(&self) -> bool {
+    pub(crate) fn upgraded(&self) -> bool {
         self.upgraded.load(Ordering::SeqCst)
     }
 
@@ -91,12 +91,12 @@ impl ConnState {
 
     /// The head refused by the framing check or the header timer, and how
     /// much of its body was written, if the connection ended that way.
-    pub fn rejected(&self) -> Option<Rejected> {
+    pub(crate) fn rejected(&self) -> Option<Rejected> {
         *self.rejected.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// How many requests finished on this connection.
-    pub fn finished(&self) -> u64 {
+    pub(crate) fn finished(&self) -> u64 {
         self.finished.load(Ordering::SeqCst)
     }
 

@@ -6,19 +6,19 @@ use tokio::io::ReadBuf;
 
 /// The held bytes of one connection, oldest first.
 #[derive(Debug, Default)]
-pub struct HeldBytes {
+pub(crate) struct HeldBytes {
     bytes: Vec<u8>,
 }
 
 impl HeldBytes {
     /// Whether nothing is held.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.bytes.is_empty()
     }
 
     /// Holds `newer`, read just now, ahead of what is still held: it was
     /// taken from the front of what was released last.
-    pub fn hold_in_front(&mut self, newer: &[u8]) {
+    pub(crate) fn hold_in_front(&mut self, newer: &[u8]) {
         let mut held = newer.to_vec();
         held.append(&mut self.bytes);
         self.bytes = held;
@@ -26,7 +26,7 @@ impl HeldBytes {
 
     /// Moves as many held bytes into `buf` as fit, oldest first; the memory
     /// is freed once all are out.
-    pub fn release_into(&mut self, buf: &mut ReadBuf<'_>) {
+    pub(crate) fn release_into(&mut self, buf: &mut ReadBuf<'_>) {
         let n = buf.remaining().min(self.bytes.len());
         buf.put_slice(&self.bytes[..n]);
         self.bytes.drain(..n);

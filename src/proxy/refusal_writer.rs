@@ -12,7 +12,7 @@ use super::rejection::Rejection;
 
 /// A refusal being written: the whole response, and how much is out.
 #[derive(Debug)]
-pub struct RefusalWriter {
+pub(crate) struct RefusalWriter {
     rejection: Rejection,
     wire: Vec<u8>,
     written: usize,
@@ -20,7 +20,7 @@ pub struct RefusalWriter {
 
 impl RefusalWriter {
     /// Starts writing `rejection`'s response.
-    pub fn new(rejection: Rejection) -> Self {
+    pub(crate) fn new(rejection: Rejection) -> Self {
         RefusalWriter {
             rejection,
             wire: rejection.wire(),
@@ -29,13 +29,13 @@ impl RefusalWriter {
     }
 
     /// Which refusal it is.
-    pub fn rejection(&self) -> Rejection {
+    pub(crate) fn rejection(&self) -> Rejection {
         self.rejection
     }
 
     /// Writes what is left; `Ready` once all of it is out or the socket
     /// failed (the client went away).
-    pub fn poll_write_all<W: AsyncWrite + Unpin>(
+    pub(crate) fn poll_write_all<W: AsyncWrite + Unpin>(
         &mut self,
         io: &mut W,
         cx: &mut Context<'_>,
@@ -51,7 +51,7 @@ impl RefusalWriter {
     }
 
     /// What the access log records of it: the body bytes that went out.
-    pub fn outcome(&self) -> Rejected {
+    pub(crate) fn outcome(&self) -> Rejected {
         let head = self.wire.len() - self.rejection.body().len();
         Rejected {
             rejection: self.rejection,

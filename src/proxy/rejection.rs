@@ -65,7 +65,7 @@ pub enum Rejection {
 
 impl Rejection {
     /// The status answered (and logged).
-    pub fn status(self) -> StatusCode {
+    pub(crate) fn status(self) -> StatusCode {
         match self {
             Rejection::TooLarge
             | Rejection::ParserTooLarge
@@ -91,7 +91,7 @@ impl Rejection {
 
     /// The body the proxy writes: `STATUS Reason\n`, like every body it
     /// generates; empty when hyper answered itself.
-    pub fn body(self) -> String {
+    pub(crate) fn body(self) -> String {
         if self.answered_by_parser() {
             return String::new();
         }
@@ -101,7 +101,7 @@ impl Rejection {
     /// Whether the connection closes after the answer: always for what is
     /// refused before hyper parses a head (the stream cannot be trusted past
     /// it) and after CONNECT; the service's other refusals keep it.
-    pub fn closes_connection(self) -> bool {
+    pub(crate) fn closes_connection(self) -> bool {
         !matches!(
             self,
             Rejection::HeaderSectionTooLarge { .. }
@@ -115,7 +115,7 @@ impl Rejection {
     /// The whole response as the socket wrapper writes it, before the
     /// connection closes; empty when hyper answered itself. (The service's
     /// refusals go out through hyper, with the same status and body.)
-    pub fn wire(self) -> Vec<u8> {
+    pub(crate) fn wire(self) -> Vec<u8> {
         if self.answered_by_parser() {
             return Vec::new();
         }
@@ -138,7 +138,7 @@ impl Rejection {
 
     /// The refusal of a connection-level hyper error, classified by hyper's
     /// own predicates; `None` when it was no refused head.
-    pub fn of_parser_error(err: &hyper::Error) -> Option<Rejection> {
+    pub(crate) fn of_parser_error(err: &hyper::Error) -> Option<Rejection> {
         if err.is_parse_too_large() {
             Some(Rejection::ParserTooLarge)
         } else if err.is_parse() {
@@ -155,7 +155,7 @@ impl Rejection {
 }
 
 /// The short body of every response the proxy generates.
-pub fn status_body(status: StatusCode) -> String {
+pub(crate) fn status_body(status: StatusCode) -> String {
     format!(
         "{} {}\n",
         status.as_u16(),

@@ -36,7 +36,7 @@ enum Part {
 
 /// Checks one request line, however it is split.
 #[derive(Debug, Clone, Copy)]
-pub struct RequestLine {
+pub(crate) struct RequestLine {
     part: Part,
 }
 
@@ -48,7 +48,7 @@ impl Default for RequestLine {
 
 /// A byte the HTTP parser would refuse in a request line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BadRequestLine;
+pub(crate) struct BadRequestLine;
 
 /// The version prefix every request line must carry.
 const VERSION: &[u8] = b"HTTP/1.";
@@ -57,7 +57,7 @@ impl RequestLine {
     /// Checks the next bytes of a head (those past the line are left
     /// alone), rewriting a minor version above 1 to 1; `Err` at the first
     /// byte the parser would refuse.
-    pub fn check(&mut self, bytes: &mut [u8]) -> Result<(), BadRequestLine> {
+    pub(crate) fn check(&mut self, bytes: &mut [u8]) -> Result<(), BadRequestLine> {
         for byte in bytes.iter_mut() {
             self.part = match (self.part, *byte) {
                 (Part::Done, _) => return Ok(()),

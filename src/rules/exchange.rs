@@ -31,7 +31,7 @@ pub struct ClientResponse {
     /// The status.
     pub status: StatusCode,
     /// The headers, every rule's edits applied.
-    pub headers: HeaderMap,
+    pub(crate) headers: HeaderMap,
     /// A generated answer's body; `None` when the next hop's body goes
     /// through (it is never described).
     pub body: Option<Bytes>,
@@ -89,7 +89,10 @@ pub fn simulate_traced(
 
 /// The query that goes (or would go) upstream: a rewrite's, else the
 /// request's. A response-phase `redirect` carries it over.
-pub fn outgoing_query<'a>(decision: &'a Decision, facts: &'a RequestFacts<'_>) -> Option<&'a str> {
+pub(crate) fn outgoing_query<'a>(
+    decision: &'a Decision,
+    facts: &'a RequestFacts<'_>,
+) -> Option<&'a str> {
     match &decision.outcome {
         Outcome::Forward {
             target: Some(target),
@@ -100,7 +103,11 @@ pub fn outgoing_query<'a>(decision: &'a Decision, facts: &'a RequestFacts<'_>) -
 
 /// The client's head: the answer's own headers, then the request phase's
 /// `response header` edits, then the response rules' (section 12's order).
-pub fn edit_head(headers: &mut HeaderMap, request_edits: &[HeaderEdit], response: &[HeaderEdit]) {
+pub(crate) fn edit_head(
+    headers: &mut HeaderMap,
+    request_edits: &[HeaderEdit],
+    response: &[HeaderEdit],
+) {
     apply_edits(request_edits, headers);
     apply_edits(response, headers);
 }

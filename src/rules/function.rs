@@ -57,11 +57,12 @@ impl PartialEq for Function {
 }
 
 /// The function names, for parsing and for suggestions.
-pub const FUNCTION_NAMES: [&str; 5] = ["lower", "upper", "url_decode", "url_encode", "replace"];
+pub(crate) const FUNCTION_NAMES: [&str; 5] =
+    ["lower", "upper", "url_decode", "url_encode", "replace"];
 
 impl Function {
     /// The name as written.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Function::Lower => "lower",
             Function::Upper => "upper",
@@ -72,7 +73,7 @@ impl Function {
     }
 
     /// The function's value for `input`; borrowed when nothing changes.
-    pub fn apply<'a>(&self, input: Cow<'a, str>) -> Cow<'a, str> {
+    pub(crate) fn apply<'a>(&self, input: Cow<'a, str>) -> Cow<'a, str> {
         match self {
             Function::Lower if input.bytes().any(|b| b.is_ascii_uppercase()) => {
                 Cow::Owned(input.to_ascii_lowercase())
@@ -96,19 +97,19 @@ impl Function {
 }
 
 /// RFC 3986's unreserved characters: `A–Z a–z 0–9 - . _ ~`.
-pub fn is_unreserved(byte: u8) -> bool {
+pub(crate) fn is_unreserved(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
 }
 
 /// Every byte outside the unreserved set as `%XX`, upper-case hex.
-pub fn url_encode(text: &str) -> String {
+pub(crate) fn url_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 2);
     push_url_encoded(text, &mut out);
     out
 }
 
 /// Appends `text` with every byte outside the unreserved set as `%XX`.
-pub fn push_url_encoded(text: &str, out: &mut String) {
+pub(crate) fn push_url_encoded(text: &str, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for byte in text.bytes() {
         if is_unreserved(byte) {
@@ -150,11 +151,11 @@ fn replace<'a>(regex: &regex::Regex, input: Cow<'a, str>, with: &str) -> Cow<'a,
 pub struct Call {
     /// The same expression, written anywhere in the file, has the same id:
     /// a request computes it once (`FieldReader` caches by id).
-    pub id: usize,
+    pub(crate) id: usize,
     /// The outermost function.
-    pub function: Function,
+    pub(crate) function: Function,
     /// What it is applied to.
-    pub input: Field,
+    pub(crate) input: Field,
 }
 
 impl Call {

@@ -24,7 +24,7 @@ impl Map {
     }
 
     /// An empty map with room for `entries` of about `bytes` value bytes.
-    pub fn with_capacity(name: &str, entries: usize, bytes: usize) -> Self {
+    pub(crate) fn with_capacity(name: &str, entries: usize, bytes: usize) -> Self {
         Map {
             name: name.to_owned(),
             keys: HashMap::with_capacity(entries),
@@ -35,7 +35,7 @@ impl Map {
 
     /// Adds an entry; `false` (and nothing changes) when the key is there
     /// already or the map is full (4 Gi value bytes).
-    pub fn insert(&mut self, key: &str, value: &str) -> bool {
+    pub(crate) fn insert(&mut self, key: &str, value: &str) -> bool {
         if self.keys.contains_key(key) {
             return false;
         }
@@ -52,7 +52,7 @@ impl Map {
     }
 
     /// The value of `key`.
-    pub fn get(&self, key: &str) -> Option<&str> {
+    pub(crate) fn get(&self, key: &str) -> Option<&str> {
         let index = *self.keys.get(key)? as usize;
         let end = *self.ends.get(index)? as usize;
         let start = match index {
@@ -63,7 +63,7 @@ impl Map {
     }
 
     /// The map's own copy of `key`, when it is one.
-    pub fn entries_key(&self, key: &str) -> Option<&str> {
+    pub(crate) fn entries_key(&self, key: &str) -> Option<&str> {
         self.keys.get_key_value(key).map(|(key, _)| &**key)
     }
 
@@ -73,12 +73,12 @@ impl Map {
     }
 
     /// The map's name, for `explain`.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
     /// How many entries it has.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.ends.len()
     }
 
@@ -88,14 +88,14 @@ impl Map {
     }
 
     /// Every entry, in no particular order (for `check`'s chain warning).
-    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
         self.keys
             .keys()
             .filter_map(|key| self.get(key).map(|value| (&**key, value)))
     }
 
     /// Frees what insertion over-allocated.
-    pub fn shrink(&mut self) {
+    pub(crate) fn shrink(&mut self) {
         self.keys.shrink_to_fit();
         self.values.shrink_to_fit();
         self.ends.shrink_to_fit();

@@ -65,7 +65,7 @@ impl NamePattern {
     }
 
     /// Whether the decoded name matches.
-    pub fn matches(&self, name: &str) -> bool {
+    pub(crate) fn matches(&self, name: &str) -> bool {
         let [first, middle @ .., last] = self.pieces.as_slice() else {
             // One piece: no `*`, an exact name.
             return self.pieces.first().is_some_and(|only| **only == *name);

@@ -9,26 +9,26 @@ use crate::config::span::Span;
 
 /// One `test "name" { … }` block.
 #[derive(Debug, Clone)]
-pub struct TestCase {
+pub(crate) struct TestCase {
     /// The name, unique across every `.test` file of the directory.
-    pub name: String,
+    pub(crate) name: String,
     /// The quoted name as written, where duplicate-name faults point.
-    pub name_span: Span,
+    pub(crate) name_span: Span,
     /// The request the test sends.
-    pub request: TestRequest,
+    pub(crate) request: TestRequest,
     /// What the next hop answers if the request is forwarded.
-    pub upstream: UpstreamAnswer,
+    pub(crate) upstream: UpstreamAnswer,
     /// The `expect` lines, in file order.
-    pub expectations: Vec<Expectation>,
+    pub(crate) expectations: Vec<Expectation>,
 }
 
 /// The next hop's answer as `upstream` lines describe it: no network is used.
 #[derive(Debug, Clone)]
 pub struct UpstreamAnswer {
     /// `upstream STATUS`; 200 when absent.
-    pub status: StatusCode,
+    pub(crate) status: StatusCode,
     /// `upstream header NAME "value"` lines, in order.
-    pub headers: HeaderMap,
+    pub(crate) headers: HeaderMap,
 }
 
 impl Default for UpstreamAnswer {
@@ -42,16 +42,16 @@ impl Default for UpstreamAnswer {
 
 /// One `expect …` line.
 #[derive(Debug, Clone)]
-pub struct Expectation {
+pub(crate) struct Expectation {
     /// The whole line, from `expect` to its last token.
-    pub span: Span,
+    pub(crate) span: Span,
     /// What it asserts.
-    pub kind: Expect,
+    pub(crate) kind: Expect,
 }
 
 /// What an `expect` line asserts about the exchange.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Expect {
+pub(crate) enum Expect {
     /// `expect status N`: the status the client gets.
     Status(u16),
     /// `expect redirect N "LOCATION"`: a rule answered with this redirect.
@@ -92,9 +92,9 @@ pub enum Expect {
 
 /// A rule named by a test, with where it is named (for "unknown rule").
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleRef {
+pub(crate) struct RuleRef {
     /// The rule's name.
-    pub name: String,
+    pub(crate) name: String,
     /// The quoted name in the `.test` file.
-    pub span: Span,
+    pub(crate) span: Span,
 }

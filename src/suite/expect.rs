@@ -11,13 +11,13 @@ use crate::rules::RuleSet;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Miss {
     /// What the line asks for (`a redirect 308 to "/a"`).
-    pub expected: String,
+    pub(crate) expected: String,
     /// What happened instead (`the request forwarded upstream to "/b"`).
-    pub actual: String,
+    pub(crate) actual: String,
 }
 
 /// Checks one expectation; rule names are known to exist (checked before).
-pub fn check(expect: &Expect, exchange: &Exchange, rule_set: &RuleSet) -> Result<(), Miss> {
+pub(crate) fn check(expect: &Expect, exchange: &Exchange, rule_set: &RuleSet) -> Result<(), Miss> {
     let miss = |expected: String, actual: String| Err(Miss { expected, actual });
     match expect {
         Expect::Status(status) => {
@@ -116,7 +116,7 @@ pub fn check(expect: &Expect, exchange: &Exchange, rule_set: &RuleSet) -> Result
 }
 
 /// The names of the rules that fired, in order.
-pub fn fired_names<'a>(exchange: &Exchange, rule_set: &'a RuleSet) -> Vec<&'a str> {
+pub(crate) fn fired_names<'a>(exchange: &Exchange, rule_set: &'a RuleSet) -> Vec<&'a str> {
     exchange
         .fired
         .iter()

@@ -10,13 +10,13 @@
 //! Serving never reads a `.test` file: only `validate`, `check` and `test`
 //! call into this module, so a broken test cannot change what is served.
 
-pub mod case;
+pub(crate) mod case;
 pub mod exchange;
-pub mod expect;
-pub mod parse;
+pub(crate) mod expect;
+pub(crate) mod parse;
 pub mod request;
-pub mod run;
-pub mod source;
+pub(crate) mod run;
+pub(crate) mod source;
 mod syntax;
 
 use std::collections::HashMap;
@@ -35,11 +35,11 @@ pub use source::{MAX_TEST_FILE_BYTES, ReadError, TestSource, read_dir};
 
 /// One `.test` file and the tests read from it.
 #[derive(Debug, Clone)]
-pub struct TestFile {
+pub(crate) struct TestFile {
     /// Its name and text, which diagnostics point into.
-    pub source: Arc<SourceFile>,
+    pub(crate) source: Arc<SourceFile>,
     /// Its tests, in file order (none when the file has faults).
-    pub cases: Vec<TestCase>,
+    pub(crate) cases: Vec<TestCase>,
     /// Where each line starts, so a thousand positions cost a thousand
     /// binary searches rather than a thousand scans of the file.
     line_starts: Vec<usize>,
@@ -58,7 +58,7 @@ impl TestFile {
     }
 
     /// The 1-based line and column (in characters) of a byte offset.
-    pub fn line_column(&self, offset: usize) -> (usize, usize) {
+    pub(crate) fn line_column(&self, offset: usize) -> (usize, usize) {
         let line = self
             .line_starts
             .partition_point(|&start| start <= offset)
@@ -73,7 +73,7 @@ impl TestFile {
     }
 
     /// `name.test:LINE:COLUMN` of a span's start, as people read positions.
-    pub fn position(&self, span: Span) -> String {
+    pub(crate) fn position(&self, span: Span) -> String {
         let (line, column) = self.line_column(span.start);
         format!("{}:{line}:{column}", self.source.name)
     }
@@ -83,7 +83,7 @@ impl TestFile {
 #[derive(Debug, Clone, Default)]
 pub struct Suite {
     /// The files, in byte order of their names.
-    pub files: Vec<TestFile>,
+    pub(crate) files: Vec<TestFile>,
     /// Faults of the files themselves (syntax, limits, duplicate names), one
     /// report per file that has any.
     pub faults: Vec<Report>,
@@ -133,7 +133,7 @@ impl Suite {
     }
 
     /// How many tests the suite holds.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.files.iter().map(|file| file.cases.len()).sum()
     }
 
@@ -150,14 +150,14 @@ pub struct Gate {
     /// per file, in name order; empty when every test passes.
     pub reports: Vec<Report>,
     /// How many tests ran.
-    pub tests: usize,
+    pub(crate) tests: usize,
     /// How many of them failed.
     pub failed: usize,
 }
 
 impl Gate {
     /// Whether the tests let the configuration through.
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.reports.is_empty()
     }
 }
@@ -200,7 +200,7 @@ pub fn render(reports: &[Report], color: bool) -> String {
 
 /// The 1-based line and column (in characters) of a byte offset, for a text
 /// read once (a `TestFile` answers faster for many positions).
-pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = text.get(..offset).unwrap_or(text);
     let line_start = before.rfind('\n').map_or(0, |at| at + 1);
     let line = before.matches('\n').count() + 1;

@@ -23,13 +23,13 @@ mod grammar {
     /// The pest parser for `.test` files.
     #[derive(pest_derive::Parser)]
     #[grammar = "../grammar/test.pest"]
-    pub struct TestFileParser;
+    pub(crate) struct TestFileParser;
 }
 
 pub(crate) use grammar::Rule;
 
 /// Parses and checks one file's text: its tests, or every fault found.
-pub fn parse(text: &str) -> Result<Vec<TestCase>, Vec<Diagnostic>> {
+pub(crate) fn parse(text: &str) -> Result<Vec<TestCase>, Vec<Diagnostic>> {
     let scan = crate::config::lexical::scan(text);
     if !scan.faults.is_empty() {
         return Err(scan.faults);

@@ -19,27 +19,27 @@ use crate::rules::{RuleSet, ServedRules};
 #[derive(Debug, Clone)]
 pub struct Run {
     /// One result per test, files in name order, tests in file order.
-    pub cases: Vec<CaseResult>,
+    pub(crate) cases: Vec<CaseResult>,
     /// Indices of the rules that no test made fire, in file order.
-    pub unfired: Vec<usize>,
+    pub(crate) unfired: Vec<usize>,
 }
 
 /// One test's outcome.
 #[derive(Debug, Clone)]
 pub struct CaseResult {
     /// Index into `Suite::files`.
-    pub file: usize,
+    pub(crate) file: usize,
     /// Index into that file's tests.
-    pub case: usize,
+    pub(crate) case: usize,
     /// The rules that fired, in order.
-    pub fired: Vec<usize>,
+    pub(crate) fired: Vec<usize>,
     /// Every expectation that did not hold; empty when the test passed.
-    pub failures: Vec<Failure>,
+    pub(crate) failures: Vec<Failure>,
 }
 
 impl CaseResult {
     /// Whether every expectation held.
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.failures.is_empty()
     }
 }
@@ -48,9 +48,9 @@ impl CaseResult {
 #[derive(Debug, Clone)]
 pub struct Failure {
     /// The `expect` line, or the unknown rule's name.
-    pub span: Span,
+    pub(crate) span: Span,
     /// Why.
-    pub kind: FailureKind,
+    pub(crate) kind: FailureKind,
 }
 
 /// Why an expectation did not hold.
@@ -144,7 +144,7 @@ impl Run {
 }
 
 /// One test's failures as diagnostics.
-pub fn case_diagnostics(
+pub(crate) fn case_diagnostics(
     result: &CaseResult,
     file: &TestFile,
     rule_set: &RuleSet,
@@ -174,7 +174,7 @@ pub fn case_diagnostics(
 }
 
 /// The names of a result's fired rules.
-pub fn fired<'a>(result: &CaseResult, rule_set: &'a RuleSet) -> Vec<&'a str> {
+pub(crate) fn fired<'a>(result: &CaseResult, rule_set: &'a RuleSet) -> Vec<&'a str> {
     result
         .fired
         .iter()

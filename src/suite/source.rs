@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The extension that marks a test file.
-pub const TEST_EXTENSION: &str = ".test";
+pub(crate) const TEST_EXTENSION: &str = ".test";
 
 /// The largest `.test` file read; larger ones are a diagnostic.
 pub const MAX_TEST_FILE_BYTES: u64 = 4 * 1024 * 1024;
@@ -27,9 +27,9 @@ pub struct TestSource {
 #[derive(Debug)]
 pub struct ReadError {
     /// The file or directory.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// The OS error.
-    pub source: std::io::Error,
+    pub(crate) source: std::io::Error,
 }
 
 impl std::fmt::Display for ReadError {

@@ -18,7 +18,7 @@ const EXPECT_WORDS: [&str; 9] = [
 ];
 
 /// Converts a pest failure into one diagnostic at the offending token.
-pub fn convert(error: &Error<Rule>, text: &str, unclosed_braces: &[usize]) -> Diagnostic {
+pub(crate) fn convert(error: &Error<Rule>, text: &str, unclosed_braces: &[usize]) -> Diagnostic {
     let at = match error.location {
         InputLocation::Pos(at) => at,
         InputLocation::Span((start, _)) => start,

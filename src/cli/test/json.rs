@@ -59,7 +59,7 @@ struct ErrorView {
 }
 
 /// The run as JSON text.
-pub fn report(suite: &Suite, run: &Run, rule_set: &RuleSet) -> String {
+pub(crate) fn report(suite: &Suite, run: &Run, rule_set: &RuleSet) -> String {
     let (passed, failed) = run.counts();
     let mut tests = Vec::new();
     for result in &run.cases {
@@ -116,7 +116,7 @@ pub fn report(suite: &Suite, run: &Run, rule_set: &RuleSet) -> String {
 }
 
 /// A configuration that did not compile: no test ran.
-pub fn config_invalid(report: &Report) -> String {
+pub(crate) fn config_invalid(report: &Report) -> String {
     to_text(&RunView {
         passed: 0,
         failed: 0,

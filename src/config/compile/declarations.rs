@@ -17,7 +17,7 @@ use crate::rules::Map;
 
 /// What a declared name stands for.
 #[derive(Debug)]
-pub enum Body {
+pub(crate) enum Body {
     /// `list NAME ["…", …]`.
     Strings(Vec<StringLiteral>),
     /// `list NAME [502, …]` (for `status`).
@@ -30,17 +30,17 @@ pub enum Body {
 
 /// One declared list or map.
 #[derive(Debug)]
-pub struct Declared {
+pub(crate) struct Declared {
     /// Where its name is written.
-    pub name: Span,
+    pub(crate) name: Span,
     /// What it holds.
-    pub body: Body,
+    pub(crate) body: Body,
     used: Cell<bool>,
 }
 
 impl Declared {
     /// Whether it is a list or a map.
-    pub fn kind(&self) -> Kind {
+    pub(crate) fn kind(&self) -> Kind {
         match &self.body {
             Body::Strings(_) | Body::Integers(_) => Kind::List,
             Body::Map(_) => Kind::Map,
@@ -51,13 +51,13 @@ impl Declared {
 
 /// Every list and map of the config, by name.
 #[derive(Debug, Default)]
-pub struct Declarations {
+pub(crate) struct Declarations {
     by_name: HashMap<String, Declared>,
 }
 
 impl Declarations {
     /// Checks and builds every declaration; faults go into `out`.
-    pub fn build(file: &File, map_files: &MapFiles<'_>, out: &mut Vec<Diagnostic>) -> Self {
+    pub(crate) fn build(file: &File, map_files: &MapFiles<'_>, out: &mut Vec<Diagnostic>) -> Self {
         let mut declarations = Declarations::default();
         for list in &file.lists {
             if declarations.claim(&list.name.text, list.name.span, Kind::List, out) {
@@ -112,19 +112,19 @@ impl Declarations {
     }
 
     /// The declaration of `name`, now counted as used.
-    pub fn lookup(&self, name: &str) -> Option<&Declared> {
+    pub(crate) fn lookup(&self, name: &str) -> Option<&Declared> {
         let declared = self.by_name.get(name)?;
         declared.used.set(true);
         Some(declared)
     }
 
     /// "did you mean" among the declared names.
-    pub fn suggest(&self, name: &str) -> Option<String> {
+    pub(crate) fn suggest(&self, name: &str) -> Option<String> {
         did_you_mean(name, self.by_name.keys().map(String::as_str))
     }
 
     /// The warnings for lists and maps no rule uses.
-    pub fn unused(&self) -> Vec<Diagnostic> {
+    pub(crate) fn unused(&self) -> Vec<Diagnostic> {
         self.by_name
             .iter()
             .filter(|(_, declared)| !declared.used.get())

@@ -16,11 +16,14 @@ use super::super::string_literal::StringLiteral;
 use crate::rules::FileBody;
 
 /// The largest file body: it is held in memory for as long as the config is served.
-pub const MAX_FILE_BODY_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_FILE_BODY_BYTES: u64 = 1024 * 1024;
 
 /// Reads the file a `respond … file` names; `dir` is the config directory
 /// (`None` when the text was compiled without one, so no file can be read).
-pub fn read(literal: &StringLiteral, dir: Option<&Path>) -> Result<Arc<FileBody>, Diagnostic> {
+pub(crate) fn read(
+    literal: &StringLiteral,
+    dir: Option<&Path>,
+) -> Result<Arc<FileBody>, Diagnostic> {
     let path = literal.value.as_str();
     let span = literal.span;
     // The path rules come first, so `/etc/passwd` is "outside" even when
@@ -58,7 +61,7 @@ fn fault_diagnostic(path: &str, span: Span, fault: PathFault) -> Diagnostic {
 }
 
 /// The `Content-Type` of a file body, by its extension (section 13).
-pub fn content_type(path: &str) -> &'static str {
+pub(crate) fn content_type(path: &str) -> &'static str {
     let extension = Path::new(path)
         .extension()
         .and_then(|ext| ext.to_str())

@@ -14,7 +14,7 @@ use crate::rules::{Call, Field, Function};
 
 /// The calls of one file by their text, and the regexes of `replace`.
 #[derive(Debug, Default)]
-pub struct CallTable {
+pub(crate) struct CallTable {
     ids: HashMap<String, usize>,
     regexes: RegexCache,
 }
@@ -22,7 +22,7 @@ pub struct CallTable {
 impl CallTable {
     /// The function `name` with its string arguments; faults go into `out`.
     /// `span` covers the whole call.
-    pub fn function(
+    pub(crate) fn function(
         &mut self,
         name: &str,
         name_span: Span,
@@ -65,7 +65,7 @@ impl CallTable {
 
     /// The call of `function` on `input`, with the id every identical call
     /// of the file shares.
-    pub fn call(&mut self, function: Function, input: Field) -> Field {
+    pub(crate) fn call(&mut self, function: Function, input: Field) -> Field {
         let mut call = Call {
             id: 0,
             function,

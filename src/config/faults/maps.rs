@@ -7,7 +7,7 @@ use super::super::span::Span;
 
 /// Which declaration a name belongs to, in words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// `list NAME [ … ]`.
     List,
     /// `map NAME …`.
