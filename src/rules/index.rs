@@ -10,7 +10,7 @@
 
 use std::sync::OnceLock;
 
-use http::HeaderValue;
+use http::{HeaderName, HeaderValue};
 use regex::{RegexSet, RegexSetBuilder};
 
 use super::action::{Action, HeaderAction};
@@ -18,7 +18,9 @@ use super::candidates::Candidates;
 use super::condition::{Condition, Field, Test, TestOp};
 use super::field::FieldReader;
 use super::query_edit::QueryAction;
+use super::request_reads::request_headers_read;
 use super::rule_set::{Phase, Rule, RuleSet};
+use super::status_gate::{StatusGate, gates_of};
 use super::template::{Template, TemplatePart};
 
 /// Compiled-program size limit of one combined `RegexSet` (its regexes each
@@ -45,6 +47,10 @@ pub struct RuleIndex {
     /// request phase; the response phase visits each (empty for most
     /// configs, which then pay nothing for the response phase).
     pub response_rules: Vec<usize>,
+    /// Each response rule's gate on `status`, beside `response_rules`.
+    pub response_gates: Vec<StatusGate>,
+    /// The request headers response rules read: all the response phase keeps.
+    pub response_reads: Vec<HeaderName>,
     /// Capacities that let a typical decision be built without growing its
     /// vectors.
     pub capacity: DecisionCapacity,
@@ -213,6 +219,8 @@ impl RuleIndex {
             plans,
             ungated,
             first_gated,
+            response_gates: gates_of(rules, &response_rules),
+            response_reads: request_headers_read(rules, &response_rules),
             response_rules,
             capacity,
         }
@@ -327,7 +335,7 @@ fn mark_captures(part: &TemplatePart, slots: &mut [bool]) {
     }
 }
 
-fn template_of(action: &Action) -> Option<&Template> {
+pub(super) fn template_of(action: &Action) -> Option<&Template> {
     match action {
         Action::Redirect { target, .. } | Action::Rewrite { target } => Some(target),
         Action::Respond { body, .. } => Some(body),
