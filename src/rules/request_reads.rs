@@ -59,3 +59,37 @@ fn in_field(field: &Field, names: &mut Vec<HeaderName>) {
         names.push(name);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_come_from_conditions_templates_and_functions_once() {
+        let text = r#"
+            rule a on request {
+                when header("X-Request-Only") == "1"
+                response header set X-A "1"
+            }
+            rule b on response {
+                when exists header("Origin") and lower(header("X-Mode")) == "on"
+                response header set X-B "{header.Origin} {cookie.session}"
+            }
+            rule c on response {
+                when status == 200
+                response header set X-C "{status}"
+            }
+        "#;
+        let set = match crate::config::compile_source("proxy.conf", text.as_bytes()) {
+            Ok(compiled) => compiled.rule_set,
+            Err(invalid) => panic!("{}", invalid.render(false)),
+        };
+        let names: Vec<&str> = set
+            .index()
+            .response_reads
+            .iter()
+            .map(HeaderName::as_str)
+            .collect();
+        assert_eq!(names, ["origin", "x-mode", "cookie"]);
+    }
+}

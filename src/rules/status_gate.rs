@@ -93,3 +93,59 @@ fn test_may_hold(test: &Test, status: u16, text: &str) -> bool {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn gates(text: &str) -> Vec<StatusGate> {
+        let set = match crate::config::compile_source("proxy.conf", text.as_bytes()) {
+            Ok(compiled) => compiled.rule_set,
+            Err(invalid) => panic!("{}", invalid.render(false)),
+        };
+        set.index().response_gates.clone()
+    }
+
+    fn admits(gate: &StatusGate, status: u16) -> bool {
+        gate.admits(Some(StatusCode::from_u16(status).unwrap()))
+    }
+
+    #[test]
+    fn status_tests_close_the_gate_and_others_leave_it_open() {
+        let gates = gates(
+            r#"
+            rule errors on response {
+                when status >= 500 and status < 600
+                response header set X-Error "{status}"
+            }
+            rule listed on response {
+                when status in [502, 504] or status == 404
+                response header set X-A "1"
+            }
+            rule typed on response {
+                when status == 200 and content_type ^= "image/"
+                response header set X-B "1"
+            }
+            rule unrelated on response {
+                when content_type == "text/html" or not status == 200
+                response header set X-C "1"
+            }
+            rule always on response {
+                response header set X-D "1"
+            }
+            "#,
+        );
+        let [errors, listed, typed, unrelated, always] = gates.as_slice() else {
+            panic!("five gates: {gates:?}");
+        };
+        assert!(admits(errors, 502) && admits(errors, 599));
+        assert!(!admits(errors, 200) && !admits(errors, 600) && !admits(errors, 499));
+        assert!(admits(listed, 502) && admits(listed, 404) && admits(listed, 504));
+        assert!(!admits(listed, 503) && !admits(listed, 200));
+        assert!(admits(typed, 200) && !admits(typed, 201));
+        assert!((100..1000).all(|status| admits(unrelated, status)));
+        assert!((100..1000).all(|status| admits(always, status)));
+        assert!(errors.admits(None));
+    }
+}
