@@ -9,7 +9,8 @@
 //!   directory (includes, map files), loaded as the server loads one; its
 //!   expected text is `KIND/NAME.stderr`.
 //! - `test_files/NAME/` holds `.test` files for the spec's example config
-//!   (`valid/spec_example.conf`): what `validate` prints about them must
+//!   (`valid/spec_example.conf`), or for the config directory's own
+//!   `proxy.conf` when it has one: what `validate` prints about them must
 //!   equal `test_files/NAME.stderr`.
 //!
 //! `SWITCHYARD_BLESS=1 cargo test --test diagnostics` rewrites the expected
@@ -197,12 +198,17 @@ fn test_file_cases() -> Vec<PathBuf> {
 }
 
 /// What `validate` prints about a directory of `.test` files run against
-/// the spec's example config.
+/// its own `proxy.conf` (loaded as the server loads one), or else the
+/// spec's example config.
 fn validate_tests(case: &Path) -> String {
-    let config =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/valid/spec_example.conf");
-    let bytes = fs::read(&config).unwrap_or_else(|e| panic!("{}: {e}", config.display()));
-    let compiled = compile_source(CONFIG_FILE, &bytes).unwrap_or_else(|e| panic!("{e:?}"));
+    let compiled = if case.join(CONFIG_FILE).is_file() {
+        load_dir(case).unwrap_or_else(|e| panic!("{}: {e:?}", case.display()))
+    } else {
+        let config =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/valid/spec_example.conf");
+        let bytes = fs::read(&config).unwrap_or_else(|e| panic!("{}: {e}", config.display()));
+        compile_source(CONFIG_FILE, &bytes).unwrap_or_else(|e| panic!("{e:?}"))
+    };
     let gate = suite::gate(&compiled.rule_set, case).unwrap_or_else(|e| panic!("{e}"));
     suite::render(&gate.reports, false)
 }

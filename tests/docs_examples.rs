@@ -6,8 +6,9 @@
 //! example config (`tests/fixtures/valid/spec_example.conf`), and
 //! ```` ```proxy-test-error CODE ```` blocks must fail against it with CODE.
 //! Every diagnostic code must have its own heading in the error reference.
-//! The porting guide is checked the same way; its ```` ```proxy-conf-pending ````
-//! blocks use constructs built on other branches and are skipped until they land.
+//! The porting guide is checked the same way. Examples that name other files
+//! (`respond … file`, `map … from`, `include`) compile against
+//! `tests/fixtures/files/`.
 
 use std::path::Path;
 

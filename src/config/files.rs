@@ -1,5 +1,5 @@
 //! The path rules for files a config names (spec sections 13 and 14): map
-//! files and includes — and file bodies, when those land — are relative to
+//! files, includes and file bodies are relative to
 //! the config directory, never absolute, never through `..`, never resolving
 //! (through links) outside the directory, and regular files. One module owns
 //! these rules so every kind of file follows the same ones.

@@ -32,6 +32,12 @@ pub enum ProxyError {
     /// 502: the next hop switched protocols (101) for a request that did
     /// not ask to upgrade; the client could not make sense of it.
     UnexpectedUpgrade,
+    /// 502: the next hop's response uses a transfer coding other than
+    /// `chunked` (`gzip`, say): the proxy does not implement it, and
+    /// stripping it would hand the client coded bytes it cannot tell apart
+    /// from the content (RFC 9112 §6.1), so the answer is refused, as nginx
+    /// does.
+    UpstreamTransferCoding(String),
     /// 502: no connection to the next hop (resolution, refusal, connect timeout).
     UpstreamConnect(super::upstream::ConnectError),
     /// 502: the connection broke before a response head arrived.
@@ -48,6 +54,7 @@ impl ProxyError {
         match self {
             ProxyError::Rejected(_) | ProxyError::ClientBody(_) => Side::Downstream,
             ProxyError::UnexpectedUpgrade
+            | ProxyError::UpstreamTransferCoding(_)
             | ProxyError::UpstreamConnect(_)
             | ProxyError::UpstreamFailed(_)
             | ProxyError::UpstreamTimeout(_) => Side::Upstream,
@@ -61,6 +68,7 @@ impl ProxyError {
             ProxyError::Rejected(rejection) => rejection.status(),
             ProxyError::ClientBody(_) => StatusCode::BAD_REQUEST,
             ProxyError::UnexpectedUpgrade
+            | ProxyError::UpstreamTransferCoding(_)
             | ProxyError::UpstreamConnect(_)
             | ProxyError::UpstreamFailed(_) => StatusCode::BAD_GATEWAY,
             ProxyError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -110,6 +118,10 @@ impl fmt::Display for ProxyError {
             ProxyError::UnexpectedUpgrade => {
                 f.write_str("the next hop answered 101 to a request that did not ask to upgrade")
             }
+            ProxyError::UpstreamTransferCoding(codings) => write!(
+                f,
+                "the next hop's response has a transfer coding the proxy does not implement: Transfer-Encoding: {codings}"
+            ),
             ProxyError::UpstreamConnect(err) => {
                 write!(f, "cannot connect to the next hop: {}", chain(err))
             }

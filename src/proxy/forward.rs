@@ -89,7 +89,12 @@ pub async fn forward(
         None if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
             return Err(ProxyError::UnexpectedUpgrade);
         }
-        _ => response_head_for_client(response.headers_mut()),
+        _ => {
+            if let Some(codings) = unsupported_transfer_coding(response.headers()) {
+                return Err(ProxyError::UpstreamTransferCoding(codings));
+            }
+            response_head_for_client(response.headers_mut())
+        }
     }
     Ok((response, upstream_ms, connection))
 }
@@ -107,6 +112,30 @@ pub fn response_head_for_client(headers: &mut http::HeaderMap) {
     hop_by_hop::strip(headers);
 }
 
+/// The response's `Transfer-Encoding` values, when any coding in them is
+/// not `chunked`: hyper frames such a body by the connection's close and
+/// would pass the coded bytes on as they are.
+fn unsupported_transfer_coding(headers: &http::HeaderMap) -> Option<String> {
+    let values: Vec<&[u8]> = headers
+        .get_all(TRANSFER_ENCODING)
+        .iter()
+        .map(HeaderValue::as_bytes)
+        .collect();
+    let unsupported = values.iter().any(|value| {
+        value
+            .split(|&byte| byte == b',')
+            .map(<[u8]>::trim_ascii)
+            .any(|coding| !coding.is_empty() && !coding.eq_ignore_ascii_case(b"chunked"))
+    });
+    unsupported.then(|| {
+        values
+            .iter()
+            .map(|value| String::from_utf8_lossy(value))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
 /// Copies bytes both ways between the upgraded client and next-hop
 /// connections until either side closes.
 async fn tunnel(client: OnUpgrade, upstream: OnUpgrade, _drain: DrainToken) {
@@ -122,5 +151,40 @@ async fn tunnel(client: OnUpgrade, upstream: OnUpgrade, _drain: DrainToken) {
     match tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
         Ok((up, down)) => tracing::debug!(up, down, "websocket tunnel closed"),
         Err(err) => tracing::debug!("websocket tunnel ended: {err}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(values: &[&str]) -> http::HeaderMap {
+        let mut map = http::HeaderMap::new();
+        for value in values {
+            map.append(
+                TRANSFER_ENCODING,
+                HeaderValue::from_str(value).expect("value"),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn only_chunked_is_a_transfer_coding_the_proxy_passes_on() {
+        assert_eq!(unsupported_transfer_coding(&headers(&[])), None);
+        assert_eq!(unsupported_transfer_coding(&headers(&["chunked"])), None);
+        assert_eq!(unsupported_transfer_coding(&headers(&["Chunked"])), None);
+        assert_eq!(
+            unsupported_transfer_coding(&headers(&["gzip"])).as_deref(),
+            Some("gzip")
+        );
+        assert_eq!(
+            unsupported_transfer_coding(&headers(&["gzip, chunked"])).as_deref(),
+            Some("gzip, chunked")
+        );
+        assert_eq!(
+            unsupported_transfer_coding(&headers(&["chunked", "identity"])).as_deref(),
+            Some("chunked, identity")
+        );
     }
 }

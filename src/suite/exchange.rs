@@ -1,10 +1,7 @@
-//! The one place where a test's request meets the server's evaluator: the
-//! request phase runs through `rules::evaluate`, exactly as for a served
-//! request, and the next hop's answer is what the test's `upstream` lines
-//! say. No network, no clock.
-//!
-//! Both phases run through `rules::exchange::simulate`, the same
-//! simulation `explain` uses; this file only shapes its result for the
+//! The one place where a test's request meets the server's evaluator: both
+//! phases run through `rules::exchange::simulate`, the same simulation
+//! `explain` uses, with the next hop's answer as the test's `upstream` lines
+//! say. No network, no clock; this file only shapes the result for the
 //! expectations.
 
 use bytes::Bytes;

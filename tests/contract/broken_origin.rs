@@ -43,6 +43,7 @@ enum Then {
 /// `/die-mid-chunked` and `/die-mid-length` send part of a chunked or
 /// `Content-Length` body and close; `/te-and-cl` sends
 /// [`CHUNKED_UNDER_LENGTH`] chunked under `Content-Length: 5`;
+/// `/te-gzip` sends a close-delimited body under `Transfer-Encoding: gzip`;
 /// `/bad-chunk-size` sends a head, then an invalid chunk size, and closes; `/truncated-head` closes halfway through
 /// the head; `/invalid` answers with something that is not HTTP;
 /// `/bad-status` with a four-digit status; `/trickle-body/MS` sends a prompt
@@ -124,6 +125,11 @@ async fn answer(path: &str, nth: usize, out: &mut TcpStream) -> std::io::Result<
             out.write_all(reply.as_bytes()).await?;
             out.flush().await?;
             Ok(Then::KeepAlive)
+        }
+        "te-gzip" => {
+            out.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nnot really gzip")
+                .await?;
+            linger_then(out, Then::Close).await
         }
         "bad-chunk-size" => {
             out.write_all(

@@ -35,6 +35,10 @@ pub fn cases() -> Vec<Case> {
             chunked_and_length,
         ),
         Case::new(
+            "broken_next_hop_transfer_coding_other_than_chunked_gives_502",
+            unsupported_transfer_coding,
+        ),
+        Case::new(
             "broken_next_hop_framing_broken_after_the_head_closes_and_is_logged_as_a_failure",
             framing_broken_after_head,
         ),
@@ -167,6 +171,32 @@ fn chunked_and_length(world: &World) {
         CHUNKED_UNDER_LENGTH.len().to_string()
     );
     assert_eq!(origin.requests().len(), 2);
+}
+
+fn unsupported_transfer_coding(world: &World) {
+    // The response twin of issue 17's class 4: a coding the proxy does not
+    // implement is never stripped and passed on as plain content (RFC 9112
+    // §6.1); the client gets the proxy's own 502, as from nginx.
+    let (_origin, proxy) = start(world);
+    let got = get("/te-gzip", &[]);
+    assert_generated(&got, 502);
+    assert!(!got.text().contains("not really gzip"), "{got:?}");
+    still_serves("a gzip transfer coding");
+    proxy.stop();
+    let line = &logged("/te-gzip")[..];
+    assert_eq!(line.len(), 1, "{line:?}");
+    assert_eq!(
+        (line[0]["status"].as_str(), line[0]["action"].as_str()),
+        ("502", "error"),
+        "{line:?}"
+    );
+    assert!(
+        error_lines("/te-gzip")
+            .iter()
+            .any(|l| l.contains("Transfer-Encoding: gzip")),
+        "{:?}",
+        error_lines("/te-gzip")
+    );
 }
 
 fn framing_broken_after_head(world: &World) {

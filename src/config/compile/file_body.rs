@@ -2,8 +2,7 @@
 //! time, from inside the config directory — never an absolute path, a `..`
 //! or a link that leads out — with its `Content-Type` from the extension.
 
-use std::io::Read;
-use std::path::{Component, Path};
+use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -11,6 +10,8 @@ use http::HeaderValue;
 
 use super::super::diagnostic::Diagnostic;
 use super::super::faults::response::{self as faults, OutsideReason};
+use super::super::files::{self, ConfigDir, PathFault};
+use super::super::span::Span;
 use super::super::string_literal::StringLiteral;
 use crate::rules::FileBody;
 
@@ -22,68 +23,38 @@ pub const MAX_FILE_BODY_BYTES: u64 = 1024 * 1024;
 pub fn read(literal: &StringLiteral, dir: Option<&Path>) -> Result<Arc<FileBody>, Diagnostic> {
     let path = literal.value.as_str();
     let span = literal.span;
-    let relative = Path::new(path);
-    if relative.is_absolute() {
-        return Err(faults::file_outside(path, span, OutsideReason::Absolute));
-    }
-    if relative
-        .components()
-        .any(|component| matches!(component, Component::ParentDir))
-    {
-        return Err(faults::file_outside(
-            path,
-            span,
-            OutsideReason::ParentComponent,
-        ));
+    // The path rules come first, so `/etc/passwd` is "outside" even when
+    // the text was compiled without a directory.
+    if let Err(fault) = files::check_relative(path) {
+        return Err(fault_diagnostic(path, span, fault));
     }
     let Some(dir) = dir else {
         return Err(faults::file_missing(path, span, false));
     };
-    let joined = dir.join(relative);
-    let resolved = match joined.canonicalize() {
-        Ok(resolved) => resolved,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Err(faults::file_missing(path, span, true));
-        }
-        Err(error) => return Err(faults::file_unreadable(path, span, &error)),
-    };
-    let root = dir
-        .canonicalize()
-        .map_err(|error| faults::file_unreadable(path, span, &error))?;
-    if !resolved.starts_with(&root) {
-        return Err(faults::file_outside(path, span, OutsideReason::LinkOut));
-    }
-    let metadata = std::fs::metadata(&resolved)
-        .map_err(|error| faults::file_unreadable(path, span, &error))?;
-    if !metadata.is_file() {
-        return Err(faults::file_not_regular(path, span));
-    }
-    if metadata.len() > MAX_FILE_BODY_BYTES {
-        return Err(faults::file_too_large(
-            path,
-            span,
-            metadata.len(),
-            MAX_FILE_BODY_BYTES,
-        ));
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
-    std::fs::File::open(&resolved)
-        .and_then(|file| file.take(MAX_FILE_BODY_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(|error| faults::file_unreadable(path, span, &error))?;
-    // The file grew between the check and the read.
-    if bytes.len() as u64 > MAX_FILE_BODY_BYTES {
-        return Err(faults::file_too_large(
-            path,
-            span,
-            bytes.len() as u64,
-            MAX_FILE_BODY_BYTES,
-        ));
-    }
+    let bytes = ConfigDir::new(dir)
+        .read(path, MAX_FILE_BODY_BYTES)
+        .map_err(|fault| fault_diagnostic(path, span, fault))?;
     Ok(Arc::new(FileBody {
         path: path.to_owned(),
         bytes: Bytes::from(bytes),
         content_type: HeaderValue::from_static(content_type(path)),
     }))
+}
+
+/// The file-body diagnostic for a broken path rule of `files`, which map
+/// files and includes share.
+fn fault_diagnostic(path: &str, span: Span, fault: PathFault) -> Diagnostic {
+    match fault {
+        PathFault::Absolute => faults::file_outside(path, span, OutsideReason::Absolute),
+        PathFault::Parent => faults::file_outside(path, span, OutsideReason::ParentComponent),
+        PathFault::Outside => faults::file_outside(path, span, OutsideReason::LinkOut),
+        PathFault::Empty | PathFault::Missing => faults::file_missing(path, span, true),
+        PathFault::NotRegular => faults::file_not_regular(path, span),
+        PathFault::TooLarge(size) => faults::file_too_large(path, span, size, MAX_FILE_BODY_BYTES),
+        PathFault::Unreadable(reason) => {
+            faults::file_unreadable(path, span, &std::io::Error::other(reason))
+        }
+    }
 }
 
 /// The `Content-Type` of a file body, by its extension (section 13).
