@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_TYPE};
-use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
 use hyper::body::{Body, Incoming};
 
 use super::body::{PendingLog, ProxyBody, RequestEnd};
@@ -43,8 +43,9 @@ pub(crate) struct ResponseStage {
 
 impl ResponseStage {
     /// The stage after the request phase decided `decision` for the request
-    /// `facts` describes; the facts are kept (their headers copied) only when
-    /// response rules exist, so a config without them pays nothing more.
+    /// `facts` describes; the facts are kept only when response rules exist,
+    /// so a config without them pays nothing more, and of the headers only
+    /// those the response rules read are copied.
     pub(crate) fn new(
         rule_set: Arc<ServedRules>,
         facts: RequestFacts<'_>,
@@ -56,7 +57,7 @@ impl ResponseStage {
         } else {
             None
         };
-        let saved = has_rules.then(|| SavedRequest::keep(facts));
+        let saved = has_rules.then(|| SavedRequest::keep(facts, &rule_set.index().response_reads));
         ResponseStage {
             rule_set,
             saved,
@@ -239,7 +240,15 @@ struct SavedRequest {
 }
 
 impl SavedRequest {
-    fn keep(facts: RequestFacts<'_>) -> Self {
+    /// `reads`: the request headers the response rules read (no other is
+    /// copied; none at all, and no allocation, for most configs).
+    fn keep(facts: RequestFacts<'_>, reads: &[HeaderName]) -> Self {
+        let mut headers = HeaderMap::new();
+        for name in reads {
+            for value in facts.headers.get_all(name) {
+                headers.append(name.clone(), value.clone());
+            }
+        }
         SavedRequest {
             scheme: facts.scheme,
             method: Method::from_bytes(facts.method.as_bytes()).unwrap_or_default(),
@@ -247,7 +256,7 @@ impl SavedRequest {
             path: facts.path,
             query: facts.query,
             client_ip: facts.client_ip,
-            headers: facts.headers.clone(),
+            headers,
         }
     }
 }

@@ -71,10 +71,21 @@ pub(crate) fn run_response<O: Observer>(
         query: Some(outgoing_query.unwrap_or("").to_owned()),
     };
     let mut replaced = None;
-    for &at in &index.response_rules {
+    let status = reader.status_code();
+    for (nth, &at) in index.response_rules.iter().enumerate() {
         let (Some(rule), Some(plan)) = (rule_set.rules.get(at), index.plans.get(at)) else {
             break;
         };
+        // A rule whose `status` tests rule this status out cannot fire
+        // (`explain` still visits it, to show why).
+        if !O::RECORDS
+            && !index
+                .response_gates
+                .get(nth)
+                .is_none_or(|gate| gate.admits(status))
+        {
+            continue;
+        }
         let Some(slots) = decide(at, rule, plan, reader, observer) else {
             continue;
         };

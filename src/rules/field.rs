@@ -35,7 +35,10 @@ pub struct FieldReader<'f> {
     response: Option<ResponseFacts<'f>>,
     uri: OnceCell<String>,
     client_ip: OnceCell<String>,
-    content_type: OnceCell<String>,
+    /// The response's media type, read with the response (a cell would tie
+    /// the reader to one lifetime): borrowed from the header when it is
+    /// already lower-case, as most are.
+    content_type: Cow<'f, str>,
     /// Function values by call id: `None` when the function left its input
     /// as it was (then the input is read again, which costs nothing).
     calls: [OnceCell<Option<String>>; CACHED_CALLS],
@@ -49,15 +52,20 @@ impl<'f> FieldReader<'f> {
             response: None,
             uri: OnceCell::new(),
             client_ip: OnceCell::new(),
-            content_type: OnceCell::new(),
+            content_type: Cow::Borrowed(""),
             calls: Default::default(),
         }
     }
 
     /// A reader over one request and the response to it, for response rules.
     pub fn with_response(facts: &'f RequestFacts<'f>, response: ResponseFacts<'f>) -> Self {
+        let content_type = response
+            .headers
+            .get(header::CONTENT_TYPE)
+            .map_or(Cow::Borrowed(""), |value| media_type(value.as_bytes()));
         FieldReader {
             response: Some(response),
+            content_type,
             ..FieldReader::new(facts)
         }
     }
@@ -65,6 +73,11 @@ impl<'f> FieldReader<'f> {
     /// The response's status, when the reader has a response.
     pub fn status(&self) -> Option<u16> {
         self.response.map(|response| response.status.as_u16())
+    }
+
+    /// The response's status as a code, when the reader has a response.
+    pub fn status_code(&self) -> Option<StatusCode> {
+        self.response.map(|response| response.status)
     }
 
     /// The facts read.
@@ -103,11 +116,7 @@ impl<'f> FieldReader<'f> {
                 .response
                 .and_then(|r| header_value(r.headers, name))
                 .unwrap_or(Cow::Borrowed("")),
-            Field::ContentType => Cow::Borrowed(self.content_type.get_or_init(|| {
-                self.response
-                    .and_then(|r| r.headers.get(header::CONTENT_TYPE))
-                    .map_or_else(String::new, |value| media_type(value.as_bytes()))
-            })),
+            Field::ContentType => Cow::Borrowed(&self.content_type),
             Field::Call(call) => self.call(call),
         }
     }
@@ -157,11 +166,38 @@ impl<'f> FieldReader<'f> {
 }
 
 /// A `Content-Type` value's media type: lower-cased, parameters and blanks
-/// dropped (`Text/HTML; charset=utf-8` → `text/html`).
-pub fn media_type(value: &[u8]) -> String {
-    let text = String::from_utf8_lossy(value);
-    let essence = text.split(';').next().unwrap_or("");
-    essence.trim().to_ascii_lowercase()
+/// dropped (`Text/HTML; charset=utf-8` → `text/html`); borrowed from the
+/// header when it is already lower-case ASCII, as most are.
+pub fn media_type(value: &[u8]) -> Cow<'_, str> {
+    match media_span(value) {
+        Ok((start, end)) => Cow::Borrowed(
+            value
+                .get(start..end)
+                .and_then(|essence| std::str::from_utf8(essence).ok())
+                .unwrap_or(""),
+        ),
+        Err(lowered) => Cow::Owned(lowered),
+    }
+}
+
+/// The media type as the byte range of `value` that already is it (ASCII,
+/// no upper case), or else lower-cased (bytes that are not UTF-8 become
+/// U+FFFD).
+fn media_span(value: &[u8]) -> Result<(usize, usize), String> {
+    let end = value
+        .iter()
+        .position(|&byte| byte == b';')
+        .unwrap_or(value.len());
+    let essence = value.get(..end).unwrap_or_default();
+    let trimmed = essence.trim_ascii();
+    if trimmed
+        .iter()
+        .all(|byte| byte.is_ascii() && !byte.is_ascii_uppercase())
+    {
+        let start = essence.len() - essence.trim_ascii_start().len();
+        return Ok((start, start + trimmed.len()));
+    }
+    Err(String::from_utf8_lossy(essence).trim().to_ascii_lowercase())
 }
 
 /// Every line of a header joined with `", "` (borrowed when there is one
@@ -298,6 +334,14 @@ mod tests {
         let reader = FieldReader::with_response(&facts, response);
         assert_eq!(reader.value(&Field::Status), "502");
         assert_eq!(reader.value(&Field::ContentType), "text/html");
+        assert!(matches!(
+            media_type(b"text/plain ; charset=utf-8"),
+            Cow::Borrowed("text/plain")
+        ));
+        assert_eq!(media_type(b"Image/PNG"), "image/png");
+        assert_eq!(media_type(b"TEXT/\xff"), "text/\u{fffd}");
+        assert_eq!(media_type(b" text/html"), "text/html");
+        assert_eq!(media_type(b""), "");
         let x_a = Field::ResponseHeader(HeaderName::from_static("x-a"));
         assert_eq!(reader.value(&x_a), "1, 2");
         assert!(reader.exists(&x_a));

@@ -8,7 +8,7 @@
 //! condition requires (`field ~ re`, alone or as a member of the top-level
 //! `and`) does not match, and then that rule could not have fired.
 
-use http::HeaderValue;
+use http::{HeaderName, HeaderValue};
 use regex::{RegexSet, RegexSetBuilder};
 
 use super::action::{Action, HeaderAction};
@@ -16,7 +16,9 @@ use super::candidates::Candidates;
 use super::condition::{Condition, Field, Test, TestOp};
 use super::field::FieldReader;
 use super::query_edit::QueryAction;
+use super::request_reads::request_headers_read;
 use super::rule_set::{Phase, Rule};
+use super::status_gate::{StatusGate, gates_of};
 use super::template::{Template, TemplatePart};
 
 /// Compiled-program size limit of one combined `RegexSet` (its regexes each
@@ -43,6 +45,10 @@ pub struct RuleIndex {
     /// request phase; the response phase visits each (empty for most
     /// configs, which then pay nothing for the response phase).
     pub(crate) response_rules: Vec<usize>,
+    /// Each response rule's gate on `status`, beside `response_rules`.
+    pub(crate) response_gates: Vec<StatusGate>,
+    /// The request headers response rules read: all the response phase keeps.
+    pub(crate) response_reads: Vec<HeaderName>,
     /// Capacities that let a typical decision be built without growing its
     /// vectors.
     pub(crate) capacity: DecisionCapacity,
@@ -183,6 +189,8 @@ impl RuleIndex {
             plans,
             ungated,
             first_gated,
+            response_gates: gates_of(rules, &response_rules),
+            response_reads: request_headers_read(rules, &response_rules),
             response_rules,
             capacity,
         }
@@ -297,7 +305,7 @@ fn mark_captures(part: &TemplatePart, slots: &mut [bool]) {
     }
 }
 
-fn template_of(action: &Action) -> Option<&Template> {
+pub(super) fn template_of(action: &Action) -> Option<&Template> {
     match action {
         Action::Redirect { target, .. } | Action::Rewrite { target } => Some(target),
         Action::Respond { body, .. } => Some(body),

@@ -16,9 +16,11 @@ pub mod matcher;
 pub mod normalize;
 pub mod query_edit;
 pub mod request;
+pub mod request_reads;
 pub mod rule_regex;
 pub mod rule_set;
 pub mod settings;
+pub mod status_gate;
 pub mod template;
 pub mod trace;
 
