@@ -12,7 +12,7 @@ use super::template::TemplatePart;
 
 /// The request headers the rules at `at` read, in their conditions or their
 /// templates (`header(…)`, `cookie(…)` and functions of them), each once.
-pub fn request_headers_read(rules: &[Rule], at: &[usize]) -> Vec<HeaderName> {
+pub(crate) fn request_headers_read(rules: &[Rule], at: &[usize]) -> Vec<HeaderName> {
     let mut names = Vec::new();
     for rule in at.iter().filter_map(|&at| rules.get(at)) {
         if let Some(condition) = &rule.condition {

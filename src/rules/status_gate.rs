@@ -14,12 +14,12 @@ const STATUSES: usize = 1000;
 /// The statuses for which a condition may hold, one bit each; a condition
 /// that does not test `status` in a way read here lets every status through.
 #[derive(Debug, Clone)]
-pub struct StatusGate {
+pub(crate) struct StatusGate {
     bits: [u64; STATUSES / 64 + 1],
 }
 
 /// The gates of the rules at `at` (the response rules), in that order.
-pub fn gates_of(rules: &[Rule], at: &[usize]) -> Vec<StatusGate> {
+pub(crate) fn gates_of(rules: &[Rule], at: &[usize]) -> Vec<StatusGate> {
     let texts: Vec<String> = (0..STATUSES).map(|status| status.to_string()).collect();
     at.iter()
         .map(|&at| {
@@ -50,7 +50,7 @@ impl StatusGate {
     /// Whether the rule's condition can hold for a response with this status.
     #[inline]
     /// (A reader without a response passes every gate.)
-    pub fn admits(&self, status: Option<StatusCode>) -> bool {
+    pub(crate) fn admits(&self, status: Option<StatusCode>) -> bool {
         let Some(status) = status else {
             return true;
         };
