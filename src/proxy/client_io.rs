@@ -46,6 +46,11 @@ pub struct ClientIo {
     /// Bytes read after a request that asked to upgrade, not yet given to
     /// hyper: a tunnel's or the next request's, depending on the answer.
     held: HeldBytes,
+    /// Whether an idle connection may be parked (see `parking`).
+    may_park: bool,
+    /// Parked: the read ended with no bytes so that hyper lets go of the
+    /// connection; the socket is quiet and hyper's buffers are empty.
+    parked: bool,
 }
 
 impl ClientIo {
@@ -72,7 +77,56 @@ impl ClientIo {
             broken: false,
             flushed_through: 0,
             held: HeldBytes::default(),
+            may_park: false,
+            parked: false,
         }
+    }
+
+    /// Lets an idle read end the hyper connection (see `parking`): the
+    /// caller then waits with `wait_for_bytes` and serves again.
+    pub fn allow_parking(&mut self) {
+        self.may_park = true;
+    }
+
+    /// Whether the last read parked the connection.
+    pub fn parked(&self) -> bool {
+        self.parked
+    }
+
+    /// Back from parking: the next quiet read may park again.
+    pub fn unpark(&mut self) {
+        self.parked = false;
+    }
+
+    /// Parked: waits until the client sends bytes (`true`, serve again) or
+    /// the keep-alive or header timer ends the connection (`false`).
+    pub async fn wait_for_bytes(&mut self) -> bool {
+        std::future::poll_fn(|cx| {
+            if self.inner.poll_read_ready(cx).is_ready() {
+                return Poll::Ready(true);
+            }
+            match self.poll_timers(cx) {
+                Some(_) => Poll::Ready(false),
+                None => Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    /// Nothing in flight, every request answered and flushed, no byte of
+    /// the next one read: hyper holds no state worth keeping.
+    fn quiet(&self) -> bool {
+        let finished = self.state.finished();
+        self.may_park
+            && !self.state.in_flight()
+            && !self.state.upgraded()
+            && finished == self.framing.heads()
+            && self.flushed_through == finished
+            && self.framing.at_rest()
+            && self.held.is_empty()
+            && self.refusal.is_none()
+            && self.writing.is_none()
+            && !self.broken
     }
 
     /// After a request that asked to upgrade: `Ready` once its outcome is
@@ -212,7 +266,20 @@ impl AsyncRead for ClientIo {
                 match Pin::new(&mut this.inner).poll_read(cx, buf) {
                     Poll::Ready(Ok(())) => {}
                     Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                    Poll::Pending if this.quiet() => {
+                        // End of stream as hyper sees it, on a quiet
+                        // connection: hyper closes its side without a byte
+                        // written, and the caller keeps the socket.
+                        this.parked = true;
+                        this.framing.shrink();
+                        return Poll::Ready(Ok(()));
+                    }
                     Poll::Pending => {
+                        if this.may_park {
+                            // The end of the request in flight (or hyper's
+                            // flush of its response) wakes this read, to park.
+                            this.state.register_reader(cx.waker());
+                        }
                         return match this.poll_timers(cx) {
                             Some(result) => Poll::Ready(result),
                             None => Poll::Pending,
@@ -291,7 +358,7 @@ impl AsyncWrite for ClientIo {
         let finished = self.state.finished();
         if flushed.is_ready() && self.flushed_through != finished {
             self.flushed_through = finished;
-            if self.refusal.is_some() {
+            if self.refusal.is_some() || self.may_park {
                 self.state.wake_reader();
             }
         }
@@ -299,6 +366,10 @@ impl AsyncWrite for ClientIo {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.parked {
+            // hyper closing after a parking read: the socket stays open.
+            return Poll::Ready(Ok(()));
+        }
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

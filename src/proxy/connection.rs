@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use super::client_io::{ClientIo, ClientTimeouts, ConnState};
 use super::data_plane::DataPlane;
 use super::drain::{DrainToken, stopping};
+use super::parking::{Parkable, ParkingSpot};
 use super::rejection::Rejection;
 use super::service::{ConnectionContext, handle};
 use crate::ops::access_record::{AccessRecord, LogAction};
@@ -42,7 +43,7 @@ pub async fn serve(
     // The service answers 431 above the configured limit; heads twice as
     // large are refused by the framing check (and hyper's parser) unread.
     let parser_limit = settings.max_request_header_bytes.saturating_mul(2);
-    let io = ClientIo::new(stream, state.clone(), timeouts, parser_limit);
+    let mut io = ClientIo::new(stream, state.clone(), timeouts, parser_limit);
     let builder = http1_builder(parser_limit);
     let ctx = ConnectionContext {
         plane: plane.clone(),
@@ -50,16 +51,41 @@ pub async fn serve(
         state: state.clone(),
         drain,
     };
-    let service = service_fn(move |request| handle(ctx.clone(), request));
-    let connection = builder
-        .serve_connection(TokioIo::new(io), service)
-        .with_upgrades();
-    tokio::pin!(connection);
-    let result = tokio::select! {
-        result = connection.as_mut() => result,
-        () = stopping(&mut shutdown) => {
-            connection.as_mut().graceful_shutdown();
-            connection.await
+    let spot = ParkingSpot::default();
+    // One hyper connection per busy stretch: parked between them (see
+    // `parking`), the connection holds no hyper buffers.
+    let result = loop {
+        let ctx = ctx.clone();
+        let service = service_fn(move |request| handle(ctx.clone(), request));
+        // Boxed, so that the task of a parked connection stays small.
+        let mut connection = Box::pin(
+            builder
+                .serve_connection(TokioIo::new(Parkable::new(io, spot.clone())), service)
+                .with_upgrades(),
+        );
+        let result = tokio::select! {
+            result = connection.as_mut() => result,
+            () = stopping(&mut shutdown) => {
+                connection.as_mut().graceful_shutdown();
+                connection.as_mut().await
+            }
+        };
+        // hyper drops the socket wrapper with the connection: a parked one
+        // lands in its spot.
+        drop(connection);
+        let parked = spot.lock().ok().and_then(|mut spot| spot.take());
+        match parked {
+            Some(mut quiet) if result.is_ok() => {
+                let bytes = tokio::select! {
+                    bytes = quiet.wait_for_bytes() => bytes,
+                    () = stopping(&mut shutdown) => false,
+                };
+                if !bytes {
+                    return;
+                }
+                io = quiet;
+            }
+            _ => break result,
         }
     };
     // A head refused by the framing check ends the connection with a read

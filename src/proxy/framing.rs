@@ -123,6 +123,17 @@ impl RequestFraming {
         matches!(self.state, State::Head)
     }
 
+    /// Between requests with nothing of the next one seen: every byte passed
+    /// so far belongs to a complete request, so hyper's buffer is empty.
+    pub fn at_rest(&self) -> bool {
+        matches!(self.state, State::Head) && self.pending.is_empty() && !self.upgrade_asked
+    }
+
+    /// Frees the head buffer's memory (at rest, before a long wait).
+    pub fn shrink(&mut self) {
+        self.pending = Vec::new();
+    }
+
     /// How many heads were passed to hyper before the refused one (or so far).
     pub fn heads(&self) -> u64 {
         self.heads
