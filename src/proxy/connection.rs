@@ -83,7 +83,7 @@ pub async fn serve(
                 if !bytes {
                     return;
                 }
-                io = quiet;
+                io = *quiet;
             }
             _ => break result,
         }

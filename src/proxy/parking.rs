@@ -15,8 +15,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::client_io::ClientIo;
 
-/// Where a parked socket wrapper waits for the connection task to take it.
-pub type ParkingSpot = Arc<Mutex<Option<ClientIo>>>;
+/// Where a parked socket wrapper waits for the connection task to take it
+/// (boxed only on its way there, so the spot itself stays a few bytes).
+pub type ParkingSpot = Arc<Mutex<Option<Box<ClientIo>>>>;
 
 /// The socket wrapper as one hyper connection owns it: dropped parked, it
 /// leaves the wrapper in its spot instead of closing the socket.
@@ -47,7 +48,7 @@ impl Drop for Parkable {
         if let Some(io) = self.io.take_if(|io| io.parked())
             && let Ok(mut spot) = self.spot.lock()
         {
-            *spot = Some(io);
+            *spot = Some(Box::new(io));
         }
     }
 }
