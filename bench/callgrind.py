@@ -42,7 +42,7 @@ def total_instructions(out_file):
 
 def measure(binary, scenario, conns, seconds, out):
     n, path, proto, _ = run.SCENARIOS[scenario]
-    confdir = run.write_configs(out, n)
+    confdir = run.write_configs(out, n, run.MAP_ENTRIES.get(scenario, 0), run.EXTRA_RULES.get(scenario))
     procs = run.Procs()
     env = run.switchyard_env(out, confdir / "switchyard")
     log_dir = Path(env["SWITCHYARD_LOG_DIR"])

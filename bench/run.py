@@ -13,6 +13,7 @@ Needs Debian's nginx, haproxy and wrk (and taskset from util-linux). Usage:
     python3 bench/run.py --quick         # 1 round of 3 s each, to try it out
     python3 bench/run.py --only main     # one scenario (see SCENARIOS)
     python3 bench/run.py --only tests    # 1,000 .test tests over 1,000 rules (tests_1k.py)
+    python3 bench/run.py --only main --only map-100k   # the cost of a 100,000-entry map
 """
 
 import argparse
@@ -48,7 +49,19 @@ SCENARIOS = {
     "body-1m": (20, "/1m.bin", "https", False),
     "redirect": (20, "/index.txt", "http", False),
     "reload-1000": (1000, "/index.txt", "https", True),
+    # "main" plus the ten response rules of conf/response_rules.conf (issue
+    # 12): compare its CPU per request with "main"'s.
+    "main-response": (20, "/index.txt", "https", False),
+    "map-100k": (20, "/index.txt", "https", False),
 }
+# Scenarios whose switchyard config gets more rules appended.
+EXTRA_RULES = {"main-response": CONF / "response_rules.conf"}
+
+# name -> entries of a redirect map put in front of every proxy's rules (a
+# switchyard `map … from "redirects.csv"` rule, an nginx `map`, a HAProxy map
+# file); the measured path is not a key, so the lookup happens and misses.
+# Compare "map-100k" with "main": the cost of a 100,000-entry map per request.
+MAP_ENTRIES = {"map-100k": 100_000}
 
 
 def sh(cmd, **kw):
@@ -90,15 +103,55 @@ def haproxy_line(i):
             f"if {{ path_reg ^/old-{i}/(.*)$ }}")
 
 
-def write_configs(out, n):
-    d = out / f"conf-{n}"
+def map_entries(count):
+    """The redirect map: site-migration paths (each a key) to their new home."""
+    return [(f"/archive/{i % 97}/post-{i}.html", f"/posts/{i}") for i in range(count)]
+
+
+def with_map(d, count, switchyard_conf, nginx_conf, haproxy_cfg):
+    """Puts a `count`-entry redirect map in front of each proxy's rules."""
+    entries = map_entries(count)
+    (d / "switchyard" / "redirects.csv").write_text(
+        "".join(f"{k},{v}\n" for k, v in entries))
+    head, rest = switchyard_conf.split("\nrule ", 1)
+    switchyard_conf = (head + '\nmap legacy-map from "redirects.csv"\n\n'
+                       'rule legacy-map {\n    when path in $legacy-map\n'
+                       '    redirect 301 "{$legacy-map}"\n}\n\nrule ' + rest)
+    (d / "nginx-map.conf").write_text("".join(f"{k} {v};\n" for k, v in entries))
+    nginx_conf = nginx_conf.replace(
+        "    upstream origin {",
+        "    map_hash_max_size 262144;\n    map_hash_bucket_size 128;\n"
+        f"    map $uri $legacy_map {{\n        include {d / 'nginx-map.conf'};\n    }}\n\n"
+        "    upstream origin {", 1).replace(
+        "        # force-https",
+        '        if ($legacy_map) {\n            return 301 $legacy_map;\n        }\n\n'
+        "        # force-https", 1)
+    (d / "haproxy.map").write_text("".join(f"{k} {v}\n" for k, v in entries))
+    haproxy_cfg = haproxy_cfg.replace(
+        "    # force-https",
+        f"    http-request redirect code 301 location %[path,map({d / 'haproxy.map'})] "
+        f"if {{ path,map({d / 'haproxy.map'}) -m found }}\n    # force-https", 1)
+    return switchyard_conf, nginx_conf, haproxy_cfg
+
+
+def write_configs(out, n, map_count=0, extra=None):
+    d = out / (f"conf-{n}" if not map_count else f"conf-{n}-map-{map_count}")
+    if extra is not None:
+        d = d.with_name(d.name + f"-{extra.stem}")
     (d / "switchyard").mkdir(parents=True, exist_ok=True)
-    (d / "switchyard" / "proxy.conf").write_text(
-        legacy_switchyard(n)((CONF / "proxy.conf").read_text()))
-    (d / "nginx.conf").write_text(fill((CONF / "nginx.conf").read_text(), out, PORTS["nginx"],
-                                       legacy_block(n, nginx_line)))
-    (d / "haproxy.cfg").write_text(fill((CONF / "haproxy.cfg").read_text(), out,
-                                        PORTS["haproxy"], legacy_block(n, haproxy_line)))
+    switchyard_conf = legacy_switchyard(n)((CONF / "proxy.conf").read_text())
+    nginx_conf = fill((CONF / "nginx.conf").read_text(), out, PORTS["nginx"],
+                      legacy_block(n, nginx_line))
+    haproxy_cfg = fill((CONF / "haproxy.cfg").read_text(), out, PORTS["haproxy"],
+                       legacy_block(n, haproxy_line))
+    if map_count:
+        switchyard_conf, nginx_conf, haproxy_cfg = with_map(
+            d, map_count, switchyard_conf, nginx_conf, haproxy_cfg)
+    if extra is not None:
+        switchyard_conf += extra.read_text()
+    (d / "switchyard" / "proxy.conf").write_text(switchyard_conf)
+    (d / "nginx.conf").write_text(nginx_conf)
+    (d / "haproxy.cfg").write_text(haproxy_cfg)
     return d
 
 
@@ -260,7 +313,7 @@ def reload_loop(out, confdir, binary, stop_at):
 
 def run_scenario(name, out, binary, rounds, seconds, conns):
     n, path, proto, reload = SCENARIOS[name]
-    confdir = write_configs(out, n)
+    confdir = write_configs(out, n, MAP_ENTRIES.get(name, 0), EXTRA_RULES.get(name))
     procs = Procs()
     results = {t: [] for t in TARGETS}
     reloads = []

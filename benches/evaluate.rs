@@ -13,8 +13,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use http::{HeaderName, StatusCode};
 use regex::Regex;
 use switchyard::rules::{
-    Action, CaptureRef, Condition, Field, HeaderAction, RequestFacts, Rule, RuleIndex, RuleSet,
-    Settings, Template, TemplatePart, Test, TestOp, evaluate,
+    Action, CaptureRef, Condition, Field, HeaderAction, Phase, RequestFacts, Rule, RuleIndex,
+    RuleSet, Settings, Template, TemplatePart, Test, TestOp, evaluate,
 };
 
 fn rule(name: String, condition: Option<Condition>, action: Action, regex_slots: usize) -> Rule {
@@ -23,6 +23,7 @@ fn rule(name: String, condition: Option<Condition>, action: Action, regex_slots:
         condition,
         actions: vec![action],
         regex_slots,
+        phase: Phase::Request,
     }
 }
 

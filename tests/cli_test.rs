@@ -16,7 +16,11 @@ impl ConfigDir {
         let _ = fs::remove_dir_all(&path);
         fs::create_dir_all(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         for (file, text) in files {
-            fs::write(path.join(file), text).unwrap_or_else(|e| panic!("{e}"));
+            let file = path.join(file);
+            if let Some(parent) = file.parent() {
+                fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+            }
+            fs::write(file, text).unwrap_or_else(|e| panic!("{e}"));
         }
         ConfigDir(path)
     }
@@ -103,6 +107,70 @@ switchyard::test_failed
 
 1 passed, 1 failed
 rules no test made fire (2): force-https, admin-only-inside
+"#;
+    assert_eq!(text(&out.stdout), expected);
+}
+
+const RESPONSE_CONFIG: &str = r#"rule security-headers {
+    response header set X-Content-Type-Options "nosniff"
+}
+
+rule friendly-errors on response {
+    when status in [502, 503, 504]
+    respond 503 file "errors/down.html"
+}
+"#;
+
+const RESPONSE_TESTS: &str = r#"test "down page when the upstream fails" {
+    request GET "https://example.test/"
+    upstream 502
+    expect status 503
+    expect response header Content-Type "text/html; charset=utf-8"
+    expect forward "/"
+    expect rules ["security-headers", "friendly-errors"]
+}
+
+test "the app's 504 reaches the client" {
+    request GET "/"
+    upstream 504
+    expect status 504
+}
+"#;
+
+#[test]
+fn test_runs_response_rules_on_the_upstream_lines_answer() {
+    let dir = ConfigDir::new(
+        "response",
+        &[
+            ("proxy.conf", RESPONSE_CONFIG),
+            ("errors/down.html", "<h1>down</h1>\n"),
+            ("site.test", RESPONSE_TESTS),
+        ],
+    );
+    let out = run(&["test"], &dir.0);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+    let expected = r#"ok    site.test:1:6   down page when the upstream fails
+FAIL  site.test:10:6  the app's 504 reaches the client
+
+failures:
+
+switchyard::test_failed
+
+  x test "the app's 504 reaches the client" failed: expected status
+  | 504, got 503 from a rule's `respond`
+    ,-[site.test:13:5]
+ 12 |     upstream 504
+ 13 |     expect status 504
+    :     ^^^^^^^^|^^^^^^^^
+    :             `-- this expectation does not hold
+ 14 | }
+    `----
+  help: rules that fired: security-headers, friendly-errors;
+        `switchyard explain` shows why
+
+1 passed, 1 failed
+every rule fired in at least one test
 "#;
     assert_eq!(text(&out.stdout), expected);
 }

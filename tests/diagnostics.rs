@@ -5,8 +5,12 @@
 //! - `warnings/NAME.conf` must compile with warnings equal to `NAME.stderr`.
 //! - `valid/NAME.conf` must compile with no warning; a `valid/NAME.test`
 //!   beside it must pass against it.
+//! - A directory `KIND/NAME/` holding a `proxy.conf` is a whole config
+//!   directory (includes, map files), loaded as the server loads one; its
+//!   expected text is `KIND/NAME.stderr`.
 //! - `test_files/NAME/` holds `.test` files for the spec's example config
-//!   (`valid/spec_example.conf`): what `validate` prints about them must
+//!   (`valid/spec_example.conf`), or for the config directory's own
+//!   `proxy.conf` when it has one: what `validate` prints about them must
 //!   equal `test_files/NAME.stderr`.
 //!
 //! `SWITCHYARD_BLESS=1 cargo test --test diagnostics` rewrites the expected
@@ -15,9 +19,31 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use switchyard::config::{CONFIG_FILE, compile_source};
+use switchyard::config::{
+    CONFIG_FILE, Compiled, Invalid, LoadError, compile_source, compile_source_in, load_dir,
+};
+
+/// The config directory the fixtures' and examples' file bodies are read
+/// from (`respond … file`), with the one file too large to commit made here:
+/// a sparse file just over the 1 MiB limit.
+fn files_dir() -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/files");
+    let big = dir.join("too-large.bin");
+    if !big.exists() {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&big)
+            .unwrap_or_else(|e| panic!("{}: {e}", big.display()));
+        file.set_len(1024 * 1024 + 1)
+            .unwrap_or_else(|e| panic!("{}: {e}", big.display()));
+    }
+    dir
+}
 use switchyard::suite::{self, Suite, TestSource};
 
+/// Every fixture of a kind: `.conf` files and config directories.
 fn fixtures(kind: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -25,10 +51,26 @@ fn fixtures(kind: &str) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "conf"))
+        .filter(|path| {
+            path.extension().is_some_and(|ext| ext == "conf") || path.join(CONFIG_FILE).is_file()
+        })
         .collect();
     paths.sort();
     paths
+}
+
+/// Compiles a fixture: a lone file without a directory, or a directory as
+/// the server would.
+fn compile(fixture: &Path) -> Result<Compiled, Invalid> {
+    if fixture.is_dir() {
+        return match load_dir(fixture) {
+            Ok(compiled) => Ok(compiled),
+            Err(LoadError::Invalid(invalid)) => Err(invalid),
+            Err(error) => panic!("{}: {error}", fixture.display()),
+        };
+    }
+    let bytes = fs::read(fixture).unwrap_or_else(|e| panic!("{}: {e}", fixture.display()));
+    compile_source_in(CONFIG_FILE, &bytes, Some(&files_dir()))
 }
 
 fn bless() -> bool {
@@ -37,7 +79,15 @@ fn bless() -> bool {
 
 /// Compares `actual` with the `.stderr` file beside `conf`; returns a failure line.
 fn compare(conf: &Path, actual: &str) -> Option<String> {
-    let expected_path = conf.with_extension("stderr");
+    let expected_path = if conf.is_dir() {
+        let name = conf
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_default();
+        conf.with_file_name(format!("{}.stderr", name.to_string_lossy()))
+    } else {
+        conf.with_extension("stderr")
+    };
     compare_with(&expected_path, conf, actual)
 }
 
@@ -62,8 +112,7 @@ fn invalid_fixtures_render_exactly_as_expected() {
     assert!(paths.len() >= 40, "only {} invalid fixtures", paths.len());
     let mut failures = Vec::new();
     for conf in &paths {
-        let bytes = fs::read(conf).unwrap_or_else(|e| panic!("{}: {e}", conf.display()));
-        match compile_source(CONFIG_FILE, &bytes) {
+        match compile(conf) {
             Ok(_) => failures.push(format!("{}: compiled, but must fail", conf.display())),
             Err(invalid) => failures.extend(compare(conf, &invalid.render(false))),
         }
@@ -77,8 +126,7 @@ fn warning_fixtures_compile_and_warn_exactly_as_expected() {
     assert!(!paths.is_empty());
     let mut failures = Vec::new();
     for conf in &paths {
-        let bytes = fs::read(conf).unwrap_or_else(|e| panic!("{}: {e}", conf.display()));
-        match compile_source(CONFIG_FILE, &bytes) {
+        match compile(conf) {
             Err(invalid) => failures.push(format!(
                 "{}: invalid\n{}",
                 conf.display(),
@@ -99,8 +147,7 @@ fn valid_fixtures_compile_without_warnings() {
     assert!(!paths.is_empty());
     let mut failures = Vec::new();
     for conf in &paths {
-        let bytes = fs::read(conf).unwrap_or_else(|e| panic!("{}: {e}", conf.display()));
-        match compile_source(CONFIG_FILE, &bytes) {
+        match compile(conf) {
             Err(invalid) => failures.push(format!(
                 "{}: invalid\n{}",
                 conf.display(),
@@ -151,12 +198,17 @@ fn test_file_cases() -> Vec<PathBuf> {
 }
 
 /// What `validate` prints about a directory of `.test` files run against
-/// the spec's example config.
+/// its own `proxy.conf` (loaded as the server loads one), or else the
+/// spec's example config.
 fn validate_tests(case: &Path) -> String {
-    let config =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/valid/spec_example.conf");
-    let bytes = fs::read(&config).unwrap_or_else(|e| panic!("{}: {e}", config.display()));
-    let compiled = compile_source(CONFIG_FILE, &bytes).unwrap_or_else(|e| panic!("{e:?}"));
+    let compiled = if case.join(CONFIG_FILE).is_file() {
+        load_dir(case).unwrap_or_else(|e| panic!("{}: {e:?}", case.display()))
+    } else {
+        let config =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/valid/spec_example.conf");
+        let bytes = fs::read(&config).unwrap_or_else(|e| panic!("{}: {e}", config.display()));
+        compile_source(CONFIG_FILE, &bytes).unwrap_or_else(|e| panic!("{e:?}"))
+    };
     let gate = suite::gate(&compiled.rule_set, case).unwrap_or_else(|e| panic!("{e}"));
     suite::render(&gate.reports, false)
 }
@@ -193,8 +245,7 @@ fn an_oversized_test_file_is_named_with_its_size() {
 #[test]
 fn rendered_lines_fit_behind_the_git_remote_prefix() {
     for conf in fixtures("invalid") {
-        let bytes = fs::read(&conf).unwrap_or_default();
-        if let Err(invalid) = compile_source(CONFIG_FILE, &bytes) {
+        if let Err(invalid) = compile(&conf) {
             for line in invalid.render(false).lines() {
                 // Source lines and the carets under them follow the source;
                 // the message, labels' wrapping and help must fit.
@@ -215,8 +266,7 @@ fn rendered_lines_fit_behind_the_git_remote_prefix() {
 #[test]
 fn plain_rendering_has_no_escape_sequences() {
     for conf in fixtures("invalid") {
-        let bytes = fs::read(&conf).unwrap_or_default();
-        if let Err(invalid) = compile_source(CONFIG_FILE, &bytes) {
+        if let Err(invalid) = compile(&conf) {
             assert!(
                 !invalid.render(false).contains('\u{1b}'),
                 "{}",

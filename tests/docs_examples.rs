@@ -6,12 +6,32 @@
 //! example config (`tests/fixtures/valid/spec_example.conf`), and
 //! ```` ```proxy-test-error CODE ```` blocks must fail against it with CODE.
 //! Every diagnostic code must have its own heading in the error reference.
-//! The porting guide is checked the same way; its ```` ```proxy-conf-pending ````
-//! blocks use constructs built on other branches and are skipped until they land.
+//! The porting guide is checked the same way. Examples that name other files
+//! (`respond … file`, `map … from`, `include`) compile against
+//! `tests/fixtures/files/`.
 
 use std::path::Path;
 
-use switchyard::config::{CONFIG_FILE, Code, compile_source};
+use switchyard::config::{CONFIG_FILE, Code, compile_source, compile_source_in};
+
+/// The config directory the fixtures' and examples' file bodies are read
+/// from (`respond … file`), with the one file too large to commit made here:
+/// a sparse file just over the 1 MiB limit.
+fn files_dir() -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/files");
+    let big = dir.join("too-large.bin");
+    if !big.exists() {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&big)
+            .unwrap_or_else(|e| panic!("{}: {e}", big.display()));
+        file.set_len(1024 * 1024 + 1)
+            .unwrap_or_else(|e| panic!("{}: {e}", big.display()));
+    }
+    dir
+}
 use switchyard::suite::{self, Suite, TestSource};
 
 /// One fenced block: its info string, text and starting line.
@@ -85,7 +105,7 @@ fn check_page(name: &str) -> usize {
     for block in &all {
         let mut words = block.info.split_whitespace();
         let (kind, code) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-        let result = compile_source(CONFIG_FILE, block.text.as_bytes());
+        let result = compile_source_in(CONFIG_FILE, block.text.as_bytes(), Some(&files_dir()));
         let at = format!("{name}:{}", block.line);
         match (kind, result) {
             ("proxy-conf", Ok(compiled)) if compiled.warnings.is_empty() => {}

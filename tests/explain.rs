@@ -26,14 +26,25 @@ fn explain(dir: &Path, args: &[String]) -> std::process::Output {
 
 #[test]
 fn every_case_prints_exactly_its_snapshot() {
-    let cases = fixtures().join("cases");
+    snapshots("site", "cases", 8);
+}
+
+/// The response phase (section 17): `--status`, `--response-header` and
+/// `--fired` against a config with `on response` rules and a file body.
+#[test]
+fn every_response_case_prints_exactly_its_snapshot() {
+    snapshots("response_site", "response_cases", 5);
+}
+
+fn snapshots(site: &str, cases: &str, at_least: usize) {
+    let cases = fixtures().join(cases);
     let mut names: Vec<PathBuf> = std::fs::read_dir(&cases)
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "args"))
         .collect();
     names.sort();
-    assert!(names.len() >= 8, "the snapshot cases are missing");
+    assert!(names.len() >= at_least, "the snapshot cases are missing");
     let bless = std::env::var_os("SWITCHYARD_BLESS").is_some();
     let mut failures = Vec::new();
     for args_file in names {
@@ -42,7 +53,7 @@ fn every_case_prints_exactly_its_snapshot() {
             .lines()
             .map(str::to_owned)
             .collect();
-        let output = explain(&fixtures().join("site"), &args);
+        let output = explain(&fixtures().join(site), &args);
         assert!(
             output.status.success(),
             "{}: {output:?}",
@@ -103,4 +114,28 @@ fn bad_arguments_exit_2() {
         ],
     );
     assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn map_lookups_are_shown_with_their_key_and_value() {
+    let site = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/valid/include_tree");
+    let args = ["GET".to_owned(), "https://example.test/old?x=1".to_owned()];
+    let output = explain(&site, &args);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("legacy-urls") && stdout.contains(r#"{$legacy} = "/new"  (key "/old")"#),
+        "{stdout}"
+    );
+    assert!(stdout.contains("location: /new?x=1"), "{stdout}");
+    let json = explain(
+        &site,
+        &["--json".to_owned(), args[0].clone(), args[1].clone()],
+    );
+    let json = String::from_utf8_lossy(&json.stdout);
+    let compact: String = json.split_whitespace().collect();
+    assert!(
+        compact.contains(r#""lookups":[{"map":"legacy","key":"/old","value":"/new"}]"#),
+        "{json}"
+    );
 }

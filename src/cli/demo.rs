@@ -207,7 +207,7 @@ mod tests {
         let run = suite::run(&compiled.rule_set, &suite);
         let reports = run.reports(&suite, &compiled.rule_set);
         assert!(reports.is_empty(), "{}", suite::render(&reports, false));
-        assert_eq!(run.counts(), (7, 0));
+        assert_eq!(run.counts(), (8, 0));
         assert!(run.unfired.is_empty(), "{:?}", run.unfired);
     }
 }

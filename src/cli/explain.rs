@@ -9,20 +9,25 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use http::{HeaderName, HeaderValue, Method, Uri, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 
 use super::DEFAULT_CONFIG_DIR;
 use crate::config::{self, LoadError};
+use crate::rules::UpstreamAnswer;
 use report::Report;
 
 /// Arguments of `switchyard explain`.
 #[derive(Debug, Args)]
 #[command(
-    override_usage = "switchyard explain [DIR] [-H 'Name: value']... [--json] [--peer ADDR] METHOD URL",
+    override_usage = "switchyard explain [DIR] [-H 'Name: value']... [--status N] [--response-header 'Name: value']... [--fired] [--json] [--peer ADDR] METHOD URL",
     after_help = "Shows which rules of DIR/proxy.conf fire for one request and what the proxy would do: \
 the redirect or response the client gets, or the request that goes upstream with every header \
 change, plus the response-header changes. For a rule that did not fire, the first comparison \
 that was false; for one that fired, its captures.\n\n\
+--status and --response-header describe the next hop's answer (a --response-header alone means \
+status 200); the `on response` rules then run on it and explain shows what the client gets. \
+Without them, response rules are listed as depending on the response, unless a request rule \
+answered by itself. --fired lists only the rules that fired.\n\n\
 URL is absolute (https://example.com/a?b=1) or origin-form (/a?b=1). An absolute URL's scheme \
 sets X-Forwarded-Proto and its authority sets Host, unless -H gives those headers.\n\
 DIR defaults to $SWITCHYARD_CONFIG_DIR, else /opt/proxy_config.\n\n\
@@ -43,6 +48,15 @@ pub struct ExplainArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// The next hop's status, for the response rules.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(100..=599))]
+    pub status: Option<u16>,
+    /// A header of the next hop's answer, `Name: value` (repeatable).
+    #[arg(long = "response-header", value_name = "NAME: VALUE")]
+    pub response_headers: Vec<String>,
+    /// Show only the rules that fired.
+    #[arg(long)]
+    pub fired: bool,
 }
 
 /// Why the arguments do not describe a request.
@@ -96,7 +110,21 @@ pub fn run(args: ExplainArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let report = Report::build(&compiled.rule_set, &parts, url, args.peer);
+    let upstream = match upstream_answer(args.status, &args.response_headers) {
+        Ok(upstream) => upstream,
+        Err(error) => {
+            eprintln!("switchyard explain: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let report = Report::build(
+        &compiled.rule_set,
+        &parts,
+        url,
+        args.peer,
+        upstream.as_ref(),
+        args.fired,
+    );
     if args.json {
         match serde_json::to_string_pretty(&report) {
             Ok(text) => println!("{text}"),
@@ -116,6 +144,40 @@ fn default_dir() -> PathBuf {
         .map_or_else(|| PathBuf::from(DEFAULT_CONFIG_DIR), PathBuf::from)
 }
 
+/// The next hop's answer `--status` and `--response-header` describe;
+/// `None` when neither is given.
+pub fn upstream_answer(
+    status: Option<u16>,
+    headers: &[String],
+) -> Result<Option<UpstreamAnswer>, ArgumentError> {
+    if status.is_none() && headers.is_empty() {
+        return Ok(None);
+    }
+    let status = StatusCode::from_u16(status.unwrap_or(200))
+        .map_err(|_| ArgumentError::Header(format!("{status:?}")))?;
+    let mut map = HeaderMap::new();
+    for line in headers {
+        let (name, value) = header_line(line)?;
+        map.append(name, value);
+    }
+    Ok(Some(UpstreamAnswer {
+        status,
+        headers: map,
+    }))
+}
+
+/// One `Name: value` argument.
+fn header_line(line: &str) -> Result<(HeaderName, HeaderValue), ArgumentError> {
+    let (name, value) = line
+        .split_once(':')
+        .ok_or_else(|| ArgumentError::Header(line.to_owned()))?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|_| ArgumentError::Header(line.to_owned()))?;
+    let value =
+        HeaderValue::from_str(value.trim()).map_err(|_| ArgumentError::Header(line.to_owned()))?;
+    Ok((name, value))
+}
+
 /// The request head the arguments describe, as the data plane would see it
 /// after moving an absolute-form authority into `Host`.
 pub fn build_request(
@@ -131,13 +193,7 @@ pub fn build_request(
     let mut parts = http::Request::new(()).into_parts().0;
     parts.method = method;
     for line in headers {
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| ArgumentError::Header(line.clone()))?;
-        let name = HeaderName::from_bytes(name.trim().as_bytes())
-            .map_err(|_| ArgumentError::Header(line.clone()))?;
-        let value =
-            HeaderValue::from_str(value.trim()).map_err(|_| ArgumentError::Header(line.clone()))?;
+        let (name, value) = header_line(line)?;
         parts.headers.append(name, value);
     }
     if let Some(authority) = uri.authority()

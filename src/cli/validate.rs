@@ -15,7 +15,8 @@ use crate::suite;
 /// Arguments of `switchyard validate`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Check DIR/proxy.conf without touching the network or a running server.\n\n\
+    after_help = "Check DIR/proxy.conf, with the files it includes and its map files, without \
+touching the network or a running server.\n\n\
 Then run the tests of every DIR/*.test file against the compiled rules.\n\n\
 Valid (or no proxy.conf, or no DIR) and every test passing: exit 0 and print nothing.\n\
 Invalid, or a test failing: exit 1 and print every diagnostic to stderr, with file, line, \

@@ -20,6 +20,76 @@ pub struct File {
     pub settings: Vec<SettingsBlock>,
     /// Every `rule NAME { … }` block.
     pub rules: Vec<RuleBlock>,
+    /// Every `list NAME [ … ]`.
+    pub lists: Vec<ListDecl>,
+    /// Every `map NAME …`.
+    pub maps: Vec<MapDecl>,
+    /// Every `include "PATTERN"`, with where it stands among the rules.
+    pub includes: Vec<Include>,
+}
+
+/// `list NAME [ … ]`: strings, or bare integers (for `status`).
+#[derive(Debug, Clone)]
+pub struct ListDecl {
+    /// The `list` keyword.
+    pub keyword: Span,
+    /// The name as written.
+    pub name: Word,
+    /// The items in order.
+    pub items: Vec<ListItem>,
+    /// The brackets and what lies between them.
+    pub brackets: Span,
+}
+
+/// One item of a declared list.
+#[derive(Debug, Clone)]
+pub enum ListItem {
+    /// A double-quoted string.
+    Text(StringLiteral),
+    /// A bare integer (`502`).
+    Integer(Word),
+}
+
+impl ListItem {
+    /// Where the item was written.
+    pub fn span(&self) -> Span {
+        match self {
+            ListItem::Text(literal) => literal.span,
+            ListItem::Integer(word) => word.span,
+        }
+    }
+}
+
+/// `map NAME { "key" "value" … }` or `map NAME from "FILE"`.
+#[derive(Debug, Clone)]
+pub struct MapDecl {
+    /// The `map` keyword.
+    pub keyword: Span,
+    /// The name as written.
+    pub name: Word,
+    /// Where the entries come from.
+    pub source: MapSource,
+}
+
+/// The entries of a map, as written.
+#[derive(Debug, Clone)]
+pub enum MapSource {
+    /// Key and value pairs between braces.
+    Inline(Vec<(StringLiteral, StringLiteral)>),
+    /// A CSV file of the config directory.
+    File(StringLiteral),
+}
+
+/// `include "PATTERN"` at the top level.
+#[derive(Debug, Clone)]
+pub struct Include {
+    /// The `include` keyword.
+    pub keyword: Span,
+    /// The pattern, relative to the config directory.
+    pub pattern: StringLiteral,
+    /// How many of this file's rules stand before it: the included rules
+    /// go between those and the rest.
+    pub position: usize,
 }
 
 /// `settings { … }`.
@@ -45,6 +115,8 @@ pub struct SettingEntry {
 pub struct RuleBlock {
     /// The name as written.
     pub name: Word,
+    /// The word after `on` (`rule NAME on response { … }`), when written.
+    pub phase: Option<Word>,
     /// The statements in order.
     pub statements: Vec<Statement>,
 }
@@ -72,12 +144,14 @@ pub enum StatementKind {
         /// The target template.
         target: StringLiteral,
     },
-    /// `respond STATUS ["body"]`.
+    /// `respond STATUS ["body"]` or `respond STATUS file "PATH"`.
     Respond {
         /// The status as written.
         status: Word,
         /// The body template, if any.
         body: Option<StringLiteral>,
+        /// The file body's path (section 13), if any; never with `body`.
+        file: Option<StringLiteral>,
     },
     /// `rewrite "target"`.
     Rewrite {
@@ -149,6 +223,8 @@ pub enum HeaderOp {
     Add,
     /// Delete.
     Remove,
+    /// Set only when absent (section 12).
+    Default,
 }
 
 /// A condition expression.
@@ -225,6 +301,14 @@ pub enum Operator {
     In,
     /// `not in`.
     NotIn,
+    /// `<` (integers only).
+    Less,
+    /// `<=`.
+    LessEq,
+    /// `>`.
+    Greater,
+    /// `>=`.
+    GreaterEq,
     /// nginx's `~*`: refused, with what to write instead.
     MatchIgnoringCase,
     /// `!^=`: refused.
@@ -242,6 +326,21 @@ pub enum Value {
     Single(StringLiteral),
     /// `[ … ]`, with the span of the brackets.
     List(Vec<StringLiteral>, Span),
+    /// A bare integer (`status >= 500`).
+    Number(Word),
+    /// `[ … ]` holding at least one bare integer, with any strings in it
+    /// kept apart (a list mixing the two is an error).
+    Numbers {
+        /// The integers, in order.
+        numbers: Vec<Word>,
+        /// The strings, in order.
+        strings: Vec<StringLiteral>,
+        /// The brackets.
+        span: Span,
+    },
+    /// `$NAME`: a declared list or map (the word holds the name without `$`;
+    /// its span covers the `$`).
+    Reference(Word),
 }
 
 impl Value {
@@ -249,7 +348,8 @@ impl Value {
     pub fn span(&self) -> Span {
         match self {
             Value::Single(literal) => literal.span,
-            Value::List(_, span) => *span,
+            Value::List(_, span) | Value::Numbers { span, .. } => *span,
+            Value::Number(word) | Value::Reference(word) => word.span,
         }
     }
 }

@@ -117,6 +117,72 @@ codes! {
     InvalidSettingValue => "invalid_setting_value",
     /// A setting value outside its range.
     SettingOutOfRange => "setting_out_of_range",
+    /// `on` followed by something other than `response` or `request`.
+    UnknownPhase => "unknown_phase",
+    /// A response field (`status` …) in a rule without `on response`.
+    ResponseFieldInRequestRule => "response_field_in_request_rule",
+    /// A request action (`rewrite`, `request header …`) in an `on response` rule.
+    RequestActionInResponseRule => "request_action_in_response_rule",
+    /// `status` compared with a string, or with an operator it does not take.
+    StatusValue => "status_value",
+    /// A status outside 100–599 (`==`, `!=`, lists) or 0–999 (`<` …).
+    StatusOutOfRange => "status_out_of_range",
+    /// A bare integer compared with a text field, or `<` on one.
+    IntegerForText => "integer_for_text",
+    /// `respond … file "PATH"`: no such file.
+    FileBodyMissing => "file_body_missing",
+    /// `respond … file "PATH"`: larger than 1 MiB.
+    FileBodyTooLarge => "file_body_too_large",
+    /// `respond … file "PATH"`: absolute, `..`, or a link that leads outside.
+    FileBodyOutside => "file_body_outside",
+    /// `respond … file "PATH"`: a directory or another non-regular file.
+    FileBodyNotRegular => "file_body_not_regular",
+    /// `respond … file "PATH"`: the file exists but cannot be read.
+    FileBodyUnreadable => "file_body_unreadable",
+    /// A list or map name that breaks the naming rule.
+    InvalidListName => "invalid_list_name",
+    /// Two lists or maps with one name.
+    DuplicateList => "duplicate_list",
+    /// A list mixing strings and bare integers.
+    MixedList => "mixed_list",
+    /// `$NAME` that names no list or map.
+    UnknownList => "unknown_list",
+    /// `{$NAME}` where NAME is a list, not a map.
+    NotAMap => "not_a_map",
+    /// An integer list where strings are compared, or strings with `status`.
+    ListKind => "list_kind",
+    /// `$NAME` after an operator other than `in` / `not in`.
+    ReferenceOperator => "reference_operator",
+    /// `{$NAME}` without exactly one `in $NAME` in the condition.
+    UnboundMap => "unbound_map",
+    /// `{$NAME}` whose `in $NAME` may not have held when the rule fires.
+    UncertainMap => "uncertain_map",
+    /// A key given twice in one map.
+    DuplicateMapKey => "duplicate_map_key",
+    /// An empty key or value in a map.
+    EmptyMapEntry => "empty_map_entry",
+    /// A CSV record without exactly two fields.
+    CsvFieldCount => "csv_field_count",
+    /// A CSV quote out of place, or one that never closes.
+    CsvQuote => "csv_quote",
+    /// An `include` that matches no file.
+    IncludeNoMatch => "include_no_match",
+    /// A file that includes itself, directly or through others.
+    IncludeCycle => "include_cycle",
+    /// One file included twice.
+    IncludeTwice => "include_twice",
+    /// A path that is absolute, holds `..`, or leads outside the config directory.
+    PathOutsideConfig => "path_outside_config",
+    /// A named file that is missing or not a regular file.
+    FileNotFound => "file_not_found",
+    /// The config with its includes and map files is larger than the cap.
+    ConfigTooLarge => "config_too_large",
+    /// Warning: a list or map that nothing uses.
+    UnusedList => "unused_list",
+    /// Warning: a map value that is itself a key of the map a redirect uses.
+    MapRedirectChain => "map_redirect_chain",
+    /// Warning: a map whose redirects lead back to where they started.
+    MapRedirectLoop => "map_redirect_loop",
     /// A function name that does not exist (§15).
     UnknownFunction => "unknown_function",
     /// A function given a string for its field, or the wrong number of strings.

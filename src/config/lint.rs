@@ -5,11 +5,15 @@
 use super::ast::{Expr, File, Operator, StatementKind, Value};
 use super::diagnostic::{Code, Diagnostic};
 use super::faults::strings as faults;
+use super::sources::SourceMap;
 use super::string_literal::StringLiteral;
-use crate::rules::{Action, Condition, Field, Rule, RuleSet, Template, TemplatePart, TestOp};
+use crate::rules::{
+    Action, Condition, Field, Phase, Rule, RuleSet, Template, TemplatePart, TestOp,
+};
 
-/// Every warning for a file that compiled; `file` and `rule_set` list the same rules.
-pub fn warnings(file: &File, rule_set: &RuleSet) -> Vec<Diagnostic> {
+/// Every warning for a config that compiled; `file` and `rule_set` list the
+/// same rules; `sources` holds its files (for map files' records).
+pub fn warnings(file: &File, rule_set: &RuleSet, sources: &SourceMap) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     unreachable_rules(file, rule_set, &mut out);
     redirect_loops(file, rule_set, &mut out);
@@ -30,6 +34,7 @@ pub fn warnings(file: &File, rule_set: &RuleSet) -> Vec<Diagnostic> {
             }
         }
     }
+    out.extend(super::map_chains::warnings(file, rule_set, sources));
     out
 }
 
@@ -55,6 +60,9 @@ fn method_case(expr: &Expr, out: &mut Vec<Diagnostic>) {
             let literals: &[StringLiteral] = match &test.value {
                 Value::Single(literal) => std::slice::from_ref(literal),
                 Value::List(items, _) => items,
+                // A declared list is checked where it is declared, not here.
+                Value::Reference(_) => return,
+                Value::Number(_) | Value::Numbers { .. } => &[],
             };
             for literal in literals {
                 if literal.value.bytes().any(|b| b.is_ascii_lowercase()) {
@@ -106,9 +114,19 @@ fn foreign_variables(literal: &StringLiteral, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// An unconditional terminal rule shadows the later rules of its own phase
+/// only: response rules still see a request rule's answer (section 12).
 fn unreachable_rules(file: &File, rule_set: &RuleSet, out: &mut Vec<Diagnostic>) {
+    for phase in [Phase::Request, Phase::Response] {
+        unreachable_in_phase(file, rule_set, phase, out);
+    }
+}
+
+fn unreachable_in_phase(file: &File, rule_set: &RuleSet, phase: Phase, out: &mut Vec<Diagnostic>) {
     let blocking = rule_set.rules.iter().position(|rule| {
-        rule.condition.is_none() && rule.actions.last().is_some_and(Action::ends_evaluation)
+        rule.phase == phase
+            && rule.condition.is_none()
+            && rule.actions.last().is_some_and(Action::ends_evaluation)
     });
     let Some(blocking) = blocking else {
         return;
@@ -123,7 +141,13 @@ fn unreachable_rules(file: &File, rule_set: &RuleSet, out: &mut Vec<Diagnostic>)
         "this rule answers every request"
     };
     let blocker = &file.rules[blocking].name;
-    for later in file.rules.iter().skip(blocking + 1) {
+    let later_rules = file
+        .rules
+        .iter()
+        .zip(&rule_set.rules)
+        .skip(blocking + 1)
+        .filter(|(_, rule)| rule.phase == phase);
+    for (later, _) in later_rules {
         out.push(
             Diagnostic::error(
                 Code::UnreachableRule,
@@ -290,6 +314,7 @@ impl TargetFacts {
             Field::ClientIp | Field::Header(_) | Field::Cookie(_) => Fact::Preserved,
             Field::Arg(_) if self.query == Fact::Preserved => Fact::Preserved,
             Field::Arg(_) => Fact::Unknown,
+            Field::Status | Field::ResponseHeader(_) | Field::ContentType => Fact::Unknown,
             Field::Call(call) => match self.fact(&call.input) {
                 Fact::Known(value) => Fact::Known(
                     call.function
@@ -390,5 +415,8 @@ fn known_test(op: &TestOp, value: &str) -> Option<bool> {
         TestOp::Contains(text) => value.contains(text.as_str()),
         TestOp::In(set) => set.strings.iter().any(|s| s == value),
         TestOp::NotIn(set) => !set.strings.iter().any(|s| s == value),
+        TestOp::InMap(map) => map.contains(value),
+        TestOp::NotInMap(map) => !map.contains(value),
+        TestOp::Ordered(order, bound) => order.holds(value.parse().ok()?, *bound),
     })
 }

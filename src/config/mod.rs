@@ -1,19 +1,28 @@
 //! `proxy.conf` text → checked, compiled `RuleSet`, or every diagnostic at once.
 //!
-//! The pipeline, one file per stage: `lexical` (a quick pass for slips and
-//! limits) → `parse` with `grammar/proxy.pest` (syntax errors converted in
-//! `syntax`) → `ast` → `compile` (analysis and compilation together, every
-//! fault collected) → `rules::RuleSet`; `lint` adds the warnings of `check`;
-//! `render` draws diagnostics for people.
+//! The pipeline, one file per stage: `load` reads `proxy.conf`, its
+//! includes and map files (`files` holds the path rules) into one offset
+//! space (`sources`), running `lexical` (a quick pass for slips and limits)
+//! and `parse` with `grammar/proxy.pest` (syntax errors converted in
+//! `syntax`) on each → `ast` (moved into that space by `relocate`) →
+//! `compile` (analysis and compilation together, every fault collected) →
+//! `rules::RuleSet`; `lint` adds the warnings of `check`; `render` draws
+//! diagnostics for people, each against its own file.
 
 pub mod ast;
 pub mod compile;
+pub mod csv;
 pub mod diagnostic;
 pub(crate) mod faults;
+pub mod files;
 pub mod lexical;
 pub mod lint;
+pub mod load;
+pub mod map_chains;
 pub mod parse;
+pub mod relocate;
 pub mod render;
+pub mod sources;
 pub mod span;
 pub mod string_literal;
 pub mod syntax;
@@ -28,14 +37,18 @@ use sha2::{Digest, Sha256};
 
 use crate::rules::RuleSet;
 pub use diagnostic::{Code, Diagnostic, Level};
-pub use render::{Report, SourceFile, stderr_wants_color};
-use span::Span;
+pub use render::{Report, stderr_wants_color};
+pub use sources::{SourceFile, SourceMap};
 
 /// The file name the platform's config directory holds.
 pub const CONFIG_FILE: &str = "proxy.conf";
 
-/// The largest `proxy.conf` accepted; larger files are refused unread.
+/// The largest file of a config (`proxy.conf`, an included file, a map
+/// file); larger files are refused unread.
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The largest config, counting every included and map file.
+pub const MAX_CONFIG_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A successfully compiled configuration, with the warnings `check` shows.
 #[derive(Debug)]
@@ -90,8 +103,9 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// Reads and compiles `DIR/proxy.conf`; a missing directory or file is the
-/// empty configuration, which forwards everything unchanged.
+/// Reads and compiles `DIR/proxy.conf` with the files it includes and its
+/// map files; a missing directory or file is the empty configuration, which
+/// forwards everything unchanged.
 pub fn load_dir(dir: &Path) -> Result<Compiled, LoadError> {
     let path = dir.join(CONFIG_FILE);
     let io = |source| LoadError::Io {
@@ -110,83 +124,112 @@ pub fn load_dir(dir: &Path) -> Result<Compiled, LoadError> {
         }
         Err(err) => return Err(io(err)),
     };
+    let size = file.metadata().map_err(io)?.len();
+    if size > MAX_FILE_BYTES {
+        let fault = faults::file_size::file_too_large(CONFIG_FILE, size, MAX_FILE_BYTES);
+        return Err(LoadError::Invalid(invalid(
+            SourceMap::default(),
+            vec![fault],
+        )));
+    }
     let mut bytes = Vec::new();
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(io)?;
-    compile_source(CONFIG_FILE, &bytes).map_err(LoadError::Invalid)
+    compile_in(CONFIG_FILE, &bytes, Some(&files::ConfigDir::new(dir))).map_err(LoadError::Invalid)
 }
 
-/// Compiles the bytes of one `proxy.conf`; `name` is what diagnostics show.
+/// Compiles the bytes of one `proxy.conf` with no config directory (tests,
+/// fuzzing, the docs' examples); `name` is what diagnostics show. An
+/// `include` then matches nothing and a map file is missing.
 pub fn compile_source(name: &str, bytes: &[u8]) -> Result<Compiled, Invalid> {
-    let source_hash = hex_sha256(bytes);
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        let source = Arc::new(SourceFile {
-            name: name.to_owned(),
-            text: String::new(),
-        });
-        let diagnostic = faults::file_size::file_too_large(name, MAX_FILE_BYTES / (1024 * 1024));
-        return Err(invalid(source, vec![diagnostic]));
-    }
-    let text = match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
-        Err(error) => return Err(not_utf8(name, bytes, &error)),
+    compile_in(name, bytes, None)
+}
+
+/// Compiles the bytes of one `proxy.conf` whose file bodies, includes and
+/// map files are read from `dir`.
+pub fn compile_source_in(
+    name: &str,
+    bytes: &[u8],
+    dir: Option<&Path>,
+) -> Result<Compiled, Invalid> {
+    compile_in(name, bytes, dir.map(files::ConfigDir::new).as_ref())
+}
+
+/// Compiles `bytes` (the file `name`) with the files it names from `dir`.
+/// The rule set's hash covers the file bodies of `respond … file` too, so a
+/// reload that only changed a page is confirmed as a change.
+pub fn compile_in(
+    name: &str,
+    bytes: &[u8],
+    dir: Option<&files::ConfigDir>,
+) -> Result<Compiled, Invalid> {
+    let loaded = match load::load(name, bytes, dir) {
+        Ok(loaded) => loaded,
+        Err((sources, faults)) => return Err(invalid(sources, faults)),
     };
-    let source = Arc::new(SourceFile {
-        name: name.to_owned(),
-        text,
-    });
-    let text = source.text.as_str();
-    let scan = lexical::scan(text);
-    if !scan.faults.is_empty() {
-        return Err(invalid(source.clone(), scan.faults));
-    }
-    let file = match parse::parse(text, &scan.unclosed_braces) {
-        Ok(file) => file,
-        Err(diagnostic) => return Err(invalid(source.clone(), vec![diagnostic])),
+    let sources = Arc::new(loaded.sources);
+    let map_files = compile::MapFiles {
+        sources: &sources,
+        bases: &loaded.map_files,
     };
-    match compile::compile(&file, source_hash) {
-        Ok(rule_set) => {
-            let warnings = lint::warnings(&file, &rule_set);
+    let body_dir = dir.map(files::ConfigDir::root);
+    match compile::compile(&loaded.file, loaded.hash, &map_files, body_dir) {
+        Ok((mut rule_set, mut warnings)) => {
+            if let Some(hash) = hash_with_file_bodies(&rule_set) {
+                rule_set.source_hash = hash;
+            }
+            warnings.extend(lint::warnings(&loaded.file, &rule_set, &sources));
+            warnings.sort_by_key(|d| d.primary.as_ref().map_or(0, |label| label.span.start));
             Ok(Compiled {
                 rule_set,
-                warnings: Report::new(source, warnings),
+                warnings: Report::new(sources, warnings),
             })
         }
-        Err(faults) => Err(invalid(source.clone(), faults)),
+        Err(faults) => Err(invalid_shared(sources, faults)),
     }
 }
 
-fn invalid(source: Arc<SourceFile>, mut diagnostics: Vec<Diagnostic>) -> Invalid {
+/// The hash of the config's own hash and, in file order, each file body's
+/// path and bytes; `None` when there is no file body (the hash stays the
+/// config's).
+fn hash_with_file_bodies(rule_set: &RuleSet) -> Option<String> {
+    let mut bodies = rule_set
+        .rules
+        .iter()
+        .flat_map(|rule| &rule.actions)
+        .filter_map(|action| match action {
+            crate::rules::Action::RespondFile { file, .. } => Some(file),
+            _ => None,
+        })
+        .peekable();
+    bodies.peek()?;
+    let mut hasher = Sha256::new();
+    hasher.update(rule_set.source_hash.as_bytes());
+    for body in bodies {
+        hasher.update(b"\0file\0");
+        hasher.update(body.path.as_bytes());
+        hasher.update((body.bytes.len() as u64).to_be_bytes());
+        hasher.update(&body.bytes);
+    }
+    Some(
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
+}
+
+fn invalid(sources: SourceMap, diagnostics: Vec<Diagnostic>) -> Invalid {
+    invalid_shared(Arc::new(sources), diagnostics)
+}
+
+fn invalid_shared(sources: Arc<SourceMap>, mut diagnostics: Vec<Diagnostic>) -> Invalid {
     diagnostics.sort_by_key(|d| d.primary.as_ref().map_or(0, |label| label.span.start));
     Invalid {
-        report: Report::new(source, diagnostics),
+        report: Report::new(sources, diagnostics),
     }
-}
-
-fn not_utf8(name: &str, bytes: &[u8], error: &std::str::Utf8Error) -> Invalid {
-    let at = error.valid_up_to();
-    let text = String::from_utf8_lossy(bytes).into_owned();
-    let byte = bytes.get(at).copied().unwrap_or(0);
-    // The lossy text equals the input up to `at`, where U+FFFD (3 bytes) stands.
-    let span = Span::new(at, at + '\u{FFFD}'.len_utf8());
-    let diagnostic = Diagnostic::error(
-        Code::NotUtf8,
-        format!("{name} is not valid UTF-8: byte 0x{byte:02X} at offset {at}"),
-        span,
-        "invalid byte",
-    )
-    .with_help("save the file as UTF-8");
-    let source = Arc::new(SourceFile {
-        name: name.to_owned(),
-        text,
-    });
-    invalid(source, vec![diagnostic])
-}
-
-fn hex_sha256(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

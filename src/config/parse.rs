@@ -5,8 +5,9 @@ use pest::Parser as _;
 use pest::iterators::Pair;
 
 use super::ast::{
-    Expr, FieldRef, File, FunctionCall, HeaderOp, HeaderSide, Operator, QueryEdit, RuleBlock,
-    SettingEntry, SettingsBlock, Statement, StatementKind, TestExpr, Value, Word,
+    Expr, FieldRef, File, FunctionCall, HeaderOp, HeaderSide, Include, ListDecl, ListItem, MapDecl,
+    MapSource, Operator, QueryEdit, RuleBlock, SettingEntry, SettingsBlock, Statement,
+    StatementKind, TestExpr, Value, Word,
 };
 use super::diagnostic::Diagnostic;
 use super::lexical::{MAX_NESTING, too_deep};
@@ -37,6 +38,12 @@ pub fn parse(text: &str, unclosed_braces: &[usize]) -> Result<File, Diagnostic> 
         match block.as_rule() {
             Rule::settings_block => file.settings.push(settings_block(block)),
             Rule::rule_block => file.rules.push(rule_block(block)?),
+            Rule::list_decl => file.lists.push(list_decl(block)),
+            Rule::map_decl => file.maps.push(map_decl(block)),
+            Rule::include_decl => {
+                let position = file.rules.len();
+                file.includes.push(include_decl(block, position));
+            }
             _ => {}
         }
     }
@@ -97,12 +104,104 @@ fn settings_block(pair: Pair<'_, Rule>) -> SettingsBlock {
     SettingsBlock { keyword, entries }
 }
 
+fn list_decl(pair: Pair<'_, Rule>) -> ListDecl {
+    let mut keyword = Span::of(pair.as_span());
+    let mut name = empty_word(keyword);
+    let mut items = Vec::new();
+    let mut brackets = keyword;
+    for inner in pair.into_inner() {
+        match inner.as_rule() {
+            Rule::kw_list => keyword = Span::of(inner.as_span()),
+            Rule::decl_name => name = word(&inner),
+            Rule::lbracket => brackets = Span::of(inner.as_span()),
+            Rule::rbracket => brackets = brackets.to(Span::of(inner.as_span())),
+            Rule::string => items.push(ListItem::Text(string(inner))),
+            Rule::integer => items.push(ListItem::Integer(word(&inner))),
+            _ => {}
+        }
+    }
+    ListDecl {
+        keyword,
+        name,
+        items,
+        brackets,
+    }
+}
+
+fn map_decl(pair: Pair<'_, Rule>) -> MapDecl {
+    let mut keyword = Span::of(pair.as_span());
+    let mut name = empty_word(keyword);
+    let mut source = MapSource::Inline(Vec::new());
+    for inner in pair.into_inner() {
+        match inner.as_rule() {
+            Rule::kw_map => keyword = Span::of(inner.as_span()),
+            Rule::decl_name => name = word(&inner),
+            Rule::map_from => {
+                if let Some(path) = inner.into_inner().find(|p| p.as_rule() == Rule::string) {
+                    source = MapSource::File(string(path));
+                }
+            }
+            Rule::map_body => {
+                let entries = inner
+                    .into_inner()
+                    .filter(|p| p.as_rule() == Rule::map_entry)
+                    .filter_map(|entry| {
+                        let mut strings = entry.into_inner().map(string);
+                        Some((strings.next()?, strings.next()?))
+                    })
+                    .collect();
+                source = MapSource::Inline(entries);
+            }
+            _ => {}
+        }
+    }
+    MapDecl {
+        keyword,
+        name,
+        source,
+    }
+}
+
+fn include_decl(pair: Pair<'_, Rule>, position: usize) -> Include {
+    let mut keyword = Span::of(pair.as_span());
+    let mut pattern = None;
+    for inner in pair.into_inner() {
+        match inner.as_rule() {
+            Rule::kw_include => keyword = Span::of(inner.as_span()),
+            Rule::string => pattern = Some(string(inner)),
+            _ => {}
+        }
+    }
+    let pattern = pattern.unwrap_or_else(|| {
+        StringLiteral::unescape("", keyword.end, Span::new(keyword.end, keyword.end))
+    });
+    Include {
+        keyword,
+        pattern,
+        position,
+    }
+}
+
+fn empty_word(span: Span) -> Word {
+    Word {
+        text: String::new(),
+        span,
+    }
+}
+
 fn rule_block(pair: Pair<'_, Rule>) -> Result<RuleBlock, Diagnostic> {
     let mut name = None;
+    let mut phase = None;
     let mut statements = Vec::new();
     for inner in pair.into_inner() {
         match inner.as_rule() {
             Rule::rule_name => name = Some(word(&inner)),
+            Rule::rule_phase => {
+                phase = inner
+                    .into_inner()
+                    .find(|p| p.as_rule() == Rule::phase_name)
+                    .map(|p| word(&p));
+            }
             Rule::when_line
             | Rule::redirect
             | Rule::respond
@@ -119,7 +218,11 @@ fn rule_block(pair: Pair<'_, Rule>) -> Result<RuleBlock, Diagnostic> {
         text: String::new(),
         span: Span::default(),
     });
-    Ok(RuleBlock { name, statements })
+    Ok(RuleBlock {
+        name,
+        phase,
+        statements,
+    })
 }
 
 fn statement(pair: Pair<'_, Rule>) -> Result<Statement, Diagnostic> {
@@ -141,10 +244,24 @@ fn statement(pair: Pair<'_, Rule>) -> Result<Statement, Diagnostic> {
                 target,
             }
         }
-        Rule::respond => StatementKind::Respond {
-            status: word(&inner[1]),
-            body: inner.get(2).cloned().map(string),
-        },
+        Rule::respond => {
+            let (mut body, mut file) = (None, None);
+            if let Some(third) = inner.get(2).cloned() {
+                if third.as_rule() == Rule::file_body {
+                    file = third
+                        .into_inner()
+                        .find(|p| p.as_rule() == Rule::string)
+                        .map(string);
+                } else {
+                    body = Some(string(third));
+                }
+            }
+            StatementKind::Respond {
+                status: word(&inner[1]),
+                body,
+                file,
+            }
+        }
         Rule::rewrite => StatementKind::Rewrite {
             target: string(inner.remove(1)),
         },
@@ -173,6 +290,7 @@ fn header_action(inner: Vec<Pair<'_, Rule>>) -> StatementKind {
                 op = match pair.as_str() {
                     "add" => HeaderOp::Add,
                     "remove" => HeaderOp::Remove,
+                    "default" => HeaderOp::Default,
                     _ => HeaderOp::Set,
                 }
             }
@@ -395,6 +513,10 @@ fn operator(pair: Pair<'_, Rule>) -> (Operator, Span) {
         "$=" => Operator::Suffix,
         "*=" => Operator::Contains,
         "in" => Operator::In,
+        "<" => Operator::Less,
+        "<=" => Operator::LessEq,
+        ">" => Operator::Greater,
+        ">=" => Operator::GreaterEq,
         "~*" => Operator::MatchIgnoringCase,
         "!^=" => Operator::NotPrefix,
         "!$=" => Operator::NotSuffix,
@@ -409,13 +531,30 @@ fn value_of(pair: Pair<'_, Rule>) -> Value {
     let span = Span::of(pair.as_span());
     match pair.into_inner().next() {
         Some(inner) if inner.as_rule() == Rule::string => Value::Single(string(inner)),
-        Some(list) => Value::List(
-            list.into_inner()
-                .filter(|p| p.as_rule() == Rule::string)
-                .map(string)
-                .collect(),
-            span,
-        ),
+        Some(inner) if inner.as_rule() == Rule::reference => Value::Reference(Word {
+            text: inner.as_str().trim_start_matches('$').to_owned(),
+            span: Span::of(inner.as_span()),
+        }),
+        Some(inner) if inner.as_rule() == Rule::number => Value::Number(word(&inner)),
+        Some(list) => {
+            let (mut strings, mut numbers) = (Vec::new(), Vec::new());
+            for item in list.into_inner() {
+                match item.as_rule() {
+                    Rule::string => strings.push(string(item)),
+                    Rule::number => numbers.push(word(&item)),
+                    _ => {}
+                }
+            }
+            if numbers.is_empty() {
+                Value::List(strings, span)
+            } else {
+                Value::Numbers {
+                    numbers,
+                    strings,
+                    span,
+                }
+            }
+        }
         None => Value::List(Vec::new(), span),
     }
 }

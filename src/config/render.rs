@@ -1,5 +1,7 @@
 //! Diagnostics drawn for people: miette's graphical report, plain ASCII so it
-//! survives git's `remote: ` prefix, colour only for a terminal.
+//! survives git's `remote: ` prefix, colour only for a terminal. Each
+//! diagnostic is drawn against the file its primary span falls in; a related
+//! place in another file is drawn after it, against that file.
 
 use std::fmt;
 use std::io::IsTerminal;
@@ -10,34 +12,32 @@ use miette::{
     ThemeCharacters, ThemeStyles,
 };
 
-use super::diagnostic::{Diagnostic, Level};
+use super::diagnostic::{Diagnostic, Label, Level};
+use super::sources::{SourceFile, SourceMap};
+use super::span::Span;
 
 /// Lines are wrapped to fit an 80-column terminal after git's `remote: `.
 pub const RENDER_WIDTH: usize = 72;
 
-/// The text a diagnostic is drawn against.
-#[derive(Debug)]
-pub struct SourceFile {
-    /// The name shown in reports (`proxy.conf`).
-    pub name: String,
-    /// The text (for a non-UTF-8 file, with the bad bytes replaced).
-    pub text: String,
-}
-
-/// Diagnostics together with the file they point into.
+/// Diagnostics together with the files they point into.
 #[derive(Debug, Clone)]
 pub struct Report {
-    source: Arc<SourceFile>,
+    sources: Arc<SourceMap>,
     diagnostics: Vec<Diagnostic>,
 }
 
 impl Report {
-    /// Bundles diagnostics with their file.
-    pub fn new(source: Arc<SourceFile>, diagnostics: Vec<Diagnostic>) -> Self {
+    /// Bundles diagnostics with the config's files.
+    pub fn new(sources: Arc<SourceMap>, diagnostics: Vec<Diagnostic>) -> Self {
         Report {
-            source,
+            sources,
             diagnostics,
         }
+    }
+
+    /// The files the diagnostics point into.
+    pub fn sources(&self) -> &SourceMap {
+        &self.sources
     }
 
     /// The diagnostics, in file order.
@@ -45,14 +45,15 @@ impl Report {
         &self.diagnostics
     }
 
-    /// The name of the file the diagnostics point into.
+    /// The name of the first file the diagnostics point into (the only
+    /// one for a `.test` file's report).
     pub fn source_name(&self) -> &str {
-        &self.source.name
+        self.sources.root().map_or("", |file| file.name.as_str())
     }
 
     /// The text of that file.
     pub fn source_text(&self) -> &str {
-        &self.source.text
+        self.sources.root().map_or("", |file| file.text.as_str())
     }
 
     /// How many there are.
@@ -81,16 +82,12 @@ impl Report {
         .with_width(RENDER_WIDTH)
         .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
         .with_word_separator(textwrap::WordSeparator::AsciiSpace);
-        let named = NamedSource::new(&self.source.name, self.source.text.clone());
         let mut text = String::new();
         for diagnostic in &self.diagnostics {
-            let drawable = Drawable {
-                diagnostic,
-                source: &named,
-            };
+            let drawable = Drawable::of(diagnostic, &self.sources);
             let mut one = String::new();
             if handler.render_report(&mut one, &drawable).is_err() {
-                one = format!("{}: {}\n", self.source.name, diagnostic);
+                one = format!("{}: {}\n", drawable.file_name(), diagnostic);
             }
             if !text.is_empty() {
                 text.push('\n');
@@ -116,10 +113,92 @@ pub fn stderr_wants_color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// One diagnostic seen through miette's protocol.
+/// One diagnostic seen through miette's protocol, its labels moved into
+/// the offsets of the file it is drawn against.
 struct Drawable<'a> {
     diagnostic: &'a Diagnostic,
-    source: &'a NamedSource<String>,
+    /// The file drawn against (none for a config without files).
+    source: Option<NamedSource<String>>,
+    /// The labels in that file, in its own offsets; the first is primary.
+    labels: Vec<(Label, bool)>,
+    /// Places in other files, each drawn after this one against its file.
+    elsewhere: Vec<Drawable<'a>>,
+    /// Whether this is one of those places (no code, no help of its own).
+    nested: bool,
+}
+
+impl<'a> Drawable<'a> {
+    fn of(diagnostic: &'a Diagnostic, sources: &SourceMap) -> Self {
+        let anchor = diagnostic
+            .primary
+            .iter()
+            .chain(&diagnostic.related)
+            .next()
+            .map(|label| label.span.start);
+        let home = anchor
+            .and_then(|at| sources.locate(at))
+            .or_else(|| sources.root());
+        let mut labels = Vec::new();
+        let mut elsewhere: Vec<Drawable<'a>> = Vec::new();
+        let tagged = diagnostic
+            .primary
+            .iter()
+            .map(|label| (label, true))
+            .chain(diagnostic.related.iter().map(|label| (label, false)));
+        for (label, primary) in tagged {
+            match sources.locate(label.span.start) {
+                Some(file) if home.is_some_and(|home| Arc::ptr_eq(home, file)) => {
+                    labels.push((local(label, file), primary));
+                }
+                Some(file) => {
+                    let existing = elsewhere.iter_mut().find(|other| {
+                        other
+                            .source
+                            .as_ref()
+                            .is_some_and(|source| source.name() == file.name)
+                    });
+                    match existing {
+                        Some(other) => other.labels.push((local(label, file), true)),
+                        None => elsewhere.push(Drawable {
+                            diagnostic,
+                            source: Some(named(file)),
+                            labels: vec![(local(label, file), true)],
+                            elsewhere: Vec::new(),
+                            nested: true,
+                        }),
+                    }
+                }
+                None => {}
+            }
+        }
+        Drawable {
+            diagnostic,
+            source: home.map(|file| named(file)),
+            labels,
+            elsewhere,
+            nested: false,
+        }
+    }
+
+    fn file_name(&self) -> &str {
+        self.source
+            .as_ref()
+            .map_or("proxy.conf", |source| source.name())
+    }
+}
+
+fn named(file: &SourceFile) -> NamedSource<String> {
+    NamedSource::new(&file.name, file.text.clone())
+}
+
+fn local(label: &Label, file: &SourceFile) -> Label {
+    Label {
+        span: Span::new(
+            label.span.start.saturating_sub(file.base),
+            label.span.end.saturating_sub(file.base),
+        ),
+        text: label.text.clone(),
+    }
 }
 
 impl fmt::Debug for Drawable<'_> {
@@ -130,7 +209,11 @@ impl fmt::Debug for Drawable<'_> {
 
 impl fmt::Display for Drawable<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.diagnostic.message)
+        if self.nested {
+            write!(f, "see also {}", self.file_name())
+        } else {
+            f.write_str(&self.diagnostic.message)
+        }
     }
 }
 
@@ -138,17 +221,21 @@ impl std::error::Error for Drawable<'_> {}
 
 impl miette::Diagnostic for Drawable<'_> {
     fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new(self.diagnostic.code))
+        (!self.nested).then(|| Box::new(self.diagnostic.code) as Box<dyn fmt::Display + 'b>)
     }
 
     fn severity(&self) -> Option<Severity> {
-        Some(match self.diagnostic.level {
-            Level::Error => Severity::Error,
-            Level::Warning => Severity::Warning,
+        Some(match (self.nested, self.diagnostic.level) {
+            (true, _) => Severity::Advice,
+            (false, Level::Error) => Severity::Error,
+            (false, Level::Warning) => Severity::Warning,
         })
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        if self.nested {
+            return None;
+        }
         self.diagnostic
             .help
             .as_ref()
@@ -156,25 +243,31 @@ impl miette::Diagnostic for Drawable<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(self.source)
+        self.source.as_ref().map(|source| source as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let primary =
-            self.diagnostic.primary.iter().map(|label| {
-                LabeledSpan::new_primary_with_span(Some(label.text.clone()), label.span)
-            });
-        let related = self
-            .diagnostic
-            .related
-            .iter()
-            .map(|label| LabeledSpan::new_with_span(Some(label.text.clone()), label.span));
-        let labels: Vec<LabeledSpan> = primary.chain(related).collect();
-        if labels.is_empty() {
-            None
-        } else {
-            Some(Box::new(labels.into_iter()))
+        if self.labels.is_empty() {
+            return None;
         }
+        Some(Box::new(self.labels.iter().map(|(label, primary)| {
+            if *primary {
+                LabeledSpan::new_primary_with_span(Some(label.text.clone()), label.span)
+            } else {
+                LabeledSpan::new_with_span(Some(label.text.clone()), label.span)
+            }
+        })))
+    }
+
+    fn related<'b>(&'b self) -> Option<Box<dyn Iterator<Item = &'b dyn miette::Diagnostic> + 'b>> {
+        if self.elsewhere.is_empty() {
+            return None;
+        }
+        Some(Box::new(
+            self.elsewhere
+                .iter()
+                .map(|other| other as &dyn miette::Diagnostic),
+        ))
     }
 }
 

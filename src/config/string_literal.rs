@@ -89,6 +89,18 @@ impl StringLiteral {
         }
     }
 
+    /// Moves the literal by `base` bytes: its file's place in the config's
+    /// single offset space (see `relocate`).
+    pub fn shift(&mut self, base: usize) {
+        self.span = Span::new(self.span.start + base, self.span.end + base);
+        self.body_start += base;
+        if let Some(offsets) = &mut self.offsets {
+            for offset in offsets {
+                *offset += base;
+            }
+        }
+    }
+
     /// The file span of the value's bytes `start..end` (a regex or template
     /// position), widened to whole source characters.
     pub fn inner_span(&self, start: usize, end: usize) -> Span {

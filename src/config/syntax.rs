@@ -54,7 +54,7 @@ pub fn convert(error: &Error<Rule>, text: &str, unclosed_braces: &[usize]) -> Di
     let expects_action = expects(Rule::kw_redirect) || expects(Rule::kw_rewrite);
     if expects_action
         && found.is_word
-        && !matches!(found.text, "rule" | "settings")
+        && !matches!(found.text, "rule" | "settings" | "list" | "map" | "include")
         && let Some(suggestion) = did_you_mean(found.text, ACTION_WORDS)
     {
         return Diagnostic::error(
@@ -65,7 +65,9 @@ pub fn convert(error: &Error<Rule>, text: &str, unclosed_braces: &[usize]) -> Di
         )
         .with_help(suggestion);
     }
-    if expects(Rule::rbrace) && (found.is_end || matches!(found.text, "rule" | "settings")) {
+    if expects(Rule::rbrace)
+        && (found.is_end || matches!(found.text, "rule" | "settings" | "list" | "map" | "include"))
+    {
         let message = if found.is_end {
             "missing `}` at the end of the file".to_owned()
         } else {
@@ -89,7 +91,8 @@ pub fn convert(error: &Error<Rule>, text: &str, unclosed_braces: &[usize]) -> Di
         .any(|r| describe(*r).is_some_and(|(rank, _)| rank == 10));
     if expects_block
         && found.is_word
-        && let Some(suggestion) = did_you_mean(found.text, ["rule", "settings"])
+        && let Some(suggestion) =
+            did_you_mean(found.text, ["rule", "settings", "list", "map", "include"])
     {
         return Diagnostic::error(
             Code::Syntax,
@@ -241,14 +244,22 @@ fn describe(rule: Rule) -> Option<(u8, &'static str)> {
         | Rule::condition
         | Rule::and_expr => (2, "a condition such as `path == \"/\"`"),
         Rule::op => (3, "an operator such as `==`, `~` or `in`"),
-        Rule::value | Rule::list | Rule::lbracket => {
-            (4, "a string or a list such as `[\"a\", \"b\"]`")
+        Rule::number => (5, "an integer such as `500`"),
+        Rule::file_body | Rule::kw_file => (5, "`file \"PATH\"`"),
+        Rule::rule_phase | Rule::kw_on => (5, "`on response`"),
+        Rule::phase_name => (5, "`response`"),
+        Rule::value | Rule::list | Rule::lbracket | Rule::reference => {
+            (4, "a string, `$NAME` or a list such as `[\"a\", \"b\"]`")
         }
+        Rule::integer => (5, "an integer such as `502`"),
+        Rule::decl_name => (5, "a name"),
+        Rule::map_body | Rule::map_from | Rule::kw_from => (5, "`{` or `from \"FILE.csv\"`"),
+        Rule::map_entry => (5, "a key and a value, each a double-quoted string"),
         Rule::string | Rule::template => (5, "a double-quoted string"),
         Rule::status => (5, "a status code such as `301`"),
         Rule::kw_header => (5, "`header`"),
-        Rule::header_op | Rule::kw_set | Rule::kw_add | Rule::kw_remove => {
-            (5, "`set`, `add` or `remove`")
+        Rule::header_op | Rule::kw_set | Rule::kw_add | Rule::kw_remove | Rule::kw_default => {
+            (5, "`set`, `add`, `remove` or `default`")
         }
         Rule::header_name => (5, "a header name such as `X-Frame-Options`"),
         Rule::rule_name => (5, "a rule name"),
@@ -265,8 +276,17 @@ fn describe(rule: Rule) -> Option<(u8, &'static str)> {
         | Rule::kw_settings
         | Rule::rule_block
         | Rule::settings_block
+        | Rule::kw_list
+        | Rule::kw_map
+        | Rule::kw_include
+        | Rule::list_decl
+        | Rule::map_decl
+        | Rule::include_decl
         | Rule::file
-        | Rule::EOI => (10, "`rule NAME {` or `settings {`"),
+        | Rule::EOI => (
+            10,
+            "`rule NAME {`, `settings {`, `list`, `map` or `include`",
+        ),
         _ => return None,
     })
 }

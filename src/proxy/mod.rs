@@ -24,6 +24,7 @@ pub mod pool;
 pub mod refusal_writer;
 pub mod rejection;
 pub mod request_line;
+pub mod response_phase;
 pub mod service;
 pub mod upstream;
 

@@ -7,20 +7,21 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
-use http::header::{CONNECTION, CONTENT_TYPE, HOST, LOCATION, REFERER, USER_AGENT};
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
+use http::header::{CONNECTION, CONTENT_TYPE, HOST, REFERER, USER_AGENT};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri, Version};
 use hyper::body::Incoming;
 
 use super::authority::is_valid_authority;
 use super::body::{PendingLog, ProxyBody};
 use super::client_io::ConnState;
 use super::data_plane::DataPlane;
-use super::error::ProxyError;
+use super::error::{ProxyError, Side};
 use super::forward::forward;
 use super::hop_by_hop;
 use super::rejection::Rejection;
+use super::response_phase::{self, ResponseStage};
 use crate::ops::access_record::{AccessRecord, FiredRules, LogAction, LogText};
-use crate::rules::{self, Decision, Outcome, RequestFacts, apply_edits};
+use crate::rules::{self, Outcome, RequestFacts, TEXT_PLAIN, apply_edits};
 
 /// What the service knows about the connection a request arrived on.
 #[derive(Debug, Clone)]
@@ -34,9 +35,6 @@ pub struct ConnectionContext {
     /// Held by upgraded tunnels so shutdown waits for them.
     pub drain: super::drain::DrainToken,
 }
-
-/// The `text/plain` content type of every generated body.
-const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
 
 /// Handles one request; never fails (errors become responses).
 pub async fn handle(
@@ -61,7 +59,7 @@ pub async fn handle(
     if let Err(err) = check(&mut parts, rule_set.settings.max_request_header_bytes) {
         return Ok(error_response(err, pending));
     }
-    let (decision, target) = {
+    let (stage, outcome, request_headers, target) = {
         let facts = match RequestFacts::from_parts(&parts, ctx.peer) {
             Ok(facts) => facts,
             Err(err) => {
@@ -72,7 +70,7 @@ pub async fn handle(
             }
         };
         pending.record.client_ip = facts.client_ip;
-        let decision = rules::evaluate(&rule_set, &facts);
+        let mut decision = rules::evaluate(&rule_set, &facts);
         let target = match &decision.outcome {
             Outcome::Forward {
                 target: Some(rewritten),
@@ -84,38 +82,12 @@ pub async fn handle(
             }
             _ => Some(facts.target()),
         };
-        (decision, target)
+        let stage = ResponseStage::new(rule_set.clone(), facts, &mut decision);
+        (stage, decision.outcome, decision.request_headers, target)
     };
-    let Decision {
-        outcome,
-        request_headers,
-        response_headers,
-        fired,
-        ..
-    } = decision;
-    pending.record.rules = FiredRules::new(rule_set.clone(), fired);
     match outcome {
-        Outcome::Redirect { status, location } => {
-            let mut headers = HeaderMap::new();
-            headers.insert(LOCATION, location);
-            pending.record.action = LogAction::Redirect;
-            Ok(generated(
-                status,
-                headers,
-                Bytes::new(),
-                &response_headers,
-                pending,
-            ))
-        }
-        Outcome::Respond { status, body } => {
-            pending.record.action = LogAction::Respond;
-            Ok(generated(
-                status,
-                HeaderMap::new(),
-                body,
-                &response_headers,
-                pending,
-            ))
+        Outcome::Redirect { .. } | Outcome::Respond { .. } => {
+            Ok(stage.generated(&outcome, pending))
         }
         Outcome::Forward { .. } => {
             apply_edits(&request_headers, &mut parts.headers);
@@ -129,17 +101,13 @@ pub async fn handle(
             )
             .await;
             match forwarded {
-                Ok((mut response, upstream_ms, connection)) => {
-                    apply_edits(&response_headers, response.headers_mut());
-                    pending.record.status = response.status().as_u16();
+                Ok((response, upstream_ms, connection)) => {
                     pending.record.upstream_ms = Some(upstream_ms);
-                    pending.record.action = LogAction::Forward;
-                    let (parts, incoming) = response.into_parts();
-                    Ok(Response::from_parts(
-                        parts,
-                        ProxyBody::upstream(incoming, connection, pending),
-                    ))
+                    Ok(stage.forwarded(response, connection, pending))
                 }
+                // The proxy's own 502 and 504 reached the rules: they get
+                // the response phase (section 12).
+                Err(err) if err.side() == Side::Upstream => Ok(stage.upstream_error(&err, pending)),
                 Err(err) => Ok(error_response(err, pending)),
             }
         }
@@ -276,37 +244,38 @@ fn base_record(request: &Request<Incoming>, peer: IpAddr) -> AccessRecord {
     }
 }
 
-/// A response the proxy writes itself, with the rules' response-header edits.
-fn generated(
-    status: StatusCode,
-    mut headers: HeaderMap,
-    body: Bytes,
-    edits: &[rules::HeaderEdit],
-    mut pending: PendingLog,
-) -> Response<ProxyBody> {
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
-    apply_edits(edits, &mut headers);
-    pending.record.status = status.as_u16();
-    let mut response = Response::new(ProxyBody::generated(body, pending));
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
-    response
-}
-
-/// The one path from a `ProxyError` to what the client sees and the logs say.
+/// The one path from a refusal before the rules (or a fault after them
+/// that is not the next hop's) to what the client sees and the logs say:
+/// no rule's edits (section 12).
 fn error_response(err: ProxyError, mut pending: PendingLog) -> Response<ProxyBody> {
     err.log(&pending.record.method.text(), &pending.record.uri.text());
     pending.record.action = LogAction::Error;
     let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
     if err.closes_connection() {
         headers.insert(CONNECTION, HeaderValue::from_static("close"));
     }
-    generated(err.status(), headers, Bytes::from(err.body()), &[], pending)
+    response_phase::build(err.status(), headers, Bytes::from(err.body()), pending)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::StatusCode;
+    use http::header::LOCATION;
+
+    /// A response the proxy writes itself, with the rules' response-header edits.
+    fn generated(
+        status: StatusCode,
+        mut headers: HeaderMap,
+        body: Bytes,
+        edits: &[rules::HeaderEdit],
+        pending: PendingLog,
+    ) -> Response<ProxyBody> {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
+        apply_edits(edits, &mut headers);
+        response_phase::build(status, headers, body, pending)
+    }
 
     fn parts(request: Request<()>) -> http::request::Parts {
         request.into_parts().0

@@ -1,6 +1,9 @@
 //! Compiled actions: what a rule does once its condition holds.
 
-use http::{HeaderName, StatusCode};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, StatusCode};
 
 use super::query_edit::QueryAction;
 use super::template::Template;
@@ -21,6 +24,14 @@ pub enum Action {
         status: StatusCode,
         /// The body (empty template when omitted).
         body: Template,
+    },
+    /// Terminal: answer with the bytes of a file read at compile time
+    /// (section 13).
+    RespondFile {
+        /// 200–599.
+        status: StatusCode,
+        /// The file's bytes and type.
+        file: Arc<FileBody>,
     },
     /// Change the path (and query) sent upstream.
     Rewrite {
@@ -47,12 +58,29 @@ pub enum HeaderAction {
     Add(HeaderName, Template),
     /// Remove every header of that name.
     Remove(HeaderName),
+    /// Set it only when the response has none (section 12).
+    Default(HeaderName, Template),
+}
+
+/// A file body of `respond STATUS file "PATH"`: read once when the config is
+/// compiled, so serving never touches the disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileBody {
+    /// The path as written, relative to the config directory.
+    pub path: String,
+    /// The bytes (at most 1 MiB).
+    pub bytes: Bytes,
+    /// From the extension (section 13).
+    pub content_type: HeaderValue,
 }
 
 impl Action {
     /// Whether the action ends evaluation when it fires.
     pub fn is_terminal(&self) -> bool {
-        matches!(self, Action::Redirect { .. } | Action::Respond { .. })
+        matches!(
+            self,
+            Action::Redirect { .. } | Action::Respond { .. } | Action::RespondFile { .. }
+        )
     }
 
     /// Whether the action ends the phase's evaluation: a terminal action or `stop`.

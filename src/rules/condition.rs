@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::function::Call;
+use super::map::Map;
 use super::rule_regex::RuleRegex;
 use http::HeaderName;
 use ipnet::IpNet;
@@ -33,6 +34,25 @@ pub enum Field {
     Arg(String),
     /// A function of another field (§15): `lower(path)`.
     Call(Arc<Call>),
+    /// The response's status code (response rules only, section 12).
+    Status,
+    /// One response header, lines joined with `", "` (response rules only).
+    ResponseHeader(HeaderName),
+    /// The response's media type, lower-cased, without parameters
+    /// (response rules only).
+    ContentType,
+}
+
+impl Field {
+    /// Whether the field reads the response, so only `on response` rules
+    /// may use it (also through a function: `lower(content_type)`).
+    pub fn is_response(&self) -> bool {
+        match self {
+            Field::Status | Field::ResponseHeader(_) | Field::ContentType => true,
+            Field::Call(call) => call.input.is_response(),
+            _ => false,
+        }
+    }
 }
 
 /// A compiled `when` condition.
@@ -86,6 +106,48 @@ pub enum TestOp {
     In(ValueSet),
     /// `not in [ … ]`.
     NotIn(ValueSet),
+    /// `in $MAP`: the value is one of the map's keys.
+    InMap(Arc<Map>),
+    /// `not in $MAP`.
+    NotInMap(Arc<Map>),
+    /// `status < 500` and the like: the field's value as an integer,
+    /// ordered against a bound.
+    Ordered(Ordering, u16),
+}
+
+/// The ordering operators, for `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ordering {
+    /// `<`.
+    Less,
+    /// `<=`.
+    LessEq,
+    /// `>`.
+    Greater,
+    /// `>=`.
+    GreaterEq,
+}
+
+impl Ordering {
+    /// Whether `value OP bound` holds.
+    pub fn holds(self, value: u16, bound: u16) -> bool {
+        match self {
+            Ordering::Less => value < bound,
+            Ordering::LessEq => value <= bound,
+            Ordering::Greater => value > bound,
+            Ordering::GreaterEq => value >= bound,
+        }
+    }
+
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Ordering::Less => "<",
+            Ordering::LessEq => "<=",
+            Ordering::Greater => ">",
+            Ordering::GreaterEq => ">=",
+        }
+    }
 }
 
 /// The right-hand side of `in`: strings, plus CIDR blocks for `client_ip`.
@@ -95,6 +157,8 @@ pub struct ValueSet {
     pub strings: Vec<String>,
     /// Networks, only for `client_ip`; an address inside one is a member.
     pub networks: Vec<IpNet>,
+    /// The declared list it came from (`$office`), for `explain`.
+    pub list: Option<String>,
 }
 
 /// A header's name, compared case-insensitively (as `HeaderName`, lower

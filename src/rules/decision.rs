@@ -2,7 +2,11 @@
 //! with every template already expanded, ready for the data plane to apply.
 
 use bytes::Bytes;
+use http::header::{CONTENT_TYPE, LOCATION};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+
+/// The `Content-Type` of a string body and of the proxy's own answers.
+pub const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
 
 /// The result of running the rule set over one request.
 #[derive(Debug, Clone)]
@@ -34,13 +38,53 @@ pub enum Outcome {
         /// The `Location`, query carry-over already applied.
         location: HeaderValue,
     },
-    /// Answer with a `text/plain; charset=utf-8` body.
+    /// Answer with a body: a string's (`text/plain; charset=utf-8`) or a
+    /// file's (its type by extension).
     Respond {
         /// 200–599.
         status: StatusCode,
-        /// The expanded body.
+        /// The expanded body, or the file's bytes.
         body: Bytes,
+        /// The body's `Content-Type` before any rule's edit.
+        content_type: HeaderValue,
     },
+}
+
+impl Outcome {
+    /// A generated answer's status, headers (before the rules' edits) and
+    /// body; `None` for `Forward`. `Content-Type` is there, so a rule's
+    /// `set` replaces it and a `default` leaves it (section 13).
+    pub fn answer(&self) -> Option<(StatusCode, HeaderMap, Bytes)> {
+        let mut headers = HeaderMap::new();
+        match self {
+            Outcome::Forward { .. } => None,
+            Outcome::Redirect { status, location } => {
+                headers.insert(LOCATION, location.clone());
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
+                Some((*status, headers, Bytes::new()))
+            }
+            Outcome::Respond {
+                status,
+                body,
+                content_type,
+            } => {
+                headers.insert(CONTENT_TYPE, content_type.clone());
+                Some((*status, headers, body.clone()))
+            }
+        }
+    }
+}
+
+/// What the response rules decide for one response (section 12).
+#[derive(Debug, Clone, Default)]
+pub struct ResponseDecision {
+    /// Indices into `RuleSet::rules` of the response rules that fired, in order.
+    pub fired: Vec<usize>,
+    /// The response rules' header edits, in order; they apply after the
+    /// request phase's `response header` edits.
+    pub edits: Vec<HeaderEdit>,
+    /// The answer a `respond` or `redirect` put in the response's place.
+    pub replaced: Option<Outcome>,
 }
 
 /// One expanded header change.
@@ -52,6 +96,8 @@ pub enum HeaderEdit {
     Add(HeaderName, HeaderValue),
     /// Remove every header of that name.
     Remove(HeaderName),
+    /// Set it only when the headers, as edited so far, have none.
+    Default(HeaderName, HeaderValue),
 }
 
 impl HeaderEdit {
@@ -66,6 +112,11 @@ impl HeaderEdit {
             }
             HeaderEdit::Remove(name) => {
                 headers.remove(name);
+            }
+            HeaderEdit::Default(name, value) => {
+                if !headers.contains_key(name) {
+                    headers.insert(name.clone(), value.clone());
+                }
             }
         }
     }

@@ -3,21 +3,23 @@
 //! accumulate, and the first terminal action (or `stop`, §15) ends evaluation.
 //!
 //! One evaluator serves both the data plane (`evaluate`) and `explain`
-//! (`evaluate_traced`); they differ only in the `Observer` they pass.
+//! (`evaluate_traced`); they differ only in the `Observer` they pass. The
+//! response phase (section 12, `run_response`) decides each rule and applies
+//! its actions with the same two steps, `decide` and `Actions::apply_all`.
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
 use super::action::{Action, HeaderAction};
-use super::decision::{Decision, HeaderEdit, Outcome};
+use super::decision::{Decision, HeaderEdit, Outcome, ResponseDecision, TEXT_PLAIN};
 use super::expand::{carry_query, escape_uri, expand, split_rewrite};
-use super::field::FieldReader;
+use super::field::{FieldReader, ResponseFacts};
 use super::function::MAX_EXPANSION;
 use super::index::{RuleIndex, RulePlan};
 use super::matcher::{Matcher, Slots};
 use super::query_edit::{self, QueryAction};
 use super::request::RequestFacts;
-use super::rule_set::RuleSet;
+use super::rule_set::{Phase, Rule, RuleSet};
 use super::template::Template;
 use super::trace::{Leaf, NoTrace, Observer, Recorder, Trace};
 
@@ -34,7 +36,105 @@ pub fn evaluate_traced(rule_set: &RuleSet, facts: &RequestFacts<'_>) -> (Decisio
     (decision, recorder.finish())
 }
 
-fn run<O: Observer>(rule_set: &RuleSet, facts: &RequestFacts<'_>, observer: &mut O) -> Decision {
+/// Runs the response rules over one response (section 12) for the server;
+/// `outgoing_query` is the query that was (or would have been) sent
+/// upstream, which a response-phase `redirect` carries over.
+pub fn evaluate_response(
+    rule_set: &RuleSet,
+    facts: &RequestFacts<'_>,
+    response: ResponseFacts<'_>,
+    outgoing_query: Option<&str>,
+) -> ResponseDecision {
+    let reader = FieldReader::with_response(facts, response);
+    run_response(rule_set, &reader, outgoing_query, &mut NoTrace)
+}
+
+/// Runs the response rules (section 12) over one response, with the same
+/// matcher and actions as the request phase: file order, accumulation, and
+/// conditions that see the response as it came. The first `respond` or
+/// `redirect` that fires ends the phase with an answer; `stop` ends it
+/// without one.
+pub(crate) fn run_response<O: Observer>(
+    rule_set: &RuleSet,
+    reader: &FieldReader<'_>,
+    outgoing_query: Option<&str>,
+    observer: &mut O,
+) -> ResponseDecision {
+    let index = rule_set.index();
+    let mut fired = Vec::new();
+    // The scratch decision of the phase: only its response-header edits
+    // and its outcome are used (response rules hold no request action).
+    let mut decision = Decision::forward_unchanged();
+    // A redirect carries over the outgoing query; `Some("")` is "none".
+    let mut target = Target {
+        path: None,
+        query: Some(outgoing_query.unwrap_or("").to_owned()),
+    };
+    let mut replaced = None;
+    for &at in &index.response_rules {
+        let (Some(rule), Some(plan)) = (rule_set.rules.get(at), index.plans.get(at)) else {
+            break;
+        };
+        let Some(slots) = decide(at, rule, plan, reader, observer) else {
+            continue;
+        };
+        fired.push(at);
+        let mut actions = Actions {
+            reader,
+            slots: &slots,
+            plan,
+            observer: &mut *observer,
+        };
+        match actions.apply_all(&rule.actions, &mut decision, &mut target) {
+            Flow::Next => {}
+            Flow::Answered => {
+                replaced = Some(decision.outcome.clone());
+                break;
+            }
+            Flow::Stop => break,
+        }
+    }
+    ResponseDecision {
+        fired,
+        edits: decision.response_headers,
+        replaced,
+    }
+}
+
+/// Decides one rule's condition; the capture slots when it fired.
+#[inline]
+fn decide<'v, O: Observer>(
+    at: usize,
+    rule: &Rule,
+    plan: &'v RulePlan,
+    reader: &'v FieldReader<'v>,
+    observer: &mut O,
+) -> Option<Slots<'v>> {
+    observer.rule_start(at);
+    let mut matcher = Matcher {
+        reader,
+        wanted: &plan.capture_slots,
+        slots: if O::RECORDS || plan.capture_slots.contains(&true) {
+            (0..rule.regex_slots).map(|_| None).collect()
+        } else {
+            Vec::new()
+        },
+        observer: &mut *observer,
+    };
+    let fired = match &rule.condition {
+        None => true,
+        Some(condition) => matcher.holds(condition, false),
+    };
+    let slots = matcher.slots;
+    observer.rule_end(at, fired);
+    fired.then_some(slots)
+}
+
+pub(crate) fn run<O: Observer>(
+    rule_set: &RuleSet,
+    facts: &RequestFacts<'_>,
+    observer: &mut O,
+) -> Decision {
     let cached = rule_set.index();
     // A rule set whose rules were changed after its index was built is run
     // with a fresh index rather than a stale one.
@@ -75,26 +175,9 @@ fn run_with<O: Observer>(
         let (Some(rule), Some(plan)) = (rule_set.rules.get(at), index.plans.get(at)) else {
             break;
         };
-        observer.rule_start(at);
-        let mut matcher = Matcher {
-            reader: &reader,
-            wanted: &plan.capture_slots,
-            slots: if O::RECORDS || plan.capture_slots.contains(&true) {
-                (0..rule.regex_slots).map(|_| None).collect()
-            } else {
-                Vec::new()
-            },
-            observer: &mut *observer,
-        };
-        let fired = match &rule.condition {
-            None => true,
-            Some(condition) => matcher.holds(condition, false),
-        };
-        let slots = matcher.slots;
-        observer.rule_end(at, fired);
-        if !fired {
+        let Some(slots) = decide(at, rule, plan, &reader, observer) else {
             continue;
-        }
+        };
         decision.fired.push(at);
         let mut actions = Actions {
             reader: &reader,
@@ -184,6 +267,13 @@ fn report_gated<O: Observer>(
     observer: &mut O,
 ) {
     for at in skipped {
+        if rule_set
+            .rules
+            .get(at)
+            .is_some_and(|rule| rule.phase != Phase::Request)
+        {
+            continue;
+        }
         let gate = index.plans.get(at).and_then(|plan| plan.gate);
         let condition = rule_set
             .rules
@@ -215,7 +305,8 @@ struct Actions<'a, 'v, O: Observer> {
 
 impl<O: Observer> Actions<'_, '_, O> {
     /// Applies one fired rule's actions in order, and says how evaluation
-    /// goes on. The response phase can run its actions through this too.
+    /// goes on; both phases run their actions through this.
+    #[inline]
     fn apply_all(
         &mut self,
         actions: &[Action],
@@ -280,6 +371,15 @@ impl<O: Observer> Actions<'_, '_, O> {
                     decision.outcome = Outcome::Respond {
                         status: *status,
                         body: Bytes::from(body),
+                        content_type: HeaderValue::from_static(TEXT_PLAIN),
+                    };
+                    return Flow::Answered;
+                }
+                Action::RespondFile { status, file } => {
+                    decision.outcome = Outcome::Respond {
+                        status: *status,
+                        body: file.bytes.clone(),
+                        content_type: file.content_type.clone(),
                     };
                     return Flow::Answered;
                 }
@@ -333,6 +433,7 @@ impl<O: Observer> Actions<'_, '_, O> {
             HeaderAction::Remove(name) => return Some(HeaderEdit::Remove(name.clone())),
             HeaderAction::Set(name, template) => (name, template, HeaderEdit::Set),
             HeaderAction::Add(name, template) => (name, template, HeaderEdit::Add),
+            HeaderAction::Default(name, template) => (name, template, HeaderEdit::Default),
         };
         if let Some(Some(value)) = self.plan.literal_values.get(action_at) {
             return Some(make(name.clone(), value.clone()));

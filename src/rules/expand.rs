@@ -27,6 +27,11 @@ fn expand_part(part: &TemplatePart, reader: &FieldReader<'_>, slots: &Slots<'_>,
     match part {
         TemplatePart::Literal(text) => out.push_str(text),
         TemplatePart::Field(field) => reader.write_value(field, out),
+        TemplatePart::MapValue { map, field } => {
+            if let Some(value) = map.get(&reader.value(field)) {
+                out.push_str(value);
+            }
+        }
         TemplatePart::Capture(capture) => {
             if let Some(Some(captured)) = slots.get(capture.slot) {
                 out.push_str(captured.group(capture.group));

@@ -1,17 +1,28 @@
-//! Reads the fields of spec §4 out of `RequestFacts` for one evaluation, lazily:
-//! a header, cookie or query argument is only looked up when a reached rule
-//! asks for it, and borrowed from the request wherever possible.
+//! Reads the fields of spec §4 out of `RequestFacts` (and, for response
+//! rules, §12's out of `ResponseFacts`) for one evaluation, lazily: a header,
+//! cookie or query argument is only looked up when a reached rule asks for
+//! it, and borrowed from the request wherever possible.
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::fmt::Write as _;
 
-use http::{HeaderMap, HeaderName, header};
+use http::{HeaderMap, HeaderName, StatusCode, header};
 use percent_encoding::percent_decode_str;
 
 use super::condition::Field;
 use super::function::Call;
 use super::request::RequestFacts;
+
+/// The response as response rules see it (section 12): its status and
+/// headers before any rule touched them.
+#[derive(Debug, Clone, Copy)]
+pub struct ResponseFacts<'r> {
+    /// The status the next hop (or the generated answer) has.
+    pub status: StatusCode,
+    /// Its headers.
+    pub headers: &'r HeaderMap,
+}
 
 /// How many distinct function calls (`lower(path)` …) a request keeps the
 /// value of; a rule set with more computes the others at each use.
@@ -21,8 +32,10 @@ pub const CACHED_CALLS: usize = 8;
 /// function calls) built once on first use.
 pub struct FieldReader<'f> {
     facts: &'f RequestFacts<'f>,
+    response: Option<ResponseFacts<'f>>,
     uri: OnceCell<String>,
     client_ip: OnceCell<String>,
+    content_type: OnceCell<String>,
     /// Function values by call id: `None` when the function left its input
     /// as it was (then the input is read again, which costs nothing).
     calls: [OnceCell<Option<String>>; CACHED_CALLS],
@@ -33,10 +46,25 @@ impl<'f> FieldReader<'f> {
     pub fn new(facts: &'f RequestFacts<'f>) -> Self {
         FieldReader {
             facts,
+            response: None,
             uri: OnceCell::new(),
             client_ip: OnceCell::new(),
+            content_type: OnceCell::new(),
             calls: Default::default(),
         }
+    }
+
+    /// A reader over one request and the response to it, for response rules.
+    pub fn with_response(facts: &'f RequestFacts<'f>, response: ResponseFacts<'f>) -> Self {
+        FieldReader {
+            response: Some(response),
+            ..FieldReader::new(facts)
+        }
+    }
+
+    /// The response's status, when the reader has a response.
+    pub fn status(&self) -> Option<u16> {
+        self.response.map(|response| response.status.as_u16())
     }
 
     /// The facts read.
@@ -66,6 +94,20 @@ impl<'f> FieldReader<'f> {
             Field::Arg(name) => {
                 arg_value(facts.query.as_deref(), name).unwrap_or(Cow::Borrowed(""))
             }
+            Field::Status => Cow::Borrowed(
+                self.response
+                    .as_ref()
+                    .map_or("", |response| response.status.as_str()),
+            ),
+            Field::ResponseHeader(name) => self
+                .response
+                .and_then(|r| header_value(r.headers, name))
+                .unwrap_or(Cow::Borrowed("")),
+            Field::ContentType => Cow::Borrowed(self.content_type.get_or_init(|| {
+                self.response
+                    .and_then(|r| r.headers.get(header::CONTENT_TYPE))
+                    .map_or_else(String::new, |value| media_type(value.as_bytes()))
+            })),
             Field::Call(call) => self.call(call),
         }
     }
@@ -95,6 +137,9 @@ impl<'f> FieldReader<'f> {
             Field::Header(name) => facts.headers.contains_key(name.name()),
             Field::Cookie(name) => cookie_value(facts.headers, name).is_some(),
             Field::Arg(name) => arg_value(facts.query.as_deref(), name).is_some(),
+            Field::ResponseHeader(name) => {
+                self.response.is_some_and(|r| r.headers.contains_key(name))
+            }
             _ => true,
         }
     }
@@ -109,6 +154,14 @@ impl<'f> FieldReader<'f> {
             _ => out.push_str(&self.value(field)),
         }
     }
+}
+
+/// A `Content-Type` value's media type: lower-cased, parameters and blanks
+/// dropped (`Text/HTML; charset=utf-8` → `text/html`).
+pub fn media_type(value: &[u8]) -> String {
+    let text = String::from_utf8_lossy(value);
+    let essence = text.split(';').next().unwrap_or("");
+    essence.trim().to_ascii_lowercase()
 }
 
 /// Every line of a header joined with `", "` (borrowed when there is one
@@ -228,6 +281,30 @@ mod tests {
         with_reader("/", &[], |reader| {
             assert!(!reader.exists(&Field::Arg("q".into())));
         });
+    }
+
+    #[test]
+    fn response_fields_read_the_response() {
+        let p = parts("/", &[]);
+        let facts = RequestFacts::from_parts(&p, IpAddr::from([127, 0, 0, 1])).unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", "Text/HTML ; charset=utf-8".parse().unwrap());
+        headers.append("x-a", "1".parse().unwrap());
+        headers.append("x-a", "2".parse().unwrap());
+        let response = ResponseFacts {
+            status: StatusCode::BAD_GATEWAY,
+            headers: &headers,
+        };
+        let reader = FieldReader::with_response(&facts, response);
+        assert_eq!(reader.value(&Field::Status), "502");
+        assert_eq!(reader.value(&Field::ContentType), "text/html");
+        let x_a = Field::ResponseHeader(HeaderName::from_static("x-a"));
+        assert_eq!(reader.value(&x_a), "1, 2");
+        assert!(reader.exists(&x_a));
+        assert!(!reader.exists(&Field::ResponseHeader(HeaderName::from_static("x-b"))));
+        let request_only = FieldReader::new(&facts);
+        assert_eq!(request_only.value(&Field::ContentType), "");
+        assert_eq!(request_only.status(), None);
     }
 
     #[test]

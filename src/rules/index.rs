@@ -18,7 +18,7 @@ use super::candidates::Candidates;
 use super::condition::{Condition, Field, Test, TestOp};
 use super::field::FieldReader;
 use super::query_edit::QueryAction;
-use super::rule_set::{Rule, RuleSet};
+use super::rule_set::{Phase, Rule, RuleSet};
 use super::template::{Template, TemplatePart};
 
 /// Compiled-program size limit of one combined `RegexSet` (its regexes each
@@ -41,6 +41,10 @@ pub struct RuleIndex {
     pub ungated: Vec<usize>,
     /// The first gated rule: the sets run when evaluation gets there.
     pub first_gated: Option<usize>,
+    /// The `on response` rules, in file order: never candidates of the
+    /// request phase; the response phase visits each (empty for most
+    /// configs, which then pay nothing for the response phase).
+    pub response_rules: Vec<usize>,
     /// Capacities that let a typical decision be built without growing its
     /// vectors.
     pub capacity: DecisionCapacity,
@@ -157,6 +161,7 @@ impl RuleIndex {
             let gated: Vec<(usize, &str, Option<usize>)> = rules
                 .iter()
                 .enumerate()
+                .filter(|(_, rule)| rule.phase == Phase::Request)
                 .filter_map(|(at, rule)| {
                     let (regex, member) = gate_of(rule.condition.as_ref()?, &field)?;
                     Some((at, regex, member))
@@ -184,13 +189,19 @@ impl RuleIndex {
                 rules: gated.iter().map(|(at, _, _)| *at).collect(),
             });
         }
+        let in_phase =
+            |phase: Phase| move |at: &usize| rules.get(*at).is_some_and(|rule| rule.phase == phase);
         let ungated: Vec<usize> = (0..plans.len())
             .filter(|&at| plans[at].gate.is_none())
+            .filter(in_phase(Phase::Request))
             .collect();
+        let response_rules: Vec<usize> =
+            (0..plans.len()).filter(in_phase(Phase::Response)).collect();
         // Every request that reaches an ungated rule runs its regexes: build
         // them now, off the serving path. A gated rule's regexes wait until
         // its gate first matches (most never do).
-        for rule in ungated.iter().filter_map(|&at| rules.get(at)) {
+        let always_visited = ungated.iter().chain(&response_rules);
+        for rule in always_visited.filter_map(|&at| rules.get(at)) {
             if let Some(condition) = &rule.condition {
                 build_regexes(condition);
             }
@@ -202,6 +213,7 @@ impl RuleIndex {
             plans,
             ungated,
             first_gated,
+            response_rules,
             capacity,
         }
     }
@@ -216,7 +228,9 @@ impl RuleIndex {
             plan.gate = None;
         }
         index.first_gated = None;
-        index.ungated = (0..rules.len()).collect();
+        index.ungated = (0..rules.len())
+            .filter(|&at| rules[at].phase == Phase::Request)
+            .collect();
         index
     }
 
@@ -309,7 +323,7 @@ fn mark_captures(part: &TemplatePart, slots: &mut [bool]) {
             }
         }
         TemplatePart::Call(_, inner) => mark_captures(inner, slots),
-        TemplatePart::Literal(_) | TemplatePart::Field(_) => {}
+        TemplatePart::Literal(_) | TemplatePart::Field(_) | TemplatePart::MapValue { .. } => {}
     }
 }
 
@@ -317,8 +331,11 @@ fn template_of(action: &Action) -> Option<&Template> {
     match action {
         Action::Redirect { target, .. } | Action::Rewrite { target } => Some(target),
         Action::Respond { body, .. } => Some(body),
+        Action::RespondFile { .. } => None,
         Action::RequestHeader(header) | Action::ResponseHeader(header) => match header {
-            HeaderAction::Set(_, value) | HeaderAction::Add(_, value) => Some(value),
+            HeaderAction::Set(_, value)
+            | HeaderAction::Add(_, value)
+            | HeaderAction::Default(_, value) => Some(value),
             HeaderAction::Remove(_) => None,
         },
         Action::Query(QueryAction::Set(_, value) | QueryAction::Add(_, value)) => Some(value),
@@ -328,10 +345,16 @@ fn template_of(action: &Action) -> Option<&Template> {
 
 fn literal_value(action: &Action) -> Option<HeaderValue> {
     match action {
-        Action::RequestHeader(HeaderAction::Set(_, value) | HeaderAction::Add(_, value))
-        | Action::ResponseHeader(HeaderAction::Set(_, value) | HeaderAction::Add(_, value)) => {
-            HeaderValue::from_bytes(value.as_literal()?.as_bytes()).ok()
-        }
+        Action::RequestHeader(
+            HeaderAction::Set(_, value)
+            | HeaderAction::Add(_, value)
+            | HeaderAction::Default(_, value),
+        )
+        | Action::ResponseHeader(
+            HeaderAction::Set(_, value)
+            | HeaderAction::Add(_, value)
+            | HeaderAction::Default(_, value),
+        ) => HeaderValue::from_bytes(value.as_literal()?.as_bytes()).ok(),
         _ => None,
     }
 }

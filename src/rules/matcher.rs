@@ -89,6 +89,18 @@ impl<'v, O: Observer> Matcher<'v, '_, O> {
             TestOp::Contains(text) => value.contains(text.as_str()),
             TestOp::In(set) => self.member(&test.field, &value, set),
             TestOp::NotIn(set) => !self.member(&test.field, &value, set),
+            TestOp::Ordered(order, bound) => self
+                .reader
+                .status()
+                .is_some_and(|status| order.holds(status, *bound)),
+            TestOp::InMap(map) => {
+                let held = map.contains(&value);
+                if O::RECORDS && held {
+                    self.observer.looked_up(map, &value);
+                }
+                held
+            }
+            TestOp::NotInMap(map) => !map.contains(&value),
             TestOp::NotMatches(regex) => regex.get().is_some_and(|regex| !regex.is_match(&value)),
             TestOp::Matches { regex, slot } => {
                 let wanted = O::RECORDS || self.wanted.get(*slot).copied().unwrap_or(false);

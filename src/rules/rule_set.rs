@@ -48,4 +48,16 @@ pub struct Rule {
     pub actions: Vec<Action>,
     /// How many `~` regexes the condition holds (the capture slots).
     pub regex_slots: usize,
+    /// When the rule runs: on the request (the default) or on the response.
+    pub phase: Phase,
+}
+
+/// The two phases of section 12.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// When the request arrives (every rule without `on response`).
+    #[default]
+    Request,
+    /// When the response is known (`rule NAME on response { … }`).
+    Response,
 }

@@ -1,8 +1,11 @@
 //! Templates pre-split at compile time into literal and variable parts, so that
 //! expanding one per request is a walk over a short vector.
 
+use std::sync::Arc;
+
 use super::condition::Field;
 use super::function::Function;
+use super::map::Map;
 
 /// A compiled template: the parts, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +23,14 @@ pub enum TemplatePart {
     Field(Field),
     /// A capture group of one of the rule's regular expressions.
     Capture(CaptureRef),
+    /// `{$NAME}`: the value the map holds for the field that its `in $NAME`
+    /// tested (certain to be a key when the rule fires).
+    MapValue {
+        /// The map.
+        map: Arc<Map>,
+        /// The field its `in` tested.
+        field: Field,
+    },
     /// A function of a capture group (`{lower(1)}`); a function of a field
     /// is a `Field::Call`, whose value a request computes once.
     Call(Function, Box<TemplatePart>),

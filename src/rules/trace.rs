@@ -10,6 +10,7 @@ use regex::{CaptureLocations, Regex};
 use serde::Serialize;
 
 use super::condition::{Field, Test, TestOp};
+use super::map::Map;
 
 /// A leaf of a condition that was evaluated.
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +53,9 @@ pub trait Observer {
     fn header_skipped(&mut self, name: &HeaderName, text: &str);
     /// An action was skipped because its template expanded past 64 KiB.
     fn skipped(&mut self, action: &str, why: &str);
+    /// An `in $MAP` found `key` among the map's keys.
+    #[inline(always)]
+    fn looked_up(&mut self, _map: &Map, _key: &str) {}
 }
 
 /// The observer of the server: records nothing.
@@ -103,6 +107,20 @@ pub struct RuleTrace {
     /// Header actions skipped because their value expanded to invalid text.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped_headers: Vec<String>,
+    /// The keys each `in $MAP` found, and their values, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lookups: Vec<MapLookup>,
+}
+
+/// One key an `in $MAP` found, and what `{$MAP}` expands to.
+#[derive(Debug, Clone, Serialize)]
+pub struct MapLookup {
+    /// The map's name.
+    pub map: String,
+    /// The key (the field's value).
+    pub key: String,
+    /// The key's value.
+    pub value: String,
 }
 
 /// Whether a rule fired.
@@ -115,6 +133,8 @@ pub enum RuleStatus {
     NotFired,
     /// An earlier rule answered the request; this one was never evaluated.
     NotReached,
+    /// An `on response` rule, not run: the next hop's answer was not given.
+    DependsOnResponse,
 }
 
 /// A comparison that was false.
@@ -164,12 +184,23 @@ impl Recorder {
                 failed: None,
                 captures: Vec::new(),
                 skipped_headers: Vec::new(),
+                lookups: Vec::new(),
             })
             .collect();
         Recorder {
             trace: Trace { rules },
             current: None,
             failures: Vec::new(),
+        }
+    }
+
+    /// Marks the given rules as depending on a response that was not
+    /// described (`explain` without `--status`).
+    pub fn depends_on_response(&mut self, rules: &[usize]) {
+        for &at in rules {
+            if let Some(entry) = self.trace.rules.get_mut(at) {
+                entry.status = RuleStatus::DependsOnResponse;
+            }
         }
     }
 
@@ -245,6 +276,7 @@ impl Observer for Recorder {
             } else {
                 entry.failed = first_failure;
                 entry.captures.clear();
+                entry.lookups.clear();
                 RuleStatus::NotFired
             };
         }
@@ -259,6 +291,16 @@ impl Observer for Recorder {
     fn skipped(&mut self, action: &str, why: &str) {
         if let Some(rule) = self.rule() {
             rule.skipped_headers.push(format!("{action}: {why}"));
+        }
+    }
+
+    fn looked_up(&mut self, map: &Map, key: &str) {
+        if let Some(rule) = self.rule() {
+            rule.lookups.push(MapLookup {
+                map: map.name().to_owned(),
+                key: key.to_owned(),
+                value: map.get(key).unwrap_or_default().to_owned(),
+            });
         }
     }
 }
@@ -280,6 +322,9 @@ impl fmt::Display for FieldText<'_> {
             Field::Cookie(name) => write!(f, "cookie({})", Quoted(name)),
             Field::Arg(name) => write!(f, "arg({})", Quoted(name)),
             Field::Call(call) => write!(f, "{call}"),
+            Field::Status => f.write_str("status"),
+            Field::ResponseHeader(name) => write!(f, "response_header({})", Quoted(name.as_str())),
+            Field::ContentType => f.write_str("content_type"),
         }
     }
 }
@@ -290,6 +335,22 @@ pub struct TestText<'a>(pub &'a Test);
 impl fmt::Display for TestText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let field = FieldText(&self.0.field);
+        if self.0.field == Field::Status {
+            // A number: written bare, as in `proxy.conf`.
+            match &self.0.op {
+                TestOp::Equals(text) => return write!(f, "{field} == {text}"),
+                TestOp::NotEquals(text) => return write!(f, "{field} != {text}"),
+                TestOp::In(set) | TestOp::NotIn(set) => {
+                    let op = if matches!(self.0.op, TestOp::In(_)) {
+                        "in"
+                    } else {
+                        "not in"
+                    };
+                    return write!(f, "{field} {op} [{}]", set.strings.join(", "));
+                }
+                _ => {}
+            }
+        }
         match &self.0.op {
             TestOp::Equals(text) => write!(f, "{field} == {}", Quoted(text)),
             TestOp::NotEquals(text) => write!(f, "{field} != {}", Quoted(text)),
@@ -298,12 +359,18 @@ impl fmt::Display for TestText<'_> {
             TestOp::StartsWith(text) => write!(f, "{field} ^= {}", Quoted(text)),
             TestOp::EndsWith(text) => write!(f, "{field} $= {}", Quoted(text)),
             TestOp::Contains(text) => write!(f, "{field} *= {}", Quoted(text)),
+            TestOp::Ordered(order, bound) => write!(f, "{field} {} {bound}", order.symbol()),
+            TestOp::InMap(map) => write!(f, "{field} in ${}", map.name()),
+            TestOp::NotInMap(map) => write!(f, "{field} not in ${}", map.name()),
             TestOp::In(set) | TestOp::NotIn(set) => {
                 let op = if matches!(self.0.op, TestOp::In(_)) {
                     "in"
                 } else {
                     "not in"
                 };
+                if let Some(list) = &set.list {
+                    return write!(f, "{field} {op} ${list}");
+                }
                 write!(f, "{field} {op} [")?;
                 let networks = set.networks.iter().map(ToString::to_string);
                 let entries: Vec<String> = set.strings.iter().cloned().chain(networks).collect();

@@ -1,20 +1,17 @@
-//! The one place where a test's request meets the server's evaluator: the
-//! request phase runs through `rules::evaluate`, exactly as for a served
-//! request, and the next hop's answer is what the test's `upstream` lines
-//! say. No network, no clock.
-//!
-//! Until the response phase (spec §12) provides a whole-exchange simulation
-//! in `rules`, `simulate` is the glue: swapping it for that simulation is a
-//! change to this one function.
+//! The one place where a test's request meets the server's evaluator: both
+//! phases run through `rules::exchange::simulate`, the same simulation
+//! `explain` uses, with the next hop's answer as the test's `upstream` lines
+//! say. No network, no clock; this file only shapes the result for the
+//! expectations.
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, DATE, EXPECT, LOCATION};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, DATE, EXPECT};
 use http::{HeaderMap, HeaderValue, Method};
 
 use super::case::UpstreamAnswer;
 use super::request::TestRequest;
 use crate::proxy::hop_by_hop;
-use crate::rules::{Outcome, RequestFacts, RuleSet, apply_edits, evaluate};
+use crate::rules::{self, Outcome, RequestFacts, RuleSet, apply_edits};
 
 /// The content type of every answer the proxy generates (as the data plane's).
 const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
@@ -31,6 +28,9 @@ pub struct Exchange {
     /// The headers the client gets (not `Date`, `Content-Length` or the
     /// connection's own headers).
     pub response_headers: HeaderMap,
+    /// The origin-form target and headers sent upstream, when the request
+    /// went upstream — whatever a response rule then did with the answer.
+    pub forwarded: Option<(String, HeaderMap)>,
 }
 
 /// Who answered the client.
@@ -60,53 +60,65 @@ pub enum Answer {
     },
 }
 
-/// Runs one exchange: the request phase of the server's evaluator, then the
-/// generated answer or the described upstream answer with the rules'
-/// response-header edits.
+/// Runs one exchange through `rules::exchange::simulate` — the request
+/// phase, the generated answer or the described upstream answer, then the
+/// response phase (spec §12) — with the headers as the data plane passes
+/// them on: hop-by-hop headers dropped both ways, framing and the clock
+/// left out (spec §16).
 pub fn simulate(rule_set: &RuleSet, request: &TestRequest, upstream: &UpstreamAnswer) -> Exchange {
     let parts = request.parts();
-    let mut response_headers = HeaderMap::new();
-    response_headers.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
+    let mut refused_headers = HeaderMap::new();
+    refused_headers.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
     if parts.method == Method::CONNECT {
-        return refused(405, "CONNECT is not supported", response_headers);
+        return refused(405, "CONNECT is not supported", refused_headers);
     }
     let facts = match RequestFacts::from_parts(&parts, request.peer) {
         Ok(facts) => facts,
-        Err(error) => return refused(400, &error.to_string(), response_headers),
+        Err(error) => return refused(400, &error.to_string(), refused_headers),
     };
-    let decision = evaluate(rule_set, &facts);
-    let (status, answer) = match decision.outcome {
-        Outcome::Redirect { status, location } => {
-            response_headers.insert(LOCATION, location.clone());
-            let location = String::from_utf8_lossy(location.as_bytes()).into_owned();
-            (status.as_u16(), Answer::Redirect { location })
-        }
-        Outcome::Respond { status, body } => (status.as_u16(), Answer::Respond { body }),
+    let mut next_hop = upstream.headers.clone();
+    hop_by_hop::strip(&mut next_hop);
+    next_hop.remove(CONTENT_LENGTH);
+    next_hop.remove(DATE);
+    let described = rules::UpstreamAnswer {
+        status: upstream.status,
+        headers: next_hop,
+    };
+    let whole = rules::simulate(rule_set, &facts, Some(&described));
+    let forwarded = match &whole.request.outcome {
         Outcome::Forward { target } => {
-            // As the data plane forwards: the rules' edits, then the
-            // connection's own headers dropped, both ways.
             let mut headers = parts.headers.clone();
-            apply_edits(&decision.request_headers, &mut headers);
+            apply_edits(&whole.request.request_headers, &mut headers);
             hop_by_hop::strip(&mut headers);
             headers.remove(EXPECT);
-            response_headers = upstream.headers.clone();
-            hop_by_hop::strip(&mut response_headers);
-            // Framing and the clock are not the rules' (spec §16).
-            response_headers.remove(CONTENT_LENGTH);
-            response_headers.remove(DATE);
-            let target = target.unwrap_or_else(|| facts.target());
-            (
-                upstream.status.as_u16(),
-                Answer::Forward { target, headers },
-            )
+            Some((target.clone().unwrap_or_else(|| facts.target()), headers))
         }
+        _ => None,
     };
-    apply_edits(&decision.response_headers, &mut response_headers);
+    let fired = whole.fired().collect();
+    let Some(client) = whole.client else {
+        // A described answer always reaches the client.
+        return refused(502, "no answer", refused_headers);
+    };
+    let answer = match (&client.generated, &forwarded) {
+        (Some(Outcome::Redirect { location, .. }), _) => Answer::Redirect {
+            location: String::from_utf8_lossy(location.as_bytes()).into_owned(),
+        },
+        (Some(Outcome::Respond { body, .. }), _) => Answer::Respond { body: body.clone() },
+        (_, Some((target, headers))) => Answer::Forward {
+            target: target.clone(),
+            headers: headers.clone(),
+        },
+        _ => Answer::Refused {
+            reason: "no answer".to_owned(),
+        },
+    };
     Exchange {
-        fired: decision.fired,
+        fired,
         answer,
-        status,
-        response_headers,
+        status: client.status.as_u16(),
+        response_headers: client.headers,
+        forwarded,
     }
 }
 
@@ -118,6 +130,7 @@ fn refused(status: u16, reason: &str, response_headers: HeaderMap) -> Exchange {
         },
         status,
         response_headers,
+        forwarded: None,
     }
 }
 

@@ -52,9 +52,10 @@ pub fn check(expect: &Expect, exchange: &Exchange, rule_set: &RuleSet) -> Result
             };
             miss(expected, answered(exchange))
         }
-        Expect::Forward(target) => match (&exchange.answer, target) {
-            (Answer::Forward { .. }, None) => Ok(()),
-            (Answer::Forward { target: got, .. }, Some(target)) if got == target => Ok(()),
+        // The request went upstream, whatever a response rule then did.
+        Expect::Forward(target) => match (&exchange.forwarded, target) {
+            (Some(_), None) => Ok(()),
+            (Some((got, _)), Some(target)) if got == target => Ok(()),
             (_, None) => miss(
                 "the request forwarded upstream".to_owned(),
                 answered(exchange),
@@ -64,8 +65,8 @@ pub fn check(expect: &Expect, exchange: &Exchange, rule_set: &RuleSet) -> Result
                 answered(exchange),
             ),
         },
-        Expect::RequestHeader { name, value } => match &exchange.answer {
-            Answer::Forward { headers, .. } => header(headers, name, value.as_deref(), "request"),
+        Expect::RequestHeader { name, value } => match &exchange.forwarded {
+            Some((_, headers)) => header(headers, name, value.as_deref(), "request"),
             _ => miss(
                 header_words(name, value.as_deref(), "request"),
                 format!("no request upstream: {}", answered(exchange)),

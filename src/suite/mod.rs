@@ -25,8 +25,9 @@ use std::sync::Arc;
 
 use crate::config::diagnostic::Diagnostic;
 use crate::config::faults::test_files as faults;
-use crate::config::render::{Report, SourceFile};
+use crate::config::render::Report;
 use crate::config::span::Span;
+use crate::config::{SourceFile, SourceMap};
 use crate::rules::RuleSet;
 use case::TestCase;
 pub use run::{CaseResult, Failure, FailureKind, Run, run};
@@ -124,7 +125,7 @@ impl Suite {
             }
             if !diagnostics.is_empty() {
                 diagnostics.sort_by_key(|d| d.primary.as_ref().map_or(0, |label| label.span.start));
-                suite.faults.push(Report::new(source.clone(), diagnostics));
+                suite.faults.push(report(&source, diagnostics));
             }
             suite.files.push(TestFile::new(source, cases));
         }
@@ -204,6 +205,14 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// Diagnostics drawn against one `.test` file on its own.
+pub(crate) fn report(source: &SourceFile, diagnostics: Vec<Diagnostic>) -> Report {
+    Report::new(
+        Arc::new(SourceMap::single(&source.name, source.text.clone())),
+        diagnostics,
+    )
+}
+
 /// A source's text and tests, or the faults that stopped it being read.
 fn read_source(
     test_source: TestSource,
@@ -217,6 +226,7 @@ fn read_source(
         let source = Arc::new(SourceFile {
             text: String::new(),
             name: name.clone(),
+            base: 0,
         });
         let fault = faults::file_too_large(&name, size, MAX_TEST_FILE_BYTES / (1024 * 1024));
         return (source, Err(vec![fault]));
@@ -224,7 +234,14 @@ fn read_source(
     match String::from_utf8(bytes) {
         Ok(text) => {
             let parsed = parse::parse(&text);
-            (Arc::new(SourceFile { name, text }), parsed)
+            (
+                Arc::new(SourceFile {
+                    name,
+                    text,
+                    base: 0,
+                }),
+                parsed,
+            )
         }
         Err(error) => {
             let at = error.utf8_error().valid_up_to();
@@ -234,7 +251,14 @@ fn read_source(
             let span = Span::new(at, at + '\u{FFFD}'.len_utf8());
             let fault = faults::not_utf8(&name, byte, at, span);
             let text = String::from_utf8_lossy(&bytes).into_owned();
-            (Arc::new(SourceFile { name, text }), Err(vec![fault]))
+            (
+                Arc::new(SourceFile {
+                    name,
+                    text,
+                    base: 0,
+                }),
+                Err(vec![fault]),
+            )
         }
     }
 }
@@ -250,6 +274,7 @@ mod tests {
             Arc::new(SourceFile {
                 name: "x.test".into(),
                 text: text.into(),
+                base: 0,
             }),
             Vec::new(),
         );

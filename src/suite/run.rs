@@ -137,7 +137,7 @@ impl Run {
                     .flat_map(|result| case_diagnostics(result, file, rule_set))
                     .collect();
                 diagnostics.sort_by_key(|d| d.primary.as_ref().map_or(0, |label| label.span.start));
-                (!diagnostics.is_empty()).then(|| Report::new(file.source.clone(), diagnostics))
+                (!diagnostics.is_empty()).then(|| super::report(&file.source, diagnostics))
             })
             .collect()
     }

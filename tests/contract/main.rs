@@ -16,12 +16,14 @@ mod framing_holes;
 mod hostile;
 mod lifecycle;
 mod logs;
+mod maps;
 mod namespace;
 mod origin;
 mod pattern;
 mod proxy;
 mod rejects;
 mod resources;
+mod response_phase;
 mod rules;
 mod scripts;
 mod shipped_tests;
@@ -83,9 +85,11 @@ fn all_cases() -> Vec<Case> {
     cases.extend(logs::cases());
     cases.extend(lifecycle::cases());
     cases.extend(shipped_tests::cases());
+    cases.extend(maps::cases());
     cases.extend(timeouts::cases());
     cases.extend(scripts::cases());
     cases.extend(rules::cases());
+    cases.extend(response_phase::cases());
     cases.extend(strings::cases());
     cases
 }

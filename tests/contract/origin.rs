@@ -320,6 +320,22 @@ async fn respond(
             .header("Upgrade", "example/1")
             .header("X-Resp-Keep", "end-to-end")
             .body(full("hop\n")),
+        // For the response phase: a `Location` the app writes with plain
+        // HTTP, and answers typed by the path (`/typed/image_png`), with
+        // or without the app's own `Cache-Control`.
+        "redirect" => builder
+            .status(StatusCode::FOUND)
+            .header("Location", format!("http://example.com/{arg}"))
+            .body(full("moved\n")),
+        "typed" | "typed-no-store" => {
+            let builder = builder.header("Content-Type", arg.replace('_', "/"));
+            let builder = if first == "typed-no-store" {
+                builder.header("Cache-Control", "no-store")
+            } else {
+                builder
+            };
+            builder.body(full("typed\n"))
+        }
         "cookies" => builder
             .header("Set-Cookie", "a=1; Path=/; HttpOnly")
             .header("Set-Cookie", "b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT")

@@ -46,7 +46,12 @@ impl World {
         let source = namespace::config_source();
         if let Ok(entries) = fs::read_dir(&source) {
             for entry in entries.flatten() {
-                let _ = fs::remove_file(entry.path());
+                let path = entry.path();
+                if path.is_dir() && !path.is_symlink() {
+                    let _ = fs::remove_dir_all(&path);
+                } else {
+                    let _ = fs::remove_file(&path);
+                }
             }
         }
         if !Path::new("/opt/proxy_config").exists()
@@ -79,9 +84,13 @@ impl World {
         self.write_config_file("proxy.conf", text);
     }
 
-    /// Writes another file of `/opt/proxy_config/` (a `.test` file, say).
-    pub fn write_config_file(&self, name: &str, text: &str) {
-        fs::write(namespace::config_source().join(name), text)
-            .unwrap_or_else(|e| panic!("write {name}: {e}"));
+    /// Writes another file of the config dir (a `.test`, included or map
+    /// file), `relative` to it, creating its directories.
+    pub fn write_config_file(&self, relative: &str, bytes: impl AsRef<[u8]>) {
+        let path = namespace::config_source().join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).expect("create the file's directory");
+        }
+        fs::write(&path, bytes).unwrap_or_else(|e| panic!("write {relative}: {e}"));
     }
 }

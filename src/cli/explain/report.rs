@@ -7,9 +7,11 @@ use std::net::IpAddr;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde::Serialize;
 
+use crate::rules::exchange::Exchange;
 use crate::rules::trace::{RuleStatus, RuleTrace};
 use crate::rules::{
-    Decision, HeaderEdit, Outcome, RequestFacts, RuleSet, TargetError, apply_edits, evaluate_traced,
+    Decision, HeaderEdit, Outcome, Phase, RequestFacts, RuleSet, TargetError, UpstreamAnswer,
+    apply_edits, simulate_traced,
 };
 
 /// Everything `explain` says about one request.
@@ -21,6 +23,27 @@ pub struct Report {
     pub rules: Vec<RuleView>,
     /// What the proxy does.
     pub outcome: OutcomeView,
+    /// What the client gets after the response phase (section 17): shown
+    /// when the config has response rules or a next-hop answer was described.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<ResponseView>,
+}
+
+/// The answer the client gets, after the response rules.
+#[derive(Debug, Serialize)]
+pub struct ResponseView {
+    /// The status.
+    pub status: u16,
+    /// Who answered: `upstream`, `request rule NAME` or `response rule NAME`.
+    pub from: String,
+    /// The headers, every edit applied.
+    pub headers: Vec<(String, String)>,
+    /// A generated answer's body.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The response rules' header changes, in order (after the request
+    /// phase's `response header_changes`).
+    pub response_rule_changes: Vec<EditView>,
 }
 
 /// The request's fields (spec §4).
@@ -54,6 +77,9 @@ pub struct RequestView {
 pub struct RuleView {
     /// Position in the file, from 1.
     pub number: usize,
+    /// Whether it is an `on response` rule.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub on_response: bool,
     /// What happened.
     #[serde(flatten)]
     pub trace: RuleTrace,
@@ -106,6 +132,8 @@ pub enum OutcomeView {
         status: u16,
         /// The body.
         body: String,
+        /// Its `Content-Type` before any rule's edit.
+        content_type: String,
         /// Changes to the generated response's headers.
         response_header_changes: Vec<EditView>,
     },
@@ -119,12 +147,16 @@ pub enum OutcomeView {
 }
 
 impl Report {
-    /// Evaluates the request with the server's evaluator and describes it.
+    /// Evaluates the request (and, when described or generated, the answer)
+    /// with the server's evaluator and describes it; `fired_only` keeps the
+    /// rules that fired (`--fired`).
     pub fn build(
         rule_set: &RuleSet,
         parts: &http::request::Parts,
         url: &str,
         peer: IpAddr,
+        upstream: Option<&UpstreamAnswer>,
+        fired_only: bool,
     ) -> Report {
         let mut request = RequestView {
             url: url.to_owned(),
@@ -140,6 +172,7 @@ impl Report {
             request: request.clone_shallow(),
             rules: Vec::new(),
             outcome: OutcomeView::Error { status, reason },
+            response: None,
         };
         if parts.method == Method::CONNECT {
             return refused(405, "CONNECT is not supported".to_owned());
@@ -150,7 +183,7 @@ impl Report {
                 return refused(400, error.to_string());
             }
         };
-        let (decision, trace) = evaluate_traced(rule_set, &facts);
+        let (exchange, trace) = simulate_traced(rule_set, &facts, upstream);
         request.scheme = Some(facts.scheme.as_str().to_owned());
         request.host = Some(facts.host.clone());
         request.path = Some(facts.path.clone());
@@ -162,15 +195,60 @@ impl Report {
             .enumerate()
             .map(|(at, trace)| RuleView {
                 number: at + 1,
+                on_response: rule_set
+                    .rules
+                    .get(at)
+                    .is_some_and(|rule| rule.phase == Phase::Response),
                 trace,
             })
+            .filter(|view| !fired_only || view.trace.status == RuleStatus::Fired)
             .collect();
+        let shows_response = upstream.is_some() || !rule_set.index().response_rules.is_empty();
         Report {
             request,
             rules,
-            outcome: outcome_view(&decision, &facts, parts),
+            outcome: outcome_view(&exchange.request, &facts, parts),
+            response: shows_response
+                .then(|| response_view(rule_set, &exchange))
+                .flatten(),
         }
     }
+}
+
+/// The client's answer, when the response phase ran.
+fn response_view(rule_set: &RuleSet, exchange: &Exchange) -> Option<ResponseView> {
+    let client = exchange.client.as_ref()?;
+    let response = exchange.response.as_ref()?;
+    let name = |at: Option<&usize>| {
+        at.and_then(|&at| rule_set.rules.get(at))
+            .map_or_else(String::new, |rule| rule.name.clone())
+    };
+    let from = if response.replaced.is_some() {
+        format!("response rule {}", name(response.fired.last()))
+    } else if client.generated.is_some() {
+        format!("request rule {}", name(exchange.request.fired.last()))
+    } else {
+        "upstream".to_owned()
+    };
+    Some(ResponseView {
+        status: client.status.as_u16(),
+        from,
+        headers: client
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.to_string(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: client
+            .body
+            .as_ref()
+            .map(|body| String::from_utf8_lossy(body).into_owned()),
+        response_rule_changes: edits_view(&response.edits),
+    })
 }
 
 impl RequestView {
@@ -200,9 +278,14 @@ fn outcome_view(
             location: String::from_utf8_lossy(location.as_bytes()).into_owned(),
             response_header_changes,
         },
-        Outcome::Respond { status, body } => OutcomeView::Respond {
+        Outcome::Respond {
+            status,
+            body,
+            content_type,
+        } => OutcomeView::Respond {
             status: status.as_u16(),
             body: String::from_utf8_lossy(body).into_owned(),
+            content_type: String::from_utf8_lossy(content_type.as_bytes()).into_owned(),
             response_header_changes,
         },
         Outcome::Forward { target } => OutcomeView::Forward {
@@ -240,6 +323,11 @@ fn edited_in_place(headers: &HeaderMap, edits: &[HeaderEdit]) -> Vec<(String, St
             },
             HeaderEdit::Add(name, value) => lines.push((name.clone(), value.clone())),
             HeaderEdit::Remove(name) => lines.retain(|(line, _)| line != name),
+            HeaderEdit::Default(name, value) => {
+                if !lines.iter().any(|(line, _)| line == name) {
+                    lines.push((name.clone(), value.clone()));
+                }
+            }
         }
     }
     let mut check = headers.clone();
@@ -268,6 +356,7 @@ fn edits_view(edits: &[HeaderEdit]) -> Vec<EditView> {
                 HeaderEdit::Set(name, value) => ("set", name, Some(value)),
                 HeaderEdit::Add(name, value) => ("add", name, Some(value)),
                 HeaderEdit::Remove(name) => ("remove", name, None),
+                HeaderEdit::Default(name, value) => ("default", name, Some(value)),
             };
             EditView {
                 op,
@@ -313,15 +402,42 @@ impl fmt::Display for Report {
             }
         }
         writeln!(f)?;
-        write_outcome(f, &self.outcome)
+        write_outcome(f, &self.outcome)?;
+        if let Some(response) = &self.response {
+            writeln!(f)?;
+            write_response(f, response)?;
+        }
+        Ok(())
     }
+}
+
+fn write_response(f: &mut fmt::Formatter<'_>, response: &ResponseView) -> fmt::Result {
+    writeln!(
+        f,
+        "client gets: {} (from {})",
+        response.status, response.from
+    )?;
+    for (name, value) in &response.headers {
+        writeln!(f, "    {name}: {value}")?;
+    }
+    if let Some(body) = &response.body {
+        writeln!(f, "  body: {body:?}")?;
+    }
+    write_edits(f, "response rule changes", &response.response_rule_changes)
 }
 
 fn write_rule(f: &mut fmt::Formatter<'_>, rule: &RuleView, width: usize) -> fmt::Result {
     let trace = &rule.trace;
     write!(f, "  {:>2}. {:<width$}  ", rule.number, trace.name)?;
+    if rule.on_response {
+        write!(f, "(on response) ")?;
+    }
     match (trace.status, &trace.failed) {
         (RuleStatus::Fired, _) => writeln!(f, "fired")?,
+        (RuleStatus::DependsOnResponse, _) => writeln!(
+            f,
+            "depends on the response (describe it with --status and --response-header)"
+        )?,
         (RuleStatus::NotReached, _) => {
             writeln!(f, "not reached (an earlier rule answered or stopped)")?
         }
@@ -351,6 +467,13 @@ fn write_rule(f: &mut fmt::Formatter<'_>, rule: &RuleView, width: usize) -> fmt:
             Some(value) => writeln!(f, " = {value:?}")?,
             None => writeln!(f, " took no part (expands to \"\")")?,
         }
+    }
+    for lookup in &trace.lookups {
+        writeln!(
+            f,
+            "        {{${}}} = {:?}  (key {:?})",
+            lookup.map, lookup.value, lookup.key
+        )?;
     }
     for skipped in &trace.skipped_headers {
         writeln!(f, "        skipped header (invalid value): {skipped}")?;
@@ -389,10 +512,11 @@ fn write_outcome(f: &mut fmt::Formatter<'_>, outcome: &OutcomeView) -> fmt::Resu
         OutcomeView::Respond {
             status,
             body,
+            content_type,
             response_header_changes,
         } => {
             writeln!(f, "outcome: respond {status}")?;
-            writeln!(f, "  content-type: text/plain; charset=utf-8")?;
+            writeln!(f, "  content-type: {content_type}")?;
             writeln!(f, "  body: {body:?}")?;
             write_edits(f, "response header changes", response_header_changes)
         }

@@ -1,12 +1,15 @@
 //! Actions (§6): status codes, header names and values, and targets checked;
 //! templates compiled against the rule's regexes.
 
+use std::path::Path;
+
 use http::{HeaderName, StatusCode};
 
 use super::super::ast::{HeaderOp, HeaderSide, QueryEdit, StatementKind, Word};
 use super::super::diagnostic::{Code, Diagnostic};
 use super::super::faults::strings as faults;
 use super::super::string_literal::StringLiteral;
+use super::file_body;
 use super::function::CallTable;
 use super::template::{self, Scope};
 use crate::rules::{
@@ -33,6 +36,7 @@ pub fn compile(
     kind: &StatementKind,
     scope: Scope<'_>,
     calls: &mut CallTable,
+    dir: Option<&Path>,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Action> {
     let mut template = |literal: &StringLiteral, out: &mut Vec<Diagnostic>| {
@@ -51,7 +55,19 @@ pub fn compile(
                 target: target.filter(|_| clean)?,
             })
         }
-        StatementKind::Respond { status, body } => {
+        StatementKind::Respond {
+            status,
+            file: Some(path),
+            ..
+        } => {
+            let status = respond_status(status).map_err(|d| out.push(d)).ok();
+            let file = file_body::read(path, dir).map_err(|d| out.push(d)).ok();
+            Some(Action::RespondFile {
+                status: status?,
+                file: file?,
+            })
+        }
+        StatementKind::Respond { status, body, .. } => {
             let status = respond_status(status).map_err(|d| out.push(d)).ok();
             let body = match body {
                 Some(body) => template(body, out),
@@ -100,8 +116,12 @@ pub fn compile(
                     );
                     None
                 }
-                (HeaderOp::Set | HeaderOp::Add, None) => {
-                    let verb = if *op == HeaderOp::Set { "set" } else { "add" };
+                (HeaderOp::Set | HeaderOp::Add | HeaderOp::Default, None) => {
+                    let verb = match op {
+                        HeaderOp::Set => "set",
+                        HeaderOp::Add => "add",
+                        _ => "default",
+                    };
                     out.push(
                         Diagnostic::error(
                             Code::HeaderValueArity,
@@ -113,17 +133,17 @@ pub fn compile(
                     );
                     None
                 }
-                (HeaderOp::Set | HeaderOp::Add, Some(value)) => {
+                (HeaderOp::Set | HeaderOp::Add | HeaderOp::Default, Some(value)) => {
                     let clean = header_value_clean(value, out);
                     let compiled = template(value, out);
                     let (header, compiled) = (header?, compiled?);
                     if !clean {
                         return None;
                     }
-                    Some(if *op == HeaderOp::Set {
-                        HeaderAction::Set(header, compiled)
-                    } else {
-                        HeaderAction::Add(header, compiled)
+                    Some(match op {
+                        HeaderOp::Set => HeaderAction::Set(header, compiled),
+                        HeaderOp::Add => HeaderAction::Add(header, compiled),
+                        _ => HeaderAction::Default(header, compiled),
                     })
                 }
             }?;
@@ -266,6 +286,10 @@ fn starts_with_slash(template: &Template) -> bool {
     match template.parts.first() {
         Some(TemplatePart::Literal(text)) => text.starts_with('/'),
         Some(TemplatePart::Field(field)) => is_path(field),
+        // `{$MAP}` first: every value of the map must start with `/`.
+        Some(TemplatePart::MapValue { map, .. }) => {
+            map.entries().all(|(_, value)| value.starts_with('/'))
+        }
         _ => false,
     }
 }

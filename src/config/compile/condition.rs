@@ -2,18 +2,22 @@
 //! `rules::Condition`, recording every regex so templates can resolve captures.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use ipnet::IpNet;
 
-use super::super::ast::{Expr, FieldRef, Operator, TestExpr, Value};
+use super::super::ast::{Expr, FieldRef, Operator, TestExpr, Value, Word};
 use super::super::diagnostic::{Code, Diagnostic};
+use super::super::faults::maps as map_faults;
+use super::super::faults::response as response_faults;
 use super::super::faults::strings as faults;
 use super::super::span::Span;
 use super::super::string_literal::StringLiteral;
+use super::declarations::{Body, Declarations};
 use super::field;
 use super::function::CallTable;
 use super::regex;
-use crate::rules::{Condition, Field, Test, TestOp, ValueSet};
+use crate::rules::{Condition, Field, Map, Ordering, Phase, Test, TestOp, ValueSet};
 
 /// Why a regex's groups may not have matched when the rule fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,17 +56,39 @@ pub struct RegexInfo {
     pub literal: Span,
 }
 
+/// What templates need to know about one `FIELD in $MAP` of a rule's condition.
+#[derive(Debug, Clone)]
+pub struct MapBinding {
+    /// The map's name as written.
+    pub name: String,
+    /// The map; `None` when it is unknown or broken (already reported).
+    pub map: Option<Arc<Map>>,
+    /// The field whose value is the key.
+    pub field: Option<Field>,
+    /// Why the test may not have held when the rule fires, if it may.
+    pub uncertain: Option<Uncertainty>,
+    /// The whole test.
+    pub test: Span,
+}
+
 /// Compiles one condition, collecting every fault into `out`.
 pub struct ConditionCompiler<'a> {
     out: &'a mut Vec<Diagnostic>,
     cache: &'a mut regex::RegexCache,
+    declarations: &'a Declarations,
     calls: &'a mut CallTable,
     /// The regexes seen so far, in source order.
     pub regexes: Vec<RegexInfo>,
+    /// Every `in $NAME` seen so far, in source order.
+    pub bindings: Vec<MapBinding>,
     slots: usize,
     /// Whether a regex failed to compile, so its groups are unknown and
     /// templates must not report them as missing.
     pub broken: bool,
+    /// The rule's phase: response fields need `on response`.
+    pub phase: Phase,
+    /// The rule's name, for the "mark the rule `on response`" help.
+    pub rule: String,
 }
 
 impl<'a> ConditionCompiler<'a> {
@@ -70,15 +96,20 @@ impl<'a> ConditionCompiler<'a> {
     pub fn new(
         out: &'a mut Vec<Diagnostic>,
         cache: &'a mut regex::RegexCache,
+        declarations: &'a Declarations,
         calls: &'a mut CallTable,
     ) -> Self {
         ConditionCompiler {
             out,
             cache,
+            declarations,
             calls,
             regexes: Vec::new(),
+            bindings: Vec::new(),
             slots: 0,
             broken: false,
+            phase: Phase::Request,
+            rule: String::new(),
         }
     }
 
@@ -121,8 +152,22 @@ impl<'a> ConditionCompiler<'a> {
     }
 
     /// Resolves a field reference as written in a condition, with the
-    /// functions around it.
+    /// functions around it, refusing a response field in a request rule.
     fn field(&mut self, field_ref: &FieldRef) -> Option<Field> {
+        let field = self.any_field(field_ref)?;
+        if field.is_response() && self.phase == Phase::Request {
+            let diagnostic = response_faults::response_field_in_request_rule(
+                &field_ref.name.text,
+                field_ref.span,
+                &self.rule,
+            );
+            self.report(diagnostic);
+            return None;
+        }
+        Some(field)
+    }
+
+    fn any_field(&mut self, field_ref: &FieldRef) -> Option<Field> {
         let name = field_ref.name.text.as_str();
         // `lower("x")` reads as a field named `lower` with an argument.
         if field_ref.arg.is_some() && crate::rules::function::FUNCTION_NAMES.contains(&name) {
@@ -196,14 +241,17 @@ impl<'a> ConditionCompiler<'a> {
             return None;
         }
         let field = self.field(field_ref)?;
-        if matches!(field, Field::Header(_) | Field::Cookie(_) | Field::Arg(_)) {
+        if matches!(
+            field,
+            Field::Header(_) | Field::Cookie(_) | Field::Arg(_) | Field::ResponseHeader(_)
+        ) {
             return Some(Condition::Exists(field));
         }
         let name = &field_ref.name.text;
         self.report(
             Diagnostic::error(
                 Code::ExistsOnPlainField,
-                "`exists` applies to `header`, `cookie` and `arg` only",
+                "`exists` applies to `header`, `cookie`, `arg` and `response_header` only",
                 field_ref.span,
                 format!("`{name}` is always present"),
             )
@@ -215,12 +263,32 @@ impl<'a> ConditionCompiler<'a> {
     fn test(&mut self, test: &TestExpr, context: Option<Uncertainty>) -> Option<Condition> {
         let field = self.field(&test.field);
         let (operator, op_span) = test.op;
-        let op = match operator {
-            Operator::MatchIgnoringCase => {
+        // `status` in a request rule is reported as such; its value is
+        // still checked as a status's.
+        let is_status = test.field.name.text == "status"
+            && test.field.arg.is_none()
+            && test.field.calls.is_empty();
+        if is_status {
+            let op = self.status_op(operator, op_span, &test.value);
+            return Some(Condition::Test(Test {
+                field: field?,
+                op: op?,
+            }));
+        }
+        let misfit = self.integers_for_text(operator, op_span, &test.value, &test.field);
+        if let Some(found) = misfit {
+            self.report(found);
+            if matches!(operator, Operator::Match | Operator::NotMatch) {
+                self.broken = true;
+            }
+            return None;
+        }
+        let op = match (operator, &test.value) {
+            (Operator::MatchIgnoringCase, _) => {
                 self.report(faults::case_insensitive_operator(op_span));
                 return None;
             }
-            Operator::NotPrefix | Operator::NotSuffix | Operator::NotContains => {
+            (Operator::NotPrefix | Operator::NotSuffix | Operator::NotContains, _) => {
                 self.report(faults::negated_operator(
                     symbol(operator),
                     &field_text(&test.field),
@@ -228,10 +296,25 @@ impl<'a> ConditionCompiler<'a> {
                 ));
                 return None;
             }
-            Operator::In | Operator::NotIn => {
+            (Operator::In | Operator::NotIn, Value::Reference(word)) => {
+                self.reference_op(operator, word, test, field.as_ref(), context)
+            }
+            (_, Value::Reference(word)) => {
+                self.report(map_faults::reference_operator(
+                    &word.text,
+                    symbol(operator),
+                    word.span,
+                    op_span,
+                ));
+                if matches!(operator, Operator::Match | Operator::NotMatch) {
+                    self.broken = true;
+                }
+                return None;
+            }
+            (Operator::In | Operator::NotIn, _) => {
                 self.list_op(operator, op_span, &test.value, field.as_ref())
             }
-            Operator::Match | Operator::NotMatch => {
+            (Operator::Match | Operator::NotMatch, _) => {
                 let Some(literal) = self.single(operator, op_span, &test.value) else {
                     // Its groups are unknown: templates must not report them.
                     self.broken = true;
@@ -250,6 +333,202 @@ impl<'a> ConditionCompiler<'a> {
         }))
     }
 
+    /// A bare integer or an ordering operator where the field is text.
+    fn integers_for_text(
+        &self,
+        operator: Operator,
+        op_span: Span,
+        value: &Value,
+        field_ref: &FieldRef,
+    ) -> Option<Diagnostic> {
+        let field = field_ref.name.text.as_str();
+        if ordering(operator).is_some() {
+            return Some(response_faults::ordering_on_text(
+                symbol(operator),
+                field,
+                op_span,
+            ));
+        }
+        match value {
+            Value::Number(word) => Some(response_faults::integer_for_text(
+                field, word.span, &word.text,
+            )),
+            Value::Numbers { numbers, .. } => numbers
+                .first()
+                .map(|word| response_faults::integer_for_text(field, word.span, &word.text)),
+            _ => None,
+        }
+    }
+
+    /// `status` compared (section 12): integers with `==`, `!=`, the
+    /// ordering operators and `in`/`not in`; anything else is a fault.
+    fn status_op(&mut self, operator: Operator, op_span: Span, value: &Value) -> Option<TestOp> {
+        if let Some(order) = ordering(operator) {
+            return match value {
+                Value::Number(word) => {
+                    let status = self.status_number(word, true)?;
+                    Some(TestOp::Ordered(order, status))
+                }
+                other => {
+                    let example = format!("status {} 500", symbol(operator));
+                    self.report(response_faults::status_with_string(other.span(), &example));
+                    None
+                }
+            };
+        }
+        match (operator, value) {
+            (Operator::Eq | Operator::Ne, Value::Number(word)) => {
+                let status = self.status_number(word, false)?.to_string();
+                Some(if operator == Operator::Eq {
+                    TestOp::Equals(status)
+                } else {
+                    TestOp::NotEquals(status)
+                })
+            }
+            (
+                Operator::In | Operator::NotIn,
+                Value::Numbers {
+                    numbers, strings, ..
+                },
+            ) => {
+                if let Some(string) = strings.first() {
+                    self.report(response_faults::status_with_string(
+                        string.span,
+                        "status in [502, 503, 504]",
+                    ));
+                    return None;
+                }
+                let mut set = ValueSet::default();
+                for word in numbers {
+                    set.strings
+                        .push(self.status_number(word, false)?.to_string());
+                }
+                Some(if operator == Operator::In {
+                    TestOp::In(set)
+                } else {
+                    TestOp::NotIn(set)
+                })
+            }
+            (Operator::In | Operator::NotIn, Value::Reference(word)) => {
+                self.status_list(operator, word)
+            }
+            (Operator::In | Operator::NotIn, Value::List(items, span)) if items.is_empty() => {
+                self.list_op(operator, op_span, &Value::List(Vec::new(), *span), None)
+            }
+            (Operator::In | Operator::NotIn, Value::List(items, _)) => {
+                let at = items.first().map_or(op_span, |item| item.span);
+                self.report(response_faults::status_with_string(
+                    at,
+                    "status in [502, 503, 504]",
+                ));
+                None
+            }
+            (Operator::In | Operator::NotIn, Value::Number(word)) => {
+                let word_text = if operator == Operator::In {
+                    "in"
+                } else {
+                    "not in"
+                };
+                self.report(
+                    Diagnostic::error(
+                        Code::ValueShape,
+                        format!("`{word_text}` takes a list"),
+                        word.span,
+                        "one integer",
+                    )
+                    .with_related(op_span, "this operator")
+                    .with_help(format!("write `{word_text} [{}]`, or use `==`", word.text)),
+                );
+                None
+            }
+            (Operator::Eq | Operator::Ne, Value::Numbers { span, .. }) => {
+                self.report(
+                    Diagnostic::error(
+                        Code::ValueShape,
+                        format!(
+                            "`{}` compares with one integer, not a list",
+                            symbol(operator)
+                        ),
+                        *span,
+                        "a list",
+                    )
+                    .with_related(op_span, "this operator")
+                    .with_help("use `in [ … ]` to compare with several statuses"),
+                );
+                None
+            }
+            (Operator::Eq | Operator::Ne, other) => {
+                let example = format!("status {} 503", symbol(operator));
+                self.report(response_faults::status_with_string(other.span(), &example));
+                None
+            }
+            _ => {
+                self.report(response_faults::status_operator(symbol(operator), op_span));
+                None
+            }
+        }
+    }
+
+    /// `status in $NAME`: a declared list of integers (section 14), each a
+    /// status of 100–599.
+    fn status_list(&mut self, operator: Operator, word: &Word) -> Option<TestOp> {
+        let declarations = self.declarations;
+        let Some(declared) = declarations.lookup(&word.text) else {
+            self.report(map_faults::unknown_name(
+                &word.text,
+                word.span,
+                declarations.suggest(&word.text),
+            ));
+            return None;
+        };
+        let items = match &declared.body {
+            Body::Integers(items) => items,
+            Body::Broken(_) => return None,
+            _ => {
+                self.report(map_faults::list_kind(
+                    &word.text,
+                    "status",
+                    false,
+                    word.span,
+                    declared.name,
+                ));
+                return None;
+            }
+        };
+        let mut set = ValueSet::default();
+        for code in items {
+            if !(100..=599).contains(code) {
+                self.report(response_faults::status_out_of_range(
+                    &code.to_string(),
+                    word.span,
+                    false,
+                ));
+                return None;
+            }
+            set.strings.push(code.to_string());
+        }
+        set.list = Some(word.text.clone());
+        Some(if operator == Operator::In {
+            TestOp::In(set)
+        } else {
+            TestOp::NotIn(set)
+        })
+    }
+
+    /// A status as written: 100–599, or 0–999 after an ordering operator.
+    fn status_number(&mut self, word: &Word, ordering: bool) -> Option<u16> {
+        let range = if ordering { 0..=999 } else { 100..=599 };
+        match word.text.parse::<i64>() {
+            Ok(number) if range.contains(&number) => u16::try_from(number).ok(),
+            _ => {
+                self.report(response_faults::status_out_of_range(
+                    &word.text, word.span, ordering,
+                ));
+                None
+            }
+        }
+    }
+
     fn single<'v>(
         &mut self,
         operator: Operator,
@@ -258,6 +537,8 @@ impl<'a> ConditionCompiler<'a> {
     ) -> Option<&'v StringLiteral> {
         match value {
             Value::Single(literal) => Some(literal),
+            // Refused before (`integers_for_text`), or reported by `test`.
+            Value::Number(_) | Value::Numbers { .. } | Value::Reference(_) => None,
             Value::List(_, span) => {
                 let symbol = symbol(operator);
                 self.report(
@@ -352,6 +633,8 @@ impl<'a> ConditionCompiler<'a> {
                 return None;
             }
             Value::List(items, _) => items,
+            // Refused before (`integers_for_text`), or reported by `test`.
+            Value::Number(_) | Value::Numbers { .. } | Value::Reference(_) => return None,
             Value::Single(literal) => {
                 let word = if operator == Operator::In {
                     "in"
@@ -374,6 +657,93 @@ impl<'a> ConditionCompiler<'a> {
                 return None;
             }
         };
+        let set = self.value_set(items, field)?;
+        Some(if operator == Operator::In {
+            TestOp::In(set)
+        } else {
+            TestOp::NotIn(set)
+        })
+    }
+
+    /// `in $NAME` / `not in $NAME`: a declared list (as if written here) or
+    /// a map (its keys; `in` binds `{$NAME}` for the templates).
+    fn reference_op(
+        &mut self,
+        operator: Operator,
+        word: &Word,
+        test: &TestExpr,
+        field: Option<&Field>,
+        context: Option<Uncertainty>,
+    ) -> Option<TestOp> {
+        let name = word.text.as_str();
+        let declarations = self.declarations;
+        let Some(declared) = declarations.lookup(name) else {
+            self.report(map_faults::unknown_name(
+                name,
+                word.span,
+                declarations.suggest(name),
+            ));
+            if operator == Operator::In {
+                self.bind(name, None, field, context, test.span);
+            }
+            return None;
+        };
+        match &declared.body {
+            Body::Broken(_) => {
+                if operator == Operator::In {
+                    self.bind(name, None, field, context, test.span);
+                }
+                None
+            }
+            Body::Map(map) => {
+                if operator == Operator::In {
+                    self.bind(name, Some(map.clone()), field, context, test.span);
+                    Some(TestOp::InMap(map.clone()))
+                } else {
+                    Some(TestOp::NotInMap(map.clone()))
+                }
+            }
+            Body::Integers(_) => {
+                self.report(map_faults::list_kind(
+                    name,
+                    &test.field.name.text,
+                    true,
+                    word.span,
+                    declared.name,
+                ));
+                None
+            }
+            Body::Strings(items) => {
+                let mut set = self.value_set(items, field)?;
+                set.list = Some(name.to_owned());
+                Some(if operator == Operator::In {
+                    TestOp::In(set)
+                } else {
+                    TestOp::NotIn(set)
+                })
+            }
+        }
+    }
+
+    fn bind(
+        &mut self,
+        name: &str,
+        map: Option<Arc<Map>>,
+        field: Option<&Field>,
+        uncertain: Option<Uncertainty>,
+        test: Span,
+    ) {
+        self.bindings.push(MapBinding {
+            name: name.to_owned(),
+            map,
+            field: field.cloned(),
+            uncertain,
+            test,
+        });
+    }
+
+    /// The members of a list, checked for the field they are compared with.
+    fn value_set(&mut self, items: &[StringLiteral], field: Option<&Field>) -> Option<ValueSet> {
         let mut set = ValueSet::default();
         let mut ok = true;
         for item in items {
@@ -397,14 +767,7 @@ impl<'a> ConditionCompiler<'a> {
                 _ => set.strings.push(item.value.clone()),
             }
         }
-        if !ok {
-            return None;
-        }
-        Some(if operator == Operator::In {
-            TestOp::In(set)
-        } else {
-            TestOp::NotIn(set)
-        })
+        ok.then_some(set)
     }
 
     fn regex_op(
@@ -520,6 +883,21 @@ fn symbol(operator: Operator) -> &'static str {
         Operator::NotPrefix => "!^=",
         Operator::NotSuffix => "!$=",
         Operator::NotContains => "!*=",
+        Operator::Less => "<",
+        Operator::LessEq => "<=",
+        Operator::Greater => ">",
+        Operator::GreaterEq => ">=",
+    }
+}
+
+/// The ordering of `<`, `<=`, `>`, `>=`; `None` for the other operators.
+fn ordering(operator: Operator) -> Option<Ordering> {
+    match operator {
+        Operator::Less => Some(Ordering::Less),
+        Operator::LessEq => Some(Ordering::LessEq),
+        Operator::Greater => Some(Ordering::Greater),
+        Operator::GreaterEq => Some(Ordering::GreaterEq),
+        _ => None,
     }
 }
 

@@ -18,7 +18,9 @@ pub const PLAIN_FIELDS: [&str; 7] = [
     "client_ip",
 ];
 /// The fields that take a name.
-pub const NAMED_FIELDS: [&str; 3] = ["header", "cookie", "arg"];
+pub const NAMED_FIELDS: [&str; 4] = ["header", "cookie", "arg", "response_header"];
+/// The fields of the response without an argument (section 12).
+pub const RESPONSE_FIELDS: [&str; 2] = ["status", "content_type"];
 
 /// The plain field called `name`.
 pub fn plain(name: &str) -> Option<Field> {
@@ -30,20 +32,28 @@ pub fn plain(name: &str) -> Option<Field> {
         "query" => Field::Query,
         "uri" => Field::Uri,
         "client_ip" => Field::ClientIp,
+        "status" => Field::Status,
+        "content_type" => Field::ContentType,
         _ => return None,
     })
 }
 
 /// Whether `name` is any field's name.
 pub fn is_field_name(name: &str) -> bool {
-    PLAIN_FIELDS.contains(&name) || NAMED_FIELDS.contains(&name)
+    PLAIN_FIELDS.contains(&name) || NAMED_FIELDS.contains(&name) || RESPONSE_FIELDS.contains(&name)
 }
 
 /// The named field `kind("arg")`; `arg_span` is where the argument is written.
 pub fn named(kind: &str, arg: &str, arg_span: Span) -> Result<Field, Diagnostic> {
     match kind {
-        "header" => HeaderName::from_bytes(arg.as_bytes())
-            .map(|name| Field::Header(HeaderField::new(name, arg)))
+        "header" | "response_header" => HeaderName::from_bytes(arg.as_bytes())
+            .map(|name| {
+                if kind == "header" {
+                    Field::Header(HeaderField::new(name, arg))
+                } else {
+                    Field::ResponseHeader(name)
+                }
+            })
             .map_err(|_| {
                 Diagnostic::error(
                     Code::InvalidHeaderName,
@@ -69,7 +79,11 @@ pub fn named(kind: &str, arg: &str, arg_span: Span) -> Result<Field, Diagnostic>
 
 /// The diagnostic for a field name that does not exist.
 pub fn unknown(name: &str, span: Span) -> Diagnostic {
-    let candidates = PLAIN_FIELDS.iter().chain(NAMED_FIELDS.iter()).copied();
+    let candidates = PLAIN_FIELDS
+        .iter()
+        .chain(NAMED_FIELDS.iter())
+        .chain(RESPONSE_FIELDS.iter())
+        .copied();
     let diagnostic = Diagnostic::error(
         Code::UnknownField,
         format!("unknown field `{name}`"),
@@ -79,7 +93,7 @@ pub fn unknown(name: &str, span: Span) -> Diagnostic {
     match did_you_mean(name, candidates) {
         Some(suggestion) => diagnostic.with_help(suggestion),
         None => diagnostic.with_help(
-            "the fields are scheme, host, method, path, query, uri, client_ip, header(\"Name\"), cookie(\"name\") and arg(\"name\")",
+            "the fields are scheme, host, method, path, query, uri, client_ip, header(\"Name\"), cookie(\"name\") and arg(\"name\"); `on response` rules also have status, content_type and response_header(\"Name\")",
         ),
     }
 }

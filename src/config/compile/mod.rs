@@ -3,43 +3,74 @@
 
 pub mod action;
 pub mod condition;
+pub mod declarations;
 pub mod field;
+pub mod file_body;
 pub mod function;
+pub mod map_build;
 pub mod regex;
 pub mod settings;
 pub mod template;
 
 use std::collections::HashMap;
+use std::path::Path;
 
-use super::ast::{File, RuleBlock, StatementKind};
+use super::ast::{File, HeaderSide, RuleBlock, StatementKind};
 use super::diagnostic::{Code, Diagnostic};
+use super::faults::response as faults;
+use super::sources::SourceMap;
 use super::span::Span;
-use crate::rules::{Rule, RuleSet};
+use crate::rules::{Phase, Rule, RuleSet};
 use condition::ConditionCompiler;
+use declarations::Declarations;
 
-/// Compiles the file; `Err` carries every fault found.
-pub fn compile(file: &File, source_hash: String) -> Result<RuleSet, Vec<Diagnostic>> {
+/// The map files the loader read: where each one's text sits in `sources`.
+#[derive(Debug, Clone, Copy)]
+pub struct MapFiles<'a> {
+    /// Every file of the config.
+    pub sources: &'a SourceMap,
+    /// The start of a `map … from "FILE"` path literal → the file's base.
+    pub bases: &'a HashMap<usize, usize>,
+}
+
+/// Compiles the config (every file already in `file`; file bodies read
+/// from `dir`, and a fault when there is none); `Ok` carries the
+/// rule set and the warnings found on the way (unused lists and maps),
+/// `Err` every fault found.
+pub fn compile(
+    file: &File,
+    source_hash: String,
+    map_files: &MapFiles<'_>,
+    dir: Option<&Path>,
+) -> Result<(RuleSet, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut out = Vec::new();
     let settings = settings::compile(&file.settings, &mut out);
+    let declarations = Declarations::build(file, map_files, &mut out);
     let mut names: HashMap<&str, Span> = HashMap::new();
     let mut rules = Vec::with_capacity(file.rules.len());
     let mut cache = regex::RegexCache::default();
     let mut calls = function::CallTable::default();
     for block in &file.rules {
         check_name(block, &mut names, &mut out);
-        if let Some(rule) = compile_rule(block, &mut cache, &mut calls, &mut out) {
+        if let Some(rule) =
+            compile_rule(block, &mut cache, &mut calls, &declarations, dir, &mut out)
+        {
             rules.push(rule);
         }
     }
     if out.is_empty() {
-        Ok(RuleSet {
-            settings,
-            rules,
-            source_hash,
-            // Built on first use (`RuleSet::index`), so `validate` never pays
-            // for the evaluation index.
-            index: Default::default(),
-        })
+        let warnings = declarations.unused();
+        Ok((
+            RuleSet {
+                settings,
+                rules,
+                source_hash,
+                // Built on first use (`RuleSet::index`), so `validate` never pays
+                // for the evaluation index.
+                index: Default::default(),
+            },
+            warnings,
+        ))
     } else {
         Err(out)
     }
@@ -76,10 +107,38 @@ fn check_name<'a>(
                 "defined again here",
             )
             .with_related(first, "first defined here")
-            .with_help("rule names are unique in the file; rename one of them"),
+            .with_help(
+                "rule names are unique across all the files of the config; rename one of them",
+            ),
         );
     } else {
         names.insert(name, block.name.span);
+    }
+}
+
+/// The rule's phase from `on WORD`; `None` (reported) for an unknown word.
+fn phase_of(block: &RuleBlock, out: &mut Vec<Diagnostic>) -> Option<Phase> {
+    match block.phase.as_ref().map(|word| word.text.as_str()) {
+        None | Some("request") => Some(Phase::Request),
+        Some("response") => Some(Phase::Response),
+        Some(other) => {
+            let span = block.phase.as_ref().map_or(block.name.span, |w| w.span);
+            out.push(faults::unknown_phase(other, span));
+            None
+        }
+    }
+}
+
+/// A request action in a response rule: what to call it in the message.
+fn request_action(kind: &StatementKind) -> Option<&'static str> {
+    match kind {
+        StatementKind::Rewrite { .. } => Some("rewrite"),
+        StatementKind::Query(_) => Some("query"),
+        StatementKind::Header {
+            side: HeaderSide::Request,
+            ..
+        } => Some("request header"),
+        _ => None,
     }
 }
 
@@ -87,15 +146,22 @@ fn compile_rule(
     block: &RuleBlock,
     cache: &mut regex::RegexCache,
     calls: &mut function::CallTable,
+    declarations: &Declarations,
+    dir: Option<&Path>,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Rule> {
     let errors_before = out.len();
+    let phase = phase_of(block, out);
     let mut when: Option<Span> = None;
     let mut terminal: Option<Span> = None;
     let mut first_action: Option<Span> = None;
     let mut condition = None;
     let mut compiler_out = Vec::new();
-    let mut compiler = ConditionCompiler::new(&mut compiler_out, cache, calls);
+    let mut compiler = ConditionCompiler::new(&mut compiler_out, cache, declarations, calls);
+    // An unknown phase is reported; the rest is checked as a response rule's
+    // so that its fields are not reported a second time.
+    compiler.phase = phase.unwrap_or(Phase::Response);
+    compiler.rule = block.name.text.clone();
     for statement in &block.statements {
         let StatementKind::When(expr) = &statement.kind else {
             continue;
@@ -118,10 +184,15 @@ fn compile_rule(
     }
     let slots = compiler.slots();
     let regexes = std::mem::take(&mut compiler.regexes);
+    let bindings = std::mem::take(&mut compiler.bindings);
     let broken = compiler.broken;
     let scope = template::Scope {
         regexes: &regexes,
         broken,
+        bindings: &bindings,
+        declarations,
+        phase: phase.unwrap_or(Phase::Response),
+        rule: &block.name.text,
     };
     out.append(&mut compiler_out);
 
@@ -165,7 +236,18 @@ fn compile_rule(
         } else if statement.kind.ends_rule() {
             terminal = Some(statement.keyword);
         }
-        if let Some(action) = action::compile(&statement.kind, scope, calls, out) {
+        if phase == Some(Phase::Response)
+            && let Some(name) = request_action(&statement.kind)
+        {
+            let on = block.phase.as_ref().map_or(block.name.span, |w| w.span);
+            out.push(faults::request_action_in_response_rule(
+                name,
+                statement.keyword.to(statement.span),
+                on,
+            ));
+            continue;
+        }
+        if let Some(action) = action::compile(&statement.kind, scope, calls, dir, out) {
             actions.push(action);
         }
     }
@@ -190,5 +272,6 @@ fn compile_rule(
         condition,
         actions,
         regex_slots: slots,
+        phase: phase?,
     })
 }

@@ -3,14 +3,17 @@
 //! against the rule's condition.
 
 use super::super::diagnostic::{Code, Diagnostic, did_you_mean};
+use super::super::faults::maps::{self as map_faults, Kind};
+use super::super::faults::response as response_faults;
 use super::super::faults::strings as faults;
 use super::super::span::Span;
 use super::super::string_literal::StringLiteral;
 use super::super::template_lexeme::{inner_string_end, placeholder_end};
-use super::condition::RegexInfo;
+use super::condition::{MapBinding, RegexInfo, Uncertainty};
+use super::declarations::Declarations;
 use super::field;
 use super::function::CallTable;
-use crate::rules::{CaptureRef, Template, TemplatePart};
+use crate::rules::{CaptureRef, Phase, Template, TemplatePart};
 
 /// The regexes of the rule's condition, as templates see them.
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +22,14 @@ pub struct Scope<'a> {
     pub regexes: &'a [RegexInfo],
     /// A regex failed to compile: group references cannot be checked.
     pub broken: bool,
+    /// Every `in $NAME` of the condition, in source order.
+    pub bindings: &'a [MapBinding],
+    /// The config's lists and maps.
+    pub declarations: &'a Declarations,
+    /// The rule's phase: response fields need `on response`.
+    pub phase: Phase,
+    /// The rule's name, for the "mark the rule `on response`" help.
+    pub rule: &'a str,
 }
 
 /// Splits and resolves a template; every fault goes into `out`.
@@ -303,7 +314,9 @@ impl Expression<'_> {
 
 /// One name between braces: checked for its bytes, then resolved.
 fn resolve_name(name: &str, span: Span, scope: Scope<'_>) -> Result<TemplatePart, Diagnostic> {
-    if !name.starts_with("header.") && !name.bytes().all(is_name_byte) {
+    let plain = name.strip_prefix('$').unwrap_or(name);
+    let header_token = name.starts_with("header.") || name.starts_with("response_header.");
+    if !header_token && !plain.bytes().all(is_name_byte) {
         if let Some(instead) = faults::foreign_name(name) {
             return Err(unknown_name(name, span, Some(instead)));
         }
@@ -319,14 +332,28 @@ fn resolve_name(name: &str, span: Span, scope: Scope<'_>) -> Result<TemplatePart
 }
 
 fn resolve(name: &str, span: Span, scope: Scope<'_>) -> Result<TemplatePart, Diagnostic> {
-    let regexes = scope.regexes;
-    if let Some(plain) = field::plain(name) {
-        return Ok(TemplatePart::Field(plain));
+    if let Some(map) = name.strip_prefix('$') {
+        return map_value(map, span, scope);
     }
-    if let Some((kind, arg)) = name.split_once('.')
+    let regexes = scope.regexes;
+    let resolved = if let Some(plain) = field::plain(name) {
+        Some(Ok(plain))
+    } else if let Some((kind, arg)) = name.split_once('.')
         && field::NAMED_FIELDS.contains(&kind)
     {
-        return field::named(kind, arg, span).map(TemplatePart::Field);
+        Some(field::named(kind, arg, span))
+    } else {
+        None
+    };
+    if let Some(resolved) = resolved {
+        let field = resolved?;
+        if field.is_response() && scope.phase == Phase::Request {
+            let shown = name.split('.').next().unwrap_or(name);
+            return Err(response_faults::response_field_in_request_rule(
+                shown, span, scope.rule,
+            ));
+        }
+        return Ok(TemplatePart::Field(field));
     }
     let result = if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
         numbered(name, span, regexes)
@@ -337,6 +364,47 @@ fn resolve(name: &str, span: Span, scope: Scope<'_>) -> Result<TemplatePart, Dia
         // The broken regex is already reported; its groups are unknown.
         Err(_) if scope.broken => Ok(TemplatePart::Literal(String::new())),
         other => other,
+    }
+}
+
+/// `{$NAME}`: the value for the key that the rule's one certain
+/// `in $NAME` found.
+fn map_value(name: &str, span: Span, scope: Scope<'_>) -> Result<TemplatePart, Diagnostic> {
+    let bound: Vec<&MapBinding> = scope.bindings.iter().filter(|b| b.name == name).collect();
+    match bound.as_slice() {
+        [one] => {
+            if let Some(reason) = one.uncertain {
+                return Err(map_faults::uncertain_map(
+                    name,
+                    span,
+                    one.test,
+                    reason == Uncertainty::UnderNot,
+                ));
+            }
+            match (&one.map, &one.field) {
+                (Some(map), Some(field)) => Ok(TemplatePart::MapValue {
+                    map: map.clone(),
+                    field: field.clone(),
+                }),
+                // The map or the field is already reported.
+                _ => Ok(TemplatePart::Literal(String::new())),
+            }
+        }
+        [] => match scope.declarations.lookup(name) {
+            None => Err(map_faults::unknown_name(
+                name,
+                span,
+                scope.declarations.suggest(name),
+            )),
+            Some(declared) if declared.kind() == Kind::List => {
+                Err(map_faults::not_a_map(name, span, declared.name))
+            }
+            Some(_) => Err(map_faults::unbound_map(name, span, 0, &[])),
+        },
+        many => {
+            let tests: Vec<Span> = many.iter().map(|b| b.test).collect();
+            Err(map_faults::unbound_map(name, span, many.len(), &tests))
+        }
     }
 }
 
@@ -400,7 +468,12 @@ fn named_group(name: &str, span: Span, regexes: &[RegexInfo]) -> Result<Template
     let groups = regexes
         .iter()
         .flat_map(|info| info.names.iter().map(|(n, _)| n.as_str()));
-    let candidates: Vec<&str> = field::PLAIN_FIELDS.iter().copied().chain(groups).collect();
+    let candidates: Vec<&str> = field::PLAIN_FIELDS
+        .iter()
+        .chain(field::RESPONSE_FIELDS.iter())
+        .copied()
+        .chain(groups)
+        .collect();
     Err(unknown_name(
         name,
         span,
@@ -464,9 +537,15 @@ mod tests {
     }
 
     fn scope(regexes: &[RegexInfo]) -> Scope<'_> {
+        // Leaked once per call: tests only.
+        let declarations: &'static Declarations = Box::leak(Box::default());
         Scope {
             regexes,
             broken: false,
+            bindings: &[],
+            declarations,
+            phase: Phase::Request,
+            rule: "r",
         }
     }
 

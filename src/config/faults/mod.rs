@@ -3,5 +3,7 @@
 //! from the compiler with spans and names.
 
 pub(crate) mod file_size;
+pub(crate) mod maps;
+pub(crate) mod response;
 pub(crate) mod strings;
 pub(crate) mod test_files;

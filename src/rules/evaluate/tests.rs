@@ -58,6 +58,7 @@ fn rule(name: &str, condition: Option<Condition>, actions: Vec<Action>) -> Rule 
         condition,
         actions,
         regex_slots,
+        phase: crate::rules::Phase::Request,
     }
 }
 
@@ -183,6 +184,7 @@ fn admin_only_inside() -> RuleSet {
             "10.0.0.0/8".parse::<IpNet>().unwrap(),
             "2001:db8::/32".parse().unwrap(),
         ],
+        list: None,
     };
     rules(vec![rule(
         "admin-only-inside",
@@ -198,6 +200,7 @@ mod compiled;
 mod conditions;
 mod index;
 mod order;
+mod response;
 mod strings;
 mod targets;
 mod trace;

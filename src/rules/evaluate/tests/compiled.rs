@@ -108,11 +108,64 @@ rule ping {
     assert_eq!(headers["host"], "backend.internal");
     let d = run_on(&set, "/ping", &[]);
     match &d.outcome {
-        Outcome::Respond { status, body } => {
+        Outcome::Respond { status, body, .. } => {
             assert_eq!(status.as_u16(), 204);
             assert!(body.is_empty());
         }
         other => panic!("{other:?}"),
     }
     assert!(d.request_headers.is_empty());
+}
+
+#[test]
+fn maps_redirect_tag_tenants_and_lists_gate_networks() {
+    let set = compiled(include_str!(
+        "../../../../tests/fixtures/valid/lists_and_maps.conf"
+    ));
+    let host = ("host", "Shop.Example.com");
+
+    let d = run_on(&set, "/old?utm=1", &[host]);
+    assert_eq!(location(&d), Some((301, "/new?utm=1")));
+    assert_eq!(d.fired, vec![0]);
+
+    // A key with a comma, and a value with its own query: sent as written.
+    let d = run_on(&set, "/a,b?utm=1", &[host]);
+    assert_eq!(location(&d), Some((301, "https://elsewhere.example/x?y=1")));
+
+    // Inside the office, and a tenant: `not-static` wants other hosts.
+    let d = run_on(&set, "/admin", &[host, ("x-forwarded-for", "192.168.1.9")]);
+    assert_eq!(d.fired, vec![1]);
+    assert_eq!(edited(&d.request_headers, &[])["x-tenant"], "shop");
+
+    let d = run_on(
+        &set,
+        "/admin",
+        &[
+            ("host", "other.example"),
+            ("x-forwarded-for", "203.0.113.1"),
+        ],
+    );
+    assert_eq!(d.fired, vec![2]);
+    assert!(matches!(d.outcome, Outcome::Respond { status, .. } if status == 403));
+
+    let d = run_on(&set, "/x?type=.css", &[("host", "other.example")]);
+    assert!(d.fired.is_empty());
+    let d = run_on(&set, "/x?type=.gif", &[("host", "other.example")]);
+    assert_eq!(d.fired, vec![3]);
+}
+
+#[test]
+fn a_map_lookup_is_exact_and_independent_of_the_index() {
+    let mut text = String::from("map big {\n");
+    for n in 0..5_000 {
+        text.push_str(&format!("    \"/p/{n}\" \"/q/{n}\"\n"));
+    }
+    text.push_str("}\nrule r { when path ~ \"^/x\" respond 200 }\nrule m { when path in $big\n redirect 301 \"{$big}\" }\n");
+    let set = compiled(&text);
+    assert_eq!(
+        location(&run_on(&set, "/p/4999", &[])),
+        Some((301, "/q/4999"))
+    );
+    assert!(run_on(&set, "/p/5000", &[]).fired.is_empty());
+    assert!(run_on(&set, "/P/1", &[]).fired.is_empty());
 }

@@ -186,6 +186,7 @@ fn not_in_is_the_negation_of_in() {
             TestOp::NotIn(ValueSet {
                 strings: vec!["GET".into(), "HEAD".into()],
                 networks: Vec::new(),
+                list: None,
             }),
         )),
         vec![respond(405, "")],

@@ -78,7 +78,7 @@ fn first_terminal_action_stops_evaluation_and_keeps_response_headers() {
     let d = run_on(&set, "/old/x", &[]);
     assert_eq!(d.fired, vec![0, 1]);
     match &d.outcome {
-        Outcome::Respond { status, body } => {
+        Outcome::Respond { status, body, .. } => {
             assert_eq!(status.as_u16(), 410);
             assert_eq!(&body[..], b"gone\n");
         }

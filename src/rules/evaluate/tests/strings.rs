@@ -165,3 +165,24 @@ rule next {
     let d = run_on(&set, "/big", &[]);
     assert_eq!(edited(&d.response_headers, &[]).len(), 1);
 }
+
+#[test]
+fn explain_shows_header_names_and_functions_as_written() {
+    let set = compiled(
+        r#"
+rule language {
+    when lower(header("Accept-Language")) ^= "de"
+    respond 200
+}
+"#,
+    );
+    let parts = request("/", &[("accept-language", "EN-us")]);
+    let facts = RequestFacts::from_parts(&parts, IpAddr::from([127, 0, 0, 1])).unwrap();
+    let (_, trace) = evaluate_traced(&set, &facts);
+    let failed = trace.rules[0].failed.as_ref().unwrap();
+    assert_eq!(
+        failed.comparison,
+        r#"lower(header("Accept-Language")) ^= "de""#
+    );
+    assert_eq!(failed.value, "en-us");
+}

@@ -1,0 +1,233 @@
+//! The response phase in the data plane (section 12): every answer to a
+//! request that reached the rules — the next hop's, one a request rule
+//! generated, the proxy's own 502 and 504 — gets the request phase's
+//! `response header` edits and then the response rules. A response rule
+//! decides on the head; the body streams through untouched unless a
+//! `respond` or `redirect` replaced it, and then the next hop's body is
+//! dropped unread (its connection goes back to the pool only when that body
+//! had already ended, else it closes).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{CONNECTION, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
+use hyper::body::{Body, Incoming};
+
+use super::body::{PendingLog, ProxyBody};
+use super::error::ProxyError;
+use super::pool::Lent;
+use crate::ops::access_record::{FiredRules, LogAction};
+use crate::rules::exchange::{edit_head, outgoing_query};
+use crate::rules::{
+    Decision, HeaderEdit, Outcome, RequestFacts, ResponseDecision, ResponseFacts, RuleSet, Scheme,
+    TEXT_PLAIN, evaluate_response,
+};
+
+/// What the response phase needs to know about one request once its
+/// request phase is over.
+pub struct ResponseStage {
+    rule_set: Arc<RuleSet>,
+    /// The request's facts as the request phase saw them, kept only when
+    /// the rule set has response rules (their conditions read the request's
+    /// fields too): normalized once, not again.
+    saved: Option<SavedRequest>,
+    /// The query that went (or would have gone) upstream.
+    outgoing_query: Option<String>,
+    /// The request phase's `response header` edits.
+    edits: Vec<HeaderEdit>,
+    /// The request rules that fired.
+    fired: Vec<usize>,
+}
+
+impl ResponseStage {
+    /// The stage after the request phase decided `decision` for the request
+    /// `facts` describes; the facts are kept (their headers copied) only when
+    /// response rules exist, so a config without them pays nothing more.
+    pub fn new(rule_set: Arc<RuleSet>, facts: RequestFacts<'_>, decision: &mut Decision) -> Self {
+        let has_rules = !rule_set.index().response_rules.is_empty();
+        let outgoing_query = if has_rules {
+            outgoing_query(decision, &facts).map(str::to_owned)
+        } else {
+            None
+        };
+        let saved = has_rules.then(|| SavedRequest::keep(facts));
+        ResponseStage {
+            rule_set,
+            saved,
+            outgoing_query,
+            edits: std::mem::take(&mut decision.response_headers),
+            fired: std::mem::take(&mut decision.fired),
+        }
+    }
+
+    /// Runs the response rules over a response head (none for 1xx).
+    fn decide(&mut self, status: StatusCode, headers: &HeaderMap) -> ResponseDecision {
+        let Some(saved) = self.saved.take() else {
+            return ResponseDecision::default();
+        };
+        if status.is_informational() {
+            return ResponseDecision::default();
+        }
+        let SavedRequest {
+            scheme,
+            host,
+            method,
+            path,
+            query,
+            client_ip,
+            headers: request_headers,
+        } = saved;
+        let facts = RequestFacts {
+            scheme,
+            host,
+            method: method.as_str(),
+            path,
+            query,
+            client_ip,
+            headers: &request_headers,
+        };
+        evaluate_response(
+            &self.rule_set,
+            &facts,
+            ResponseFacts { status, headers },
+            self.outgoing_query.as_deref(),
+        )
+    }
+
+    /// Records the rules that fired, request rules then response rules
+    /// (the request rules' list is moved, not copied: no allocation when
+    /// no response rule fired).
+    fn log_rules(&mut self, pending: &mut PendingLog, response: &ResponseDecision) {
+        let mut fired = std::mem::take(&mut self.fired);
+        fired.extend(&response.fired);
+        pending.record.rules = FiredRules::new(self.rule_set.clone(), fired);
+    }
+
+    /// An answer the request phase generated (`redirect` or `respond`).
+    pub fn generated(self, outcome: &Outcome, mut pending: PendingLog) -> Response<ProxyBody> {
+        pending.record.action = log_action(outcome);
+        match outcome.answer() {
+            Some((status, headers, body)) => self.answer(status, headers, body, pending),
+            None => self.answer(StatusCode::OK, HeaderMap::new(), Bytes::new(), pending),
+        }
+    }
+
+    /// The proxy's own answer to a next hop that failed (502, 504).
+    pub fn upstream_error(self, err: &ProxyError, mut pending: PendingLog) -> Response<ProxyBody> {
+        err.log(&pending.record.method.text(), &pending.record.uri.text());
+        pending.record.action = LogAction::Error;
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
+        if err.closes_connection() {
+            headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+        self.answer(err.status(), headers, Bytes::from(err.body()), pending)
+    }
+
+    /// A generated answer through the response phase.
+    fn answer(
+        mut self,
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+        mut pending: PendingLog,
+    ) -> Response<ProxyBody> {
+        let response = self.decide(status, &headers);
+        self.log_rules(&mut pending, &response);
+        let (status, mut headers, body) = match replacement(&response, &mut pending) {
+            Some(answer) => answer,
+            None => (status, headers, body),
+        };
+        edit_head(&mut headers, &self.edits, &response.edits);
+        build(status, headers, body, pending)
+    }
+
+    /// The next hop's response through the response phase: streamed on,
+    /// or replaced (its body dropped unread).
+    pub fn forwarded(
+        mut self,
+        response: Response<Incoming>,
+        connection: Option<Lent>,
+        mut pending: PendingLog,
+    ) -> Response<ProxyBody> {
+        pending.record.action = LogAction::Forward;
+        let decision = self.decide(response.status(), response.headers());
+        self.log_rules(&mut pending, &decision);
+        if let Some((status, mut headers, body)) = replacement(&decision, &mut pending) {
+            let (_, incoming) = response.into_parts();
+            // Safe to reuse only when nothing of the body is left unread.
+            if incoming.is_end_stream()
+                && let Some(connection) = connection
+            {
+                connection.give_back();
+            }
+            drop(incoming);
+            edit_head(&mut headers, &self.edits, &decision.edits);
+            return build(status, headers, body, pending);
+        }
+        let (mut parts, incoming) = response.into_parts();
+        edit_head(&mut parts.headers, &self.edits, &decision.edits);
+        pending.record.status = parts.status.as_u16();
+        Response::from_parts(parts, ProxyBody::upstream(incoming, connection, pending))
+    }
+}
+
+/// The answer a response rule put in place, with the log's action set.
+fn replacement(
+    response: &ResponseDecision,
+    pending: &mut PendingLog,
+) -> Option<(StatusCode, HeaderMap, Bytes)> {
+    let outcome = response.replaced.as_ref()?;
+    pending.record.action = log_action(outcome);
+    outcome.answer()
+}
+
+fn log_action(outcome: &Outcome) -> LogAction {
+    match outcome {
+        Outcome::Redirect { .. } => LogAction::Redirect,
+        Outcome::Respond { .. } => LogAction::Respond,
+        Outcome::Forward { .. } => LogAction::Forward,
+    }
+}
+
+/// A response the proxy writes itself, its head final.
+pub fn build(
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+    mut pending: PendingLog,
+) -> Response<ProxyBody> {
+    pending.record.status = status.as_u16();
+    let mut response = Response::new(ProxyBody::generated(body, pending));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+/// The request's facts, owned: what the response rules read of the request
+/// once its head has gone upstream.
+struct SavedRequest {
+    scheme: Scheme,
+    host: String,
+    method: Method,
+    path: String,
+    query: Option<String>,
+    client_ip: IpAddr,
+    headers: HeaderMap,
+}
+
+impl SavedRequest {
+    fn keep(facts: RequestFacts<'_>) -> Self {
+        SavedRequest {
+            scheme: facts.scheme,
+            method: Method::from_bytes(facts.method.as_bytes()).unwrap_or_default(),
+            host: facts.host,
+            path: facts.path,
+            query: facts.query,
+            client_ip: facts.client_ip,
+            headers: facts.headers.clone(),
+        }
+    }
+}
