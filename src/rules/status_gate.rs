@@ -95,7 +95,6 @@ fn test_may_hold(test: &Test, status: u16, text: &str) -> bool {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -108,7 +107,7 @@ mod tests {
     }
 
     fn admits(gate: &StatusGate, status: u16) -> bool {
-        gate.admits(Some(StatusCode::from_u16(status).unwrap()))
+        gate.admits(Some(StatusCode::from_u16(status).expect("a status")))
     }
 
     #[test]
