@@ -15,6 +15,7 @@ pub mod csv;
 pub(crate) mod diagnostic;
 pub(crate) mod faults;
 pub mod files;
+pub(crate) mod found;
 pub(crate) mod lexical;
 pub(crate) mod lint;
 pub(crate) mod load;

@@ -7,6 +7,7 @@ use pest::error::{Error, ErrorVariant, InputLocation};
 use super::parse::Rule;
 use crate::config::diagnostic::{Diagnostic, did_you_mean};
 use crate::config::faults::test_files as faults;
+use crate::config::found::Found;
 use crate::config::span::Span;
 
 /// The words that start a line of a test.
@@ -76,56 +77,6 @@ fn last_token(text: &str) -> Span {
     let trimmed = text.trim_end();
     let start = trimmed.char_indices().last().map_or(0, |(i, _)| i);
     Span::new(start, trimmed.len().max(start))
-}
-
-/// The token the parser stopped at.
-struct Found<'a> {
-    text: &'a str,
-    span: Span,
-    is_word: bool,
-    is_end: bool,
-}
-
-impl<'a> Found<'a> {
-    fn at(text: &'a str, at: usize) -> Self {
-        let rest = text.get(at..).unwrap_or("");
-        if rest.is_empty() {
-            return Found {
-                text: "",
-                span: Span::new(at, at),
-                is_word: false,
-                is_end: true,
-            };
-        }
-        let word_len = rest
-            .char_indices()
-            .find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
-            .map_or(rest.len(), |(i, _)| i);
-        let line = rest.find('\n').unwrap_or(rest.len());
-        let len = if word_len > 0 {
-            word_len
-        } else if rest.starts_with('"') {
-            rest[1..line].find('"').map_or(line, |close| close + 2)
-        } else {
-            rest.chars().next().map_or(1, char::len_utf8)
-        };
-        Found {
-            text: &rest[..len],
-            span: Span::new(at, at + len),
-            is_word: word_len > 0 && rest.starts_with(|c: char| c.is_ascii_alphabetic()),
-            is_end: false,
-        }
-    }
-
-    fn describe(&self) -> String {
-        if self.is_end {
-            "the end of the file".to_owned()
-        } else if self.text.starts_with('"') {
-            "a string".to_owned()
-        } else {
-            format!("`{}`", self.text)
-        }
-    }
 }
 
 /// Every expected thing, in words, joined "a, b or c".
