@@ -36,13 +36,15 @@ pub fn cases() -> Vec<Case> {
     ]
 }
 
-fn serve(world: &World, config: &str) -> (Origin, Proxy) {
+/// Writes the config, starts origin A and the proxy in front of it.
+pub fn serve(world: &World, config: &str) -> (Origin, Proxy) {
     world.write_config(config);
     let origin = Origin::start(world, "a", ORIGIN_A);
     (origin, Proxy::start())
 }
 
-fn last_uri(origin: &Origin) -> String {
+/// The target of the last request the origin received.
+pub fn last_uri(origin: &Origin) -> String {
     origin.requests().pop().map(|s| s.uri).unwrap_or_default()
 }
 

@@ -4,9 +4,7 @@
 use crate::Case;
 use crate::client::get;
 use crate::logs::{ACCESS_LOG, read_json_log};
-use crate::namespace::ORIGIN_A;
-use crate::origin::Origin;
-use crate::proxy::Proxy;
+use crate::rules::{last_uri, serve};
 use crate::world::World;
 
 /// The string, query and `stop` cases.
@@ -17,16 +15,6 @@ pub fn cases() -> Vec<Case> {
         Case::new("strings_stop_ends_the_rules_and_forwards", stop),
         Case::new("strings_query_goes_before_the_fragment", fragment),
     ]
-}
-
-fn serve(world: &World, config: &str) -> (Origin, Proxy) {
-    world.write_config(config);
-    let origin = Origin::start(world, "a", ORIGIN_A);
-    (origin, Proxy::start())
-}
-
-fn last_uri(origin: &Origin) -> String {
-    origin.requests().pop().map(|s| s.uri).unwrap_or_default()
 }
 
 fn tracking(world: &World) {
