@@ -23,24 +23,8 @@ use switchyard::config::{
     CONFIG_FILE, Compiled, Invalid, LoadError, compile_source, compile_source_in, load_dir,
 };
 
-/// The config directory the fixtures' and examples' file bodies are read
-/// from (`respond … file`), with the one file too large to commit made here:
-/// a sparse file just over the 1 MiB limit.
-fn files_dir() -> std::path::PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/files");
-    let big = dir.join("too-large.bin");
-    if !big.exists() {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&big)
-            .unwrap_or_else(|e| panic!("{}: {e}", big.display()));
-        file.set_len(1024 * 1024 + 1)
-            .unwrap_or_else(|e| panic!("{}: {e}", big.display()));
-    }
-    dir
-}
+mod fixture_files;
+use fixture_files::files_dir;
 use switchyard::suite::{self, Suite, TestSource};
 
 /// Every fixture of a kind: `.conf` files and config directories.
