@@ -4,7 +4,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use http::StatusCode;
+use bytes::Bytes;
+use http::header::{CONNECTION, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, StatusCode};
 
 use super::rejection::Rejection;
 
@@ -79,6 +81,23 @@ impl ProxyError {
     /// The short body sent to the client: the status's reason phrase.
     pub fn body(&self) -> String {
         super::rejection::status_body(self.status())
+    }
+
+    /// The proxy's own answer to this error — status, a `text/plain` head
+    /// (with `Connection: close` when the connection ends) and the short
+    /// body — logged once here, so every path that answers an error (before
+    /// the rules, or through the response phase) sends the same thing.
+    pub(crate) fn answer(&self, method: &str, uri: &str) -> (StatusCode, HeaderMap, Bytes) {
+        self.log(method, uri);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(crate::rules::TEXT_PLAIN),
+        );
+        if self.closes_connection() {
+            headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+        (self.status(), headers, Bytes::from(self.body()))
     }
 
     /// Whether the connection closes after the answer: after CONNECT the

@@ -11,8 +11,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{CONNECTION, CONTENT_TYPE};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
+use http::{HeaderMap, HeaderName, Method, Response, StatusCode};
 use hyper::body::{Body, Incoming};
 
 use super::body::{PendingLog, ProxyBody, RequestEnd};
@@ -22,7 +21,7 @@ use crate::log::access_record::{FiredRules, LogAction};
 use crate::rules::exchange::{edit_head, outgoing_query};
 use crate::rules::{
     Decision, HeaderEdit, Outcome, RequestFacts, ResponseDecision, ResponseFacts, Scheme,
-    ServedRules, TEXT_PLAIN, evaluate_response,
+    ServedRules, evaluate_response,
 };
 
 /// What the response phase needs to know about one request once its
@@ -131,14 +130,10 @@ impl ResponseStage {
         mut pending: PendingLog,
         end: RequestEnd,
     ) -> Response<ProxyBody> {
-        err.log(&pending.record.method.text(), &pending.record.uri.text());
+        let (status, headers, body) =
+            err.answer(&pending.record.method.text(), &pending.record.uri.text());
         pending.record.action = LogAction::Error;
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
-        if err.closes_connection() {
-            headers.insert(CONNECTION, HeaderValue::from_static("close"));
-        }
-        self.answer(err.status(), headers, Bytes::from(err.body()), pending, end)
+        self.answer(status, headers, body, pending, end)
     }
 
     /// A generated answer through the response phase.

@@ -6,8 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use bytes::Bytes;
-use http::header::{CONNECTION, CONTENT_TYPE, HOST, REFERER, USER_AGENT};
+use http::header::{HOST, REFERER, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri, Version};
 use hyper::body::Incoming;
 
@@ -21,7 +20,7 @@ use super::hop_by_hop;
 use super::rejection::Rejection;
 use super::response_phase::{self, ResponseStage};
 use crate::log::access_record::{AccessRecord, FiredRules, LogAction, LogText};
-use crate::rules::{self, Outcome, RequestFacts, TEXT_PLAIN, apply_edits};
+use crate::rules::{self, Outcome, RequestFacts, apply_edits};
 
 /// What the service knows about the connection a request arrived on.
 #[derive(Debug, Clone)]
@@ -257,20 +256,19 @@ fn error_response(
     mut pending: PendingLog,
     end: RequestEnd,
 ) -> Response<ProxyBody> {
-    err.log(&pending.record.method.text(), &pending.record.uri.text());
+    let (status, headers, body) =
+        err.answer(&pending.record.method.text(), &pending.record.uri.text());
     pending.record.action = LogAction::Error;
-    let mut headers = HeaderMap::new();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN));
-    if err.closes_connection() {
-        headers.insert(CONNECTION, HeaderValue::from_static("close"));
-    }
-    response_phase::build(err.status(), headers, Bytes::from(err.body()), pending, end)
+    response_phase::build(status, headers, body, pending, end)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::TEXT_PLAIN;
+    use bytes::Bytes;
     use http::StatusCode;
+    use http::header::CONTENT_TYPE;
     use http::header::LOCATION;
 
     /// A response the proxy writes itself, with the rules' response-header edits.
