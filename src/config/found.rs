@@ -60,3 +60,12 @@ impl<'a> Found<'a> {
         }
     }
 }
+
+/// Expected things in words, joined "a, b or c" ("something else" for none).
+pub(crate) fn join_or(words: &[&str]) -> String {
+    match words {
+        [] => "something else".to_owned(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}

@@ -6,7 +6,7 @@ use crate::config::faults;
 use pest::error::{Error, ErrorVariant, InputLocation};
 
 use super::diagnostic::{Diagnostic, did_you_mean};
-use super::found::Found;
+use super::found::{Found, join_or};
 use super::parse::Rule;
 use super::span::Span;
 
@@ -105,11 +105,7 @@ fn expected_words(positives: &[Rule]) -> String {
     }
     words.sort_by_key(|(rank, _)| *rank);
     let words: Vec<&str> = words.into_iter().map(|(_, w)| w).collect();
-    match words.as_slice() {
-        [] => "something else".to_owned(),
-        [one] => (*one).to_owned(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
-    }
+    join_or(&words)
 }
 
 /// A short form for the label under the caret.

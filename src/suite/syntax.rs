@@ -7,7 +7,7 @@ use pest::error::{Error, ErrorVariant, InputLocation};
 use super::parse::Rule;
 use crate::config::diagnostic::{Diagnostic, did_you_mean};
 use crate::config::faults::test_files as faults;
-use crate::config::found::Found;
+use crate::config::found::{Found, join_or};
 use crate::config::span::Span;
 
 /// The words that start a line of a test.
@@ -87,11 +87,7 @@ fn expected_words(positives: &[Rule]) -> String {
             words.push(word);
         }
     }
-    match words.as_slice() {
-        [] => "something else".to_owned(),
-        [one] => (*one).to_owned(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
-    }
+    join_or(&words)
 }
 
 /// The first expected thing, for the label under the caret.
