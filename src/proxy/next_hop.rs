@@ -1,0 +1,270 @@
+//! One HTTP/1.1 connection to the next hop, driven by the task of the
+//! request that holds it — no task of its own and no channel to one: the
+//! request writes its head (and streams its body) and reads the response
+//! head here; the response body is then read by [`NextHopBody`] as the
+//! client takes it, and the connection goes back to the pool from there.
+//!
+//! [`NextHopBody`]: super::next_hop_body::NextHopBody
+
+use std::future::poll_fn;
+use std::io;
+use std::task::{Context, Poll, Waker, ready};
+
+use bytes::BytesMut;
+use http::Method;
+use http_body_util::BodyExt;
+use hyper::body::{Body, Incoming};
+use tokio::net::TcpStream;
+
+use super::next_hop_error::NextHopError;
+use super::request_head::{self, BodyShape, RequestFraming};
+use super::response_head::{self, ResponseHead};
+
+/// Room kept free in the read buffer for each read.
+const READ_SPARE: usize = 1024;
+
+/// How much the read buffer grows by when it is nearly full: how far a
+/// response body is read ahead of the client, at most.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// An open connection to the next hop with its buffers.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    stream: TcpStream,
+    /// What was read and not yet used: the rest of a head, body bytes.
+    read: BytesMut,
+    /// The request head (and chunk framing) being written; reused.
+    write: Vec<u8>,
+}
+
+/// A response head received, and the connection its body follows on.
+#[derive(Debug)]
+pub(crate) struct Exchanged {
+    /// The final response head (or a 101).
+    pub(crate) head: ResponseHead,
+    /// The connection, positioned at the body.
+    pub(crate) connection: Connection,
+    /// Whether the whole request went out (else the connection is not
+    /// reused: the next hop answered before the body was sent).
+    pub(crate) request_sent: bool,
+}
+
+/// Why an exchange failed.
+#[derive(Debug)]
+pub(crate) enum ExchangeError {
+    /// The client's request body failed while it was being sent.
+    ClientBody(hyper::Error),
+    /// The connection or the next hop failed.
+    NextHop(NextHopError),
+}
+
+impl From<NextHopError> for ExchangeError {
+    fn from(err: NextHopError) -> Self {
+        ExchangeError::NextHop(err)
+    }
+}
+
+impl Connection {
+    /// A connection over a freshly connected stream.
+    pub(crate) fn new(stream: TcpStream) -> Self {
+        Connection {
+            stream,
+            read: BytesMut::new(),
+            write: Vec::new(),
+        }
+    }
+
+    /// Whether an idle connection can carry a request: the next hop has
+    /// not closed it, reset it or sent anything unasked. Costs a system
+    /// call only when the socket reports something to read.
+    pub(crate) fn is_reusable(&self) -> bool {
+        if !self.read.is_empty() {
+            return false;
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        match self.stream.poll_read_ready(&mut cx) {
+            Poll::Pending => true,
+            Poll::Ready(Err(_)) => false,
+            Poll::Ready(Ok(())) => {
+                let mut byte = [0u8; 1];
+                matches!(self.stream.try_read(&mut byte), Err(err) if err.kind() == io::ErrorKind::WouldBlock)
+            }
+        }
+    }
+
+    /// Sends the request (its head, then its body while watching for the
+    /// response) and reads the response head; interim 1xx heads are skipped.
+    pub(crate) async fn exchange(
+        mut self,
+        parts: &http::request::Parts,
+        body: Option<Incoming>,
+    ) -> Result<Exchanged, ExchangeError> {
+        let head_request = parts.method == Method::HEAD;
+        let shape = match &body {
+            None => BodyShape::None,
+            Some(body) => BodyShape::Streamed(body.size_hint().exact()),
+        };
+        let framing = request_head::encode(
+            &mut self.write,
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+            shape,
+        );
+        write_all(&self.stream, &self.write)
+            .await
+            .map_err(NextHopError::Io)?;
+        let (head, request_sent) = match body {
+            None => (
+                read_head(&self.stream, &mut self.read, head_request).await?,
+                true,
+            ),
+            Some(body) => {
+                let Connection {
+                    stream,
+                    read,
+                    write,
+                } = &mut self;
+                let stream = &*stream;
+                with_body(stream, read, write, body, framing, head_request).await?
+            }
+        };
+        Ok(Exchanged {
+            head,
+            connection: self,
+            request_sent,
+        })
+    }
+
+    /// Reads more of the response into the buffer; `Ok(0)` at the end.
+    pub(crate) fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        fill(&self.stream, &mut self.read, cx)
+    }
+
+    /// The buffered bytes not yet used.
+    pub(crate) fn buffered(&mut self) -> &mut BytesMut {
+        &mut self.read
+    }
+
+    /// The stream and what was read past the head, for a tunnel.
+    pub(crate) fn into_tunnel(self) -> (TcpStream, BytesMut) {
+        (self.stream, self.read)
+    }
+}
+
+/// Streams the request body while reading the response head; whichever
+/// the next hop does first. A head before the whole body went out ends the
+/// sending (the connection then closes after the response).
+async fn with_body(
+    stream: &TcpStream,
+    read: &mut BytesMut,
+    write: &mut Vec<u8>,
+    body: Incoming,
+    framing: RequestFraming,
+    head_request: bool,
+) -> Result<(ResponseHead, bool), ExchangeError> {
+    let sending = send_body(stream, write, body, framing);
+    let reading = read_head(stream, read, head_request);
+    tokio::pin!(sending, reading);
+    let mut sent = None;
+    loop {
+        tokio::select! {
+            biased;
+            result = &mut sending, if sent.is_none() => match result {
+                Ok(()) => sent = Some(true),
+                Err(SendError::Client(err)) => return Err(ExchangeError::ClientBody(err)),
+                Err(SendError::Io(err)) => {
+                    // The next hop may still have answered (and closed).
+                    tracing::debug!("sending the request body to the next hop failed: {err}");
+                    sent = Some(false);
+                }
+            },
+            head = &mut reading => return Ok((head?, sent == Some(true))),
+        }
+    }
+}
+
+enum SendError {
+    Client(hyper::Error),
+    Io(io::Error),
+}
+
+/// Writes the client's body as `framing` says, frame by frame.
+async fn send_body(
+    stream: &TcpStream,
+    out: &mut Vec<u8>,
+    mut body: Incoming,
+    framing: RequestFraming,
+) -> Result<(), SendError> {
+    let chunked = framing == RequestFraming::Chunked;
+    while let Some(frame) = body.frame().await {
+        // Trailer fields of the client's body are not passed on.
+        let Ok(data) = frame.map_err(SendError::Client)?.into_data() else {
+            continue;
+        };
+        if data.is_empty() {
+            continue;
+        }
+        if chunked {
+            out.clear();
+            request_head::chunk_size(out, data.len());
+            out.extend_from_slice(&data);
+            out.extend_from_slice(b"\r\n");
+            write_all(stream, out).await.map_err(SendError::Io)?;
+        } else {
+            write_all(stream, &data).await.map_err(SendError::Io)?;
+        }
+    }
+    if chunked {
+        write_all(stream, b"0\r\n\r\n")
+            .await
+            .map_err(SendError::Io)?;
+    }
+    Ok(())
+}
+
+/// Reads until a final response head is complete.
+async fn read_head(
+    stream: &TcpStream,
+    read: &mut BytesMut,
+    head_request: bool,
+) -> Result<ResponseHead, NextHopError> {
+    loop {
+        if let Some(head) = response_head::parse(read, head_request)? {
+            return Ok(head);
+        }
+        let n = poll_fn(|cx| fill(stream, read, cx))
+            .await
+            .map_err(NextHopError::Io)?;
+        if n == 0 {
+            return Err(NextHopError::ClosedBeforeHead);
+        }
+    }
+}
+
+/// One read from the stream into the buffer's free room.
+fn fill(stream: &TcpStream, read: &mut BytesMut, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+    if read.capacity() - read.len() < READ_SPARE {
+        read.reserve(READ_CHUNK);
+    }
+    loop {
+        ready!(stream.poll_read_ready(cx))?;
+        match stream.try_read_buf(read) {
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
+            done => return Poll::Ready(done),
+        }
+    }
+}
+
+/// Writes all of `bytes`, waiting when the socket is full.
+async fn write_all(stream: &TcpStream, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        match stream.try_write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => stream.writable().await?,
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
+}
