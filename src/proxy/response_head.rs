@@ -6,7 +6,7 @@
 
 use std::mem::MaybeUninit;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Version};
 use hyper::ext::ReasonPhrase;
@@ -68,30 +68,40 @@ pub fn parse(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHe
     }
 }
 
-/// Where one field's name and value lie in the head.
-#[derive(Clone, Copy)]
-struct FieldAt {
-    name: (usize, usize),
-    value: (usize, usize),
+/// One head, interim or final. The buffer's bytes are frozen first, so
+/// that the parsed fields can be sliced out of them without copying and
+/// without noting where each lies; what follows the head goes back.
+fn parse_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHead>, HeadError> {
+    let whole = buf.split().freeze();
+    let parsed = parse_frozen(&whole, head_request);
+    let rest = match &parsed {
+        Ok(Some((_, len))) => whole.slice(*len..),
+        _ => whole,
+    };
+    // The buffer is empty now, its free room after the split its own: the
+    // bytes after a head (usually the start of the body) fit without
+    // allocating.
+    buf.extend_from_slice(&rest);
+    parsed.map(|head| head.map(|(head, _)| head))
 }
 
-/// One head, interim or final.
-fn parse_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHead>, HeadError> {
+/// Parses the head at the front of `whole`; the head and its length.
+fn parse_frozen(
+    whole: &Bytes,
+    head_request: bool,
+) -> Result<Option<(ResponseHead, usize)>, HeadError> {
     let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_FIELDS];
-    let mut at = [FieldAt {
-        name: (0, 0),
-        value: (0, 0),
-    }; MAX_FIELDS];
-    let bytes: &[u8] = buf;
     let mut response = httparse::Response::new(&mut []);
     let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
         &mut response,
-        bytes,
+        whole,
         &mut fields,
     );
     let len = match parsed {
         Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) if buf.len() >= MAX_HEAD => return Err(HeadError::TooLarge),
+        Ok(httparse::Status::Partial) if whole.len() >= MAX_HEAD => {
+            return Err(HeadError::TooLarge);
+        }
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(err) => return Err(HeadError::Syntax(err)),
     };
@@ -107,24 +117,13 @@ fn parse_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHe
         Some(1) => Version::HTTP_11,
         _ => Version::HTTP_10,
     };
-    let start = bytes.as_ptr() as usize;
-    let count = response.headers.len();
-    for (field, place) in response.headers.iter().zip(at.iter_mut()) {
-        let name = field.name.as_ptr() as usize - start;
-        let value = field.value.as_ptr() as usize - start;
-        *place = FieldAt {
-            name: (name, name + field.name.len()),
-            value: (value, value + field.value.len()),
-        };
-    }
-    let head = buf.split_to(len).freeze();
-    let mut headers = HeaderMap::with_capacity(count);
+    let mut headers = HeaderMap::with_capacity(response.headers.len());
     let mut keep_alive = version == Version::HTTP_11;
     let mut saw_close = false;
-    for field in &at[..count] {
-        let name = HeaderName::from_bytes(&head[field.name.0..field.name.1])
-            .map_err(|_| HeadError::FieldName)?;
-        let value = HeaderValue::from_maybe_shared(head.slice(field.value.0..field.value.1))
+    for field in response.headers.iter() {
+        let name =
+            HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| HeadError::FieldName)?;
+        let value = HeaderValue::from_maybe_shared(whole.slice_ref(field.value))
             .map_err(|_| HeadError::Syntax(httparse::Error::HeaderValue))?;
         if name == CONNECTION {
             // Once any `Connection` line asks to close, a later
@@ -140,14 +139,15 @@ fn parse_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHe
     }
     let framing = framing(status, version, &headers, head_request)?;
     let upgrade = status == StatusCode::SWITCHING_PROTOCOLS;
-    Ok(Some(ResponseHead {
+    let head = ResponseHead {
         status,
         version,
         headers,
         reason,
         framing,
         keep_alive: keep_alive && !upgrade,
-    }))
+    };
+    Ok(Some((head, len)))
 }
 
 /// How the body is delimited (RFC 9112 §6.3, as hyper's client decides it).
