@@ -268,3 +268,121 @@ async fn write_all(stream: &TcpStream, mut bytes: &[u8]) -> io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy::next_hop_body::NextHopBody;
+    use crate::proxy::pool::Pool;
+    use std::sync::Arc;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A next hop that answers each request head it reads with the next
+    /// of `answers`, then closes.
+    async fn next_hop(answers: Vec<&'static [u8]>) -> Connection {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.expect("accept");
+            let mut seen = Vec::new();
+            for answer in answers {
+                let mut buf = [0u8; 1024];
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(n) if n > 0 => seen.extend_from_slice(&buf[..n]),
+                        _ => return,
+                    }
+                }
+                seen.clear();
+                if stream.write_all(answer).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Connection::new(TcpStream::connect(addr).await.expect("connect"))
+    }
+
+    fn get() -> http::request::Parts {
+        http::Request::get("/")
+            .header("host", "h")
+            .body(())
+            .expect("request")
+            .into_parts()
+            .0
+    }
+
+    /// Sends a GET and reads the whole response body.
+    async fn round_trip(
+        connection: Connection,
+        pool: &Arc<Pool>,
+    ) -> Result<(u16, Vec<u8>), NextHopError> {
+        let exchanged = match connection.exchange(&get(), None).await {
+            Ok(exchanged) => exchanged,
+            Err(ExchangeError::NextHop(err)) => return Err(err),
+            Err(ExchangeError::ClientBody(err)) => panic!("no client body: {err}"),
+        };
+        let status = exchanged.head.status.as_u16();
+        let reusable = exchanged.head.keep_alive && exchanged.request_sent;
+        let mut body = NextHopBody::new(
+            exchanged.connection,
+            exchanged.head.framing,
+            reusable.then(|| pool.clone()),
+        );
+        let mut bytes = Vec::new();
+        while let Some(frame) = body.frame().await {
+            if let Ok(data) = frame?.into_data() {
+                bytes.extend_from_slice(&data);
+            }
+        }
+        Ok((status, bytes))
+    }
+
+    #[tokio::test]
+    async fn a_whole_response_gives_the_connection_back_for_the_next() {
+        let pool = Pool::new(4, Duration::from_secs(30));
+        let connection = next_hop(vec![
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+        ])
+        .await;
+        let first = round_trip(connection, &pool).await.expect("first");
+        assert_eq!(first, (200, b"hello".to_vec()));
+        assert_eq!(pool.idle(), 1, "given back once the body ended");
+        let again = pool.take().expect("pooled");
+        let second = round_trip(again, &pool).await.expect("second");
+        assert_eq!(second, (201, b"ok".to_vec()), "the 100 was skipped");
+        assert_eq!(pool.idle(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_connection_the_next_hop_closes_is_never_given_back() {
+        let pool = Pool::new(4, Duration::from_secs(30));
+        for answer in [
+            &b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\nok"[..],
+            b"HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok",
+            b"HTTP/1.1 200 OK\r\n\r\nok",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokEXTRA",
+        ] {
+            let connection = next_hop(vec![answer]).await;
+            let got = round_trip(connection, &pool).await.expect("answered");
+            assert_eq!(got, (200, b"ok".to_vec()));
+            assert_eq!(pool.idle(), 0, "{}", String::from_utf8_lossy(answer));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_close_before_the_head_is_stale_and_a_cut_body_fails() {
+        let pool = Pool::new(4, Duration::from_secs(30));
+        let connection = next_hop(vec![b"HTTP/1.1 200 OK\r\ncontent-le"]).await;
+        let err = round_trip(connection, &pool).await.expect_err("no head");
+        assert!(matches!(err, NextHopError::ClosedBeforeHead), "{err:?}");
+        assert!(err.is_stale());
+        let connection = next_hop(vec![b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\nshort"]).await;
+        let err = round_trip(connection, &pool).await.expect_err("cut short");
+        assert!(matches!(err, NextHopError::ClosedMidBody), "{err:?}");
+        assert!(!err.is_stale());
+        assert_eq!(pool.idle(), 0);
+    }
+}
