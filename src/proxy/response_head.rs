@@ -118,26 +118,22 @@ fn parse_frozen(
         _ => Version::HTTP_10,
     };
     let mut headers = HeaderMap::with_capacity(response.headers.len());
-    let mut keep_alive = version == Version::HTTP_11;
-    let mut saw_close = false;
+    let mut fields = Fields {
+        keep_alive: version == Version::HTTP_11,
+        saw_close: false,
+        coding: None,
+        length: Length::Absent,
+    };
     for field in response.headers.iter() {
         let name =
             HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| HeadError::FieldName)?;
         let value = HeaderValue::from_maybe_shared(whole.slice_ref(field.value))
             .map_err(|_| HeadError::Syntax(httparse::Error::HeaderValue))?;
-        if name == CONNECTION {
-            // Once any `Connection` line asks to close, a later
-            // `keep-alive` does not undo it.
-            if saw_close || has_token(&value, "close") {
-                saw_close = true;
-                keep_alive = false;
-            } else if !keep_alive {
-                keep_alive = has_token(&value, "keep-alive");
-            }
+        if fields.read(&name, &value) {
+            headers.append(name, value);
         }
-        headers.append(name, value);
     }
-    let framing = framing(status, version, &headers, head_request)?;
+    let framing = framing(status, version, &fields, head_request)?;
     let upgrade = status == StatusCode::SWITCHING_PROTOCOLS;
     let head = ResponseHead {
         status,
@@ -145,16 +141,71 @@ fn parse_frozen(
         headers,
         reason,
         framing,
-        keep_alive: keep_alive && !upgrade,
+        keep_alive: fields.keep_alive && !upgrade,
     };
     Ok(Some((head, len)))
+}
+
+/// What the fields say about the connection and the body's framing,
+/// gathered as they are read (so the map is never searched for them).
+struct Fields {
+    keep_alive: bool,
+    saw_close: bool,
+    /// Whether the last `Transfer-Encoding` field ends in `chunked`, if any.
+    coding: Option<bool>,
+    length: Length,
+}
+
+/// What the `Content-Length` fields said.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Length {
+    Absent,
+    /// Every value and list element gave this length.
+    One(u64),
+    /// Not one decimal length.
+    Invalid,
+}
+
+impl Fields {
+    /// Notes what a field says; `false` when it is not to be kept.
+    fn read(&mut self, name: &HeaderName, value: &HeaderValue) -> bool {
+        if name == CONNECTION {
+            if value.as_bytes().eq_ignore_ascii_case(b"keep-alive") {
+                // It names only the hop-by-hop `Keep-Alive` and says only
+                // what is noted here: the client would never see it, so it
+                // is not kept (which spares the strip of hop-by-hop fields
+                // its work on the usual answer).
+                if !self.saw_close {
+                    self.keep_alive = true;
+                }
+                return false;
+            }
+            // Once any `Connection` line asks to close, a later
+            // `keep-alive` does not undo it.
+            if self.saw_close || has_token(value, "close") {
+                self.saw_close = true;
+                self.keep_alive = false;
+            } else if !self.keep_alive {
+                self.keep_alive = has_token(value, "keep-alive");
+            }
+        } else if name == TRANSFER_ENCODING {
+            self.coding = Some(ends_chunked(value));
+        } else if name == CONTENT_LENGTH {
+            self.length = match (self.length, content_length(value)) {
+                (Length::Absent, Some(n)) => Length::One(n),
+                (Length::One(seen), Some(n)) if seen == n => Length::One(n),
+                _ => Length::Invalid,
+            };
+        }
+        true
+    }
 }
 
 /// How the body is delimited (RFC 9112 §6.3, as hyper's client decides it).
 fn framing(
     status: StatusCode,
     version: Version,
-    headers: &HeaderMap,
+    fields: &Fields,
     head_request: bool,
 ) -> Result<BodyFraming, HeadError> {
     if status.is_informational()
@@ -164,48 +215,42 @@ fn framing(
     {
         return Ok(BodyFraming::Empty);
     }
-    if headers.contains_key(TRANSFER_ENCODING) {
+    if let Some(chunked) = fields.coding {
         if version == Version::HTTP_10 {
             return Err(HeadError::CodingOnHttp10);
         }
-        return Ok(if ends_chunked(headers) {
+        return Ok(if chunked {
             BodyFraming::Chunked
         } else {
             BodyFraming::UntilClose
         });
     }
-    if !headers.contains_key(CONTENT_LENGTH) {
-        return Ok(BodyFraming::UntilClose);
-    }
-    match content_length(headers) {
+    match fields.length {
+        Length::Absent => Ok(BodyFraming::UntilClose),
         // hyper kept the two largest lengths as markers.
-        Some(length) if length <= u64::MAX - 2 => Ok(BodyFraming::Length(length)),
+        Length::One(length) if length <= u64::MAX - 2 => Ok(BodyFraming::Length(length)),
         _ => Err(HeadError::ContentLength),
     }
 }
 
-/// Whether the last transfer coding is `chunked`.
-fn ends_chunked(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(TRANSFER_ENCODING)
-        .iter()
-        .next_back()
-        .and_then(|value| value.to_str().ok())
+/// Whether a `Transfer-Encoding` value's last coding is `chunked`.
+fn ends_chunked(value: &HeaderValue) -> bool {
+    value
+        .to_str()
+        .ok()
         .and_then(|value| value.rsplit(',').next())
         .is_some_and(|coding| coding.trim().eq_ignore_ascii_case("chunked"))
 }
 
-/// The one length every `Content-Length` value (and list element) gives.
-fn content_length(headers: &HeaderMap) -> Option<u64> {
+/// The one length a `Content-Length` value (a list, perhaps) gives.
+fn content_length(value: &HeaderValue) -> Option<u64> {
     let mut length = None;
-    for value in headers.get_all(CONTENT_LENGTH) {
-        for item in value.to_str().ok()?.split(',') {
-            let n = digits(item.trim().as_bytes())?;
-            if length.is_some_and(|seen| seen != n) {
-                return None;
-            }
-            length = Some(n);
+    for item in value.to_str().ok()?.split(',') {
+        let n = digits(item.trim().as_bytes())?;
+        if length.is_some_and(|seen| seen != n) {
+            return None;
         }
+        length = Some(n);
     }
     length
 }
@@ -409,6 +454,25 @@ mod tests {
         assert!(alive(
             "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n"
         ));
+    }
+
+    #[test]
+    fn a_connection_keep_alive_field_is_not_kept() {
+        let got = head("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n")
+            .expect("valid")
+            .expect("complete");
+        assert!(got.keep_alive);
+        assert!(
+            !got.headers.contains_key(CONNECTION),
+            "hop-by-hop, and noted"
+        );
+        let got = head("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+            .expect("valid")
+            .expect("complete");
+        assert_eq!(
+            got.headers[CONNECTION], "close",
+            "left for the hop-by-hop strip"
+        );
     }
 
     #[test]
