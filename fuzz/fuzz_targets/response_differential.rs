@@ -27,7 +27,7 @@ use libfuzzer_sys::fuzz_target;
 use switchyard::proxy::forward::response_head_for_client;
 use switchyard::proxy::next_hop_error::NextHopError;
 use switchyard::proxy::response_body::{BodyDecoder, Piece};
-use switchyard::proxy::response_head::{self, BodyFraming};
+use switchyard::proxy::response_head::{self, BodyFraming, FieldNames};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// What the next-hop parser made of the answer.
@@ -85,7 +85,7 @@ fn run(answer: &[u8]) -> Option<(Upstream, Client)> {
         // head parser and the body decoder the connection runs) as if it
         // then closed the connection.
         let mut buf = BytesMut::from(&answer[..]);
-        let Ok(Some(head)) = response_head::parse(&mut buf, false) else {
+        let Ok(Some(head)) = response_head::parse(&mut buf, false, &mut FieldNames::default()) else {
             return Some((Upstream::NoHead, Client::Incomplete));
         };
         let status = head.status.as_u16();

@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 
 use super::next_hop_error::NextHopError;
 use super::request_head::{self, BodyShape, RequestFraming};
-use super::response_head::{self, ResponseHead};
+use super::response_head::{self, FieldNames, ResponseHead};
 
 /// Room kept free in the read buffer for each read.
 const READ_SPARE: usize = 1024;
@@ -35,6 +35,8 @@ pub(crate) struct Connection {
     read: BytesMut,
     /// The request head (and chunk framing) being written; reused.
     write: Vec<u8>,
+    /// The field names of the last response head.
+    names: FieldNames,
 }
 
 /// A response head received, and the connection its body follows on.
@@ -71,6 +73,7 @@ impl Connection {
             stream,
             read: BytesMut::new(),
             write: Vec::new(),
+            names: FieldNames::default(),
         }
     }
 
@@ -115,18 +118,29 @@ impl Connection {
             .await
             .map_err(NextHopError::Io)?;
         let (head, request_sent) = match body {
-            None => (
-                read_head(&self.stream, &mut self.read, head_request).await?,
-                true,
-            ),
+            None => {
+                let reading = Reading {
+                    stream: &self.stream,
+                    read: &mut self.read,
+                    names: &mut self.names,
+                    head_request,
+                };
+                (reading.head().await?, true)
+            }
             Some(body) => {
                 let Connection {
                     stream,
                     read,
                     write,
+                    names,
                 } = &mut self;
-                let stream = &*stream;
-                with_body(stream, read, write, body, framing, head_request).await?
+                let reading = Reading {
+                    stream,
+                    read,
+                    names,
+                    head_request,
+                };
+                with_body(reading, write, body, framing).await?
             }
         };
         Ok(Exchanged {
@@ -156,15 +170,13 @@ impl Connection {
 /// the next hop does first. A head before the whole body went out ends the
 /// sending (the connection then closes after the response).
 async fn with_body(
-    stream: &TcpStream,
-    read: &mut BytesMut,
+    reading: Reading<'_>,
     write: &mut Vec<u8>,
     body: Incoming,
     framing: RequestFraming,
-    head_request: bool,
 ) -> Result<(ResponseHead, bool), ExchangeError> {
-    let sending = send_body(stream, write, body, framing);
-    let reading = read_head(stream, read, head_request);
+    let sending = send_body(reading.stream, write, body, framing);
+    let reading = reading.head();
     tokio::pin!(sending, reading);
     let mut sent = None;
     loop {
@@ -223,21 +235,27 @@ async fn send_body(
     Ok(())
 }
 
-/// Reads until a final response head is complete.
-async fn read_head(
-    stream: &TcpStream,
-    read: &mut BytesMut,
+/// What reading a response head needs of the connection.
+struct Reading<'a> {
+    stream: &'a TcpStream,
+    read: &'a mut BytesMut,
+    names: &'a mut FieldNames,
     head_request: bool,
-) -> Result<ResponseHead, NextHopError> {
-    loop {
-        if let Some(head) = response_head::parse(read, head_request)? {
-            return Ok(head);
-        }
-        let n = poll_fn(|cx| fill(stream, read, cx))
-            .await
-            .map_err(NextHopError::Io)?;
-        if n == 0 {
-            return Err(NextHopError::ClosedBeforeHead);
+}
+
+impl Reading<'_> {
+    /// Reads until a final response head is complete.
+    async fn head(self) -> Result<ResponseHead, NextHopError> {
+        loop {
+            if let Some(head) = response_head::parse(self.read, self.head_request, self.names)? {
+                return Ok(head);
+            }
+            let n = poll_fn(|cx| fill(self.stream, self.read, cx))
+                .await
+                .map_err(NextHopError::Io)?;
+            if n == 0 {
+                return Err(NextHopError::ClosedBeforeHead);
+            }
         }
     }
 }

@@ -50,15 +50,46 @@ pub struct ResponseHead {
     pub keep_alive: bool,
 }
 
+/// The field names of the last head read on a connection, by position: a
+/// next hop sends the same names in the same order, so a name is compared
+/// with the one read at its place and reused rather than parsed again.
+#[derive(Debug, Default)]
+pub struct FieldNames {
+    names: Vec<(Box<[u8]>, HeaderName)>,
+}
+
+impl FieldNames {
+    /// The name of the field at `place` written as `raw`.
+    fn name(&mut self, place: usize, raw: &[u8]) -> Result<HeaderName, HeadError> {
+        if let Some((seen, name)) = self.names.get(place)
+            && **seen == *raw
+        {
+            return Ok(name.clone());
+        }
+        let name = HeaderName::from_bytes(raw).map_err(|_| HeadError::FieldName)?;
+        if place < self.names.len() {
+            self.names[place] = (raw.into(), name.clone());
+        } else if place == self.names.len() && place < MAX_FIELDS {
+            self.names.push((raw.into(), name.clone()));
+        }
+        Ok(name)
+    }
+}
+
 /// Reads a response head from the front of `buf`, removing it (and any
 /// interim 1xx heads before it); `Ok(None)` until a whole head is there.
-/// `head_request`: the request was HEAD, so the response has no body.
-pub fn parse(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHead>, HeadError> {
+/// `head_request`: the request was HEAD, so the response has no body;
+/// `names`: the connection's field names so far.
+pub fn parse(
+    buf: &mut BytesMut,
+    head_request: bool,
+    names: &mut FieldNames,
+) -> Result<Option<ResponseHead>, HeadError> {
     loop {
         if buf.is_empty() {
             return Ok(None);
         }
-        let Some(head) = parse_one(buf, head_request)? else {
+        let Some(head) = parse_one(buf, head_request, names)? else {
             return Ok(None);
         };
         if head.status.is_informational() && head.status != StatusCode::SWITCHING_PROTOCOLS {
@@ -71,9 +102,13 @@ pub fn parse(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHe
 /// One head, interim or final. The buffer's bytes are frozen first, so
 /// that the parsed fields can be sliced out of them without copying and
 /// without noting where each lies; what follows the head goes back.
-fn parse_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHead>, HeadError> {
+fn parse_one(
+    buf: &mut BytesMut,
+    head_request: bool,
+    names: &mut FieldNames,
+) -> Result<Option<ResponseHead>, HeadError> {
     let whole = buf.split().freeze();
-    let parsed = parse_frozen(&whole, head_request);
+    let parsed = parse_frozen(&whole, head_request, names);
     let rest = match &parsed {
         Ok(Some((_, len))) => whole.slice(*len..),
         _ => whole,
@@ -89,6 +124,7 @@ fn parse_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<ResponseHe
 fn parse_frozen(
     whole: &Bytes,
     head_request: bool,
+    names: &mut FieldNames,
 ) -> Result<Option<(ResponseHead, usize)>, HeadError> {
     let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_FIELDS];
     let mut response = httparse::Response::new(&mut []);
@@ -124,9 +160,8 @@ fn parse_frozen(
         coding: None,
         length: Length::Absent,
     };
-    for field in response.headers.iter() {
-        let name =
-            HeaderName::from_bytes(field.name.as_bytes()).map_err(|_| HeadError::FieldName)?;
+    for (place, field) in response.headers.iter().enumerate() {
+        let name = names.name(place, field.name.as_bytes())?;
         let value = HeaderValue::from_maybe_shared(whole.slice_ref(field.value))
             .map_err(|_| HeadError::Syntax(httparse::Error::HeaderValue))?;
         if fields.read(&name, &value) {
@@ -279,7 +314,23 @@ mod tests {
     use super::*;
 
     fn head(text: &str) -> Result<Option<ResponseHead>, HeadError> {
-        parse(&mut BytesMut::from(text), false)
+        parse(&mut BytesMut::from(text), false, &mut FieldNames::default())
+    }
+
+    #[test]
+    fn names_read_before_are_reused_only_where_they_match() {
+        let mut names = FieldNames::default();
+        for text in [
+            "HTTP/1.1 200 OK\r\nServer: a\r\nX-Custom: 1\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nServer: a\r\nX-Custom: 1\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nX-Custom: 2\r\nServer: b\r\nX-Other: 3\r\nContent-Length: 0\r\n\r\n",
+        ] {
+            let got = parse(&mut BytesMut::from(text), false, &mut names)
+                .expect("valid")
+                .expect("complete");
+            let fresh = head(text).expect("valid").expect("complete");
+            assert_eq!(got.headers, fresh.headers, "{text}");
+        }
     }
 
     fn framing_of(text: &str) -> BodyFraming {
@@ -291,7 +342,9 @@ mod tests {
         let mut buf = BytesMut::from(
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-A: 1\r\nX-A: 2\r\nContent-Length: 3\r\n\r\nabc",
         );
-        let got = parse(&mut buf, false).expect("valid").expect("complete");
+        let got = parse(&mut buf, false, &mut FieldNames::default())
+            .expect("valid")
+            .expect("complete");
         assert_eq!(got.status, 200);
         assert_eq!(got.version, Version::HTTP_11);
         assert_eq!(got.headers["content-type"], "text/plain");
@@ -308,7 +361,9 @@ mod tests {
         for partial in ["", "HTTP/1.1 200", "HTTP/1.1 200 OK\r\nA: b\r\n"] {
             let mut buf = BytesMut::from(partial);
             assert!(
-                parse(&mut buf, false).expect("valid").is_none(),
+                parse(&mut buf, false, &mut FieldNames::default())
+                    .expect("valid")
+                    .is_none(),
                 "{partial:?}"
             );
             assert_eq!(buf.len(), partial.len());
@@ -327,7 +382,11 @@ mod tests {
         let mut buf = BytesMut::from(
             "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n",
         );
-        assert!(parse(&mut buf, false).expect("valid").is_none());
+        assert!(
+            parse(&mut buf, false, &mut FieldNames::default())
+                .expect("valid")
+                .is_none()
+        );
         assert!(buf.is_empty(), "both interim heads are consumed");
         let got = head("HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n")
             .expect("valid")
@@ -374,7 +433,9 @@ mod tests {
             assert_eq!(framing_of(empty), BodyFraming::Empty, "{empty}");
         }
         let mut buf = BytesMut::from("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n");
-        let got = parse(&mut buf, true).expect("valid").expect("complete");
+        let got = parse(&mut buf, true, &mut FieldNames::default())
+            .expect("valid")
+            .expect("complete");
         assert_eq!(
             got.framing,
             BodyFraming::Empty,
