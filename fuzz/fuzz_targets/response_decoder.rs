@@ -4,8 +4,9 @@
 //! byte by byte. Nothing may panic, and the reading must not depend on how
 //! TCP happened to cut the stream: the same head (or the same refusal), the
 //! same body bytes, the same end (complete, with the same trailers, or the
-//! same failure) and the same bytes left after the body. A body that ended
-//! well holds exactly what its framing promised.
+//! same failure) and, for a body that ended well, the same bytes left
+//! after it. A body that ended well holds exactly what its framing
+//! promised.
 //!
 //! Input layout: byte 0 says whether the request was HEAD (low bit); bytes
 //! 1 and 2 pick two cut points; the rest is what the next hop sent, after
@@ -74,9 +75,14 @@ fn read(pieces: &[&[u8]], head_request: bool, names: &mut FieldNames) -> Reading
     if end.is_ok() {
         assert!(decoder.is_done(), "ended but not done");
     }
-    let mut rest = buf.to_vec();
-    for piece in pieces {
-        rest.extend_from_slice(piece);
+    // After a failure the connection closes: what was left unread is no
+    // one's (and depends on how much of the stream had arrived).
+    let mut rest = Vec::new();
+    if end.is_ok() {
+        rest.extend_from_slice(&buf);
+        for piece in pieces {
+            rest.extend_from_slice(piece);
+        }
     }
     Reading::Response {
         status: head.status.as_u16(),

@@ -490,6 +490,16 @@ mod tests {
         ] {
             assert_eq!(head(text).err(), Some(want), "{text:?}");
         }
+        for text in [
+            "HTTP/1.1 200 OK\r\nX: a\r\n folded\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nX : a\r\n\r\n",
+            "HTTP/1.1 200 OK\r\n: a\r\n\r\n",
+            "HTTP/1.1 OK\r\n\r\n",
+            "HTTP/1.1 2x0 OK\r\n\r\n",
+            "\0\0\0\0",
+        ] {
+            assert!(matches!(head(text), Err(HeadError::Syntax(_))), "{text:?}");
+        }
         let mut many = String::from("HTTP/1.1 200 OK\r\n");
         for i in 0..=MAX_FIELDS {
             many.push_str(&format!("X-{i}: v\r\n"));
