@@ -5,12 +5,10 @@
 use crate::config::faults;
 use std::collections::HashMap;
 
-use regex::Regex;
-
 use super::super::diagnostic::Diagnostic;
 use super::super::string_literal::StringLiteral;
 use crate::rules::RuleRegex;
-use crate::rules::rule_regex::{REGEX_NEST_LIMIT, build_regex};
+use crate::rules::rule_regex::{RegexChecker, RegexFault};
 
 /// A pattern that compiled, with what the checks of its rule need to know of
 /// it; the compiled program itself is not kept (see `RuleRegex`).
@@ -24,9 +22,18 @@ pub(crate) struct CheckedRegex {
 
 /// Regexes checked so far in one file, by pattern: a pattern written in many
 /// rules is checked once and shared.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct RegexCache {
     checked: HashMap<String, CheckedRegex>,
+    checker: RegexChecker,
+}
+
+impl std::fmt::Debug for RegexCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegexCache")
+            .field("checked", &self.checked.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl RegexCache {
@@ -35,38 +42,27 @@ impl RegexCache {
         if let Some(checked) = self.checked.get(&literal.value) {
             return Ok(checked.clone());
         }
-        let built = compile(literal)?;
+        let group_names = check(&self.checker, literal)?;
         let checked = CheckedRegex {
-            regex: RuleRegex::checked(built.as_str()),
-            group_names: built
-                .capture_names()
-                .map(|name| name.map(str::to_owned))
-                .collect(),
+            regex: RuleRegex::checked(&literal.value),
+            group_names,
         };
         self.checked.insert(literal.value.clone(), checked.clone());
         Ok(checked)
     }
 }
 
-/// Compiles the literal's value as a regex, or says where and why it is refused.
-pub(crate) fn compile(literal: &StringLiteral) -> Result<Regex, Diagnostic> {
-    let pattern = literal.value.as_str();
-    build_regex(pattern).map_err(|error| match error {
-        regex::Error::CompiledTooBig(limit) => {
-            faults::conditions::regex_too_big(literal.span, limit / 1024)
-        }
-        other => {
-            // Parse again with regex-syntax, which says where the fault is.
-            let parsed = regex_syntax::ParserBuilder::new()
-                .nest_limit(REGEX_NEST_LIMIT)
-                .build()
-                .parse(pattern);
-            match parsed {
-                Err(error) => syntax_fault(literal, &error),
-                Ok(_) => {
-                    faults::conditions::invalid_regex_unplaced(literal.span, other.to_string())
-                }
-            }
+/// Checks the literal's value as a regex: its groups' names, or where and
+/// why it is refused.
+fn check(
+    checker: &RegexChecker,
+    literal: &StringLiteral,
+) -> Result<Vec<Option<String>>, Diagnostic> {
+    checker.check(&literal.value).map_err(|fault| match fault {
+        RegexFault::TooBig(limit) => faults::conditions::regex_too_big(literal.span, limit / 1024),
+        RegexFault::Syntax(error) => syntax_fault(literal, &error),
+        RegexFault::Other(reason) => {
+            faults::conditions::invalid_regex_unplaced(literal.span, reason)
         }
     })
 }
@@ -116,7 +112,7 @@ mod tests {
     #[test]
     fn caret_points_inside_the_string() {
         // "^/a(" : the unclosed group is at value offset 3, file offset 4.
-        let d = compile(&literal(r#""^/a(""#)).err();
+        let d = check(&RegexChecker::default(), &literal(r#""^/a(""#)).err();
         let span = d.and_then(|d| d.primary).map(|l| l.span);
         assert_eq!(span, Some(Span::new(4, 5)));
     }
@@ -125,14 +121,14 @@ mod tests {
     fn caret_survives_escaped_quotes() {
         // value: \"[z-a]  → the bad class range is after an escaped quote.
         let lit = literal(r#""\"[z-a]""#);
-        let d = compile(&lit).err();
+        let d = check(&RegexChecker::default(), &lit).err();
         let span = d.and_then(|d| d.primary).map(|l| l.span);
         assert_eq!(span, Some(Span::new(4, 7)));
     }
 
     #[test]
     fn huge_patterns_are_refused() {
-        let d = compile(&literal(r#""(\w{100}){100}""#)).err();
+        let d = check(&RegexChecker::default(), &literal(r#""(\w{100}){100}""#)).err();
         assert_eq!(d.map(|d| d.code), Some(Code::RegexTooBig));
     }
 
