@@ -40,6 +40,10 @@ PROXIES = ["nginx", "haproxy", "switchyard"]
 TARGETS = ["direct"] + PROXIES
 PROXY_CORE = "0"
 LOAD_CORE = "1"
+# --proxy-cores 2: every proxy may use both cores (nginx with two workers,
+# HAProxy with two threads, switchyard's multi-thread runtime with two
+# workers), still sharing core 1 with wrk and the origin.
+PROXY_CORES = {1: "0", 2: "0,1"}
 
 # name -> (legacy regex rules, request path, X-Forwarded-Proto, reload while loading)
 SCENARIOS = {
@@ -156,6 +160,9 @@ def write_configs(out, n, map_count=0, extra=None):
             d, map_count, switchyard_conf, nginx_conf, haproxy_cfg)
     if extra is not None:
         switchyard_conf += extra.read_text()
+    workers = PROXY_CORE.count(",") + 1
+    nginx_conf = nginx_conf.replace("worker_processes 1;", f"worker_processes {workers};", 1)
+    haproxy_cfg = haproxy_cfg.replace("    nbthread 1", f"    nbthread {workers}", 1)
     (d / "switchyard" / "proxy.conf").write_text(switchyard_conf)
     (d / "nginx.conf").write_text(nginx_conf)
     (d / "haproxy.cfg").write_text(haproxy_cfg)
@@ -218,6 +225,14 @@ def serving_pid(name, proc):
     return proc.pid
 
 
+def serving_pids(name, proc):
+    """Every process that does the work: all of nginx's workers."""
+    if name == "nginx":
+        kids = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        return [int(k) for k in kids] or [proc.pid]
+    return [proc.pid]
+
+
 def cpu_ticks(pid):
     """User and system clock ticks of the process (all its threads) so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -251,7 +266,7 @@ def steal_ticks():
         fields = line.split()
         if fields and fields[0] == "cpu":
             total = int(fields[8])
-        elif fields and fields[0] == f"cpu{PROXY_CORE}":
+        elif fields and fields[0] == f"cpu{PROXY_CORE.split(',')[0]}":
             core = int(fields[8])
     return total, core
 
@@ -265,12 +280,15 @@ def measured(procs, target, run):
     if target == "direct":
         figures = run()
     else:
-        pid = serving_pid(target, procs.procs[target])
-        u0, s0 = cpu_ticks(pid)
-        c0 = context_switches(pid)
+        pids = serving_pids(target, procs.procs[target])
+
+        def totals(read):
+            return [sum(v) for v in zip(*(read(pid) for pid in pids))]
+        u0, s0 = totals(cpu_ticks)
+        c0 = totals(context_switches)
         figures = run()
-        u1, s1 = cpu_ticks(pid)
-        c1 = context_switches(pid)
+        u1, s1 = totals(cpu_ticks)
+        c1 = totals(context_switches)
         requests = max(figures["requests"], 1)
         figures["user_us_per_req"] = (u1 - u0) * tick_s * 1e6 / requests
         figures["sys_us_per_req"] = (s1 - s0) * tick_s * 1e6 / requests
@@ -475,7 +493,7 @@ def steal_line(rows):
     total = sum(r["steal_s"] for r in runs)
     core = sum(r["steal_core_s"] for r in runs)
     return (f"\nhost steal time during these runs: {total:.2f} s in all, "
-            f"{core:.2f} s on the proxy's core {PROXY_CORE}")
+            f"{core:.2f} s on core {PROXY_CORE.split(',')[0]}")
 
 
 def contention_table(rows):
@@ -557,7 +575,8 @@ def report(all_results, rounds, seconds, conns):
         lines.append("\n### 1,000 tests over 1,000 rules (median ms)\n")
         for p, v in all_results["tests_1k_ms"].items():
             lines.append(f"- {p}: wall {v['wall_ms']:.1f} ms, CPU {v['cpu_ms']:.1f} ms")
-    lines.append(f"\n{rounds} rounds of {seconds} s per target, wrk -t1 -c{conns}, medians.")
+    lines.append(f"\n{rounds} rounds of {seconds} s per target, wrk -t1 -c{conns}, medians; "
+                 f"proxies on core(s) {PROXY_CORE}, wrk and the origin on core {LOAD_CORE}.")
     return "\n".join(lines)
 
 
@@ -579,7 +598,11 @@ def main():
     ap.add_argument("--only", action="append", choices=list(SCENARIOS) + ["startup", "validate", "tests"])
     ap.add_argument("--quick", action="store_true", help="1 round of 3 s: a smoke run, not figures")
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--proxy-cores", type=int, choices=sorted(PROXY_CORES), default=1,
+                    help="cores each proxy may use (2: shared with the load; see docs/benchmarks.md)")
     args = ap.parse_args()
+    global PROXY_CORE
+    PROXY_CORE = PROXY_CORES[args.proxy_cores]
     if args.quick:
         args.rounds, args.seconds = 1, 3
     for tool in ("nginx", "haproxy", "wrk", "taskset"):
