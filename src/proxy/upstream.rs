@@ -292,4 +292,68 @@ mod tests {
         assert_eq!(err.status(), http::StatusCode::BAD_REQUEST);
         assert_eq!(err.side(), super::super::error::Side::Downstream);
     }
+
+    /// A next hop that answers as soon as it has the head, before the
+    /// body (a 413, say): the answer is passed on, the sending of the body
+    /// ends, and the connection, its request cut short, is never pooled.
+    #[tokio::test]
+    async fn an_answer_before_the_whole_body_ends_the_sending() {
+        let next_hop = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let authority = next_hop.local_addr().expect("addr").to_string();
+        tokio::spawn(async move {
+            if let Ok((mut stream, _)) = next_hop.accept().await {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(n) if n > 0 => head.extend_from_slice(&buf[..n]),
+                        _ => return,
+                    }
+                }
+                let answer = b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\n\r\n";
+                if stream.write_all(answer).await.is_ok() {
+                    while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+                }
+            }
+        });
+        let upstream = Arc::new(Upstream::new(&authority, &Settings::default()));
+        let (mut client, server) = tokio::io::duplex(4096);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let tx = std::sync::Mutex::new(Some(tx));
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            let upstream = upstream.clone();
+            let tx = tx.lock().ok().and_then(|mut t| t.take());
+            async move {
+                let (mut parts, body) = request.into_parts();
+                parts.uri = Uri::from_static("/");
+                let sent = upstream
+                    .send(
+                        Request::from_parts(parts, Some(body)),
+                        Duration::from_secs(10),
+                    )
+                    .await;
+                let status = sent.map(|sent| sent.response.status().as_u16());
+                if let Some(tx) = tx {
+                    let _ = tx.send((status.ok(), upstream.pool.idle()));
+                }
+                Ok::<_, std::convert::Infallible>(Response::new(Empty::<Bytes>::new()))
+            }
+        });
+        tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(server), service));
+        // A chunked body that never ends.
+        client
+            .write_all(
+                b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+            )
+            .await
+            .expect("write");
+        let (status, idle) = rx.await.expect("the service ran");
+        assert_eq!(status, Some(413));
+        assert_eq!(
+            idle, 0,
+            "a connection whose request was cut short is not pooled"
+        );
+    }
 }
