@@ -128,16 +128,3 @@ pub fn apply_edits(edits: &[HeaderEdit], headers: &mut HeaderMap) {
         edit.apply(headers);
     }
 }
-
-impl Decision {
-    /// The decision of an empty rule set: forward unchanged (the response
-    /// phase's scratch decision starts from it).
-    pub(crate) fn forward_unchanged() -> Self {
-        Decision {
-            fired: Vec::new(),
-            outcome: Outcome::Forward { target: None },
-            request_headers: Vec::new(),
-            response_headers: Vec::new(),
-        }
-    }
-}

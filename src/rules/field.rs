@@ -80,6 +80,11 @@ impl<'f> FieldReader<'f> {
         self.response.map(|response| response.status)
     }
 
+    /// The response's media type (`content_type`): `""` without one.
+    pub(crate) fn content_type(&self) -> &str {
+        &self.content_type
+    }
+
     /// The facts read.
     pub(crate) fn facts(&self) -> &'f RequestFacts<'f> {
         self.facts

@@ -17,8 +17,8 @@ use super::condition::{Condition, Field, Test, TestOp};
 use super::field::FieldReader;
 use super::query_edit::QueryAction;
 use super::request_reads::request_headers_read;
+use super::response_gate::ResponseGate;
 use super::rule_set::{Phase, Rule};
-use super::status_gate::{StatusGate, gates_of};
 use super::template::{Template, TemplatePart};
 
 /// Compiled-program size limit of one combined `RegexSet` (its regexes each
@@ -45,8 +45,10 @@ pub struct RuleIndex {
     /// request phase; the response phase visits each (empty for most
     /// configs, which then pay nothing for the response phase).
     pub(crate) response_rules: Vec<usize>,
-    /// Each response rule's gate on `status`, beside `response_rules`.
-    pub(crate) response_gates: Vec<StatusGate>,
+    /// What each response rule's condition comes to for each kind of
+    /// response head (`None` without response rules, and in the tests'
+    /// reference index: every rule is evaluated).
+    pub(crate) response_gate: Option<ResponseGate>,
     /// The request headers response rules read: all the response phase keeps.
     pub(crate) response_reads: Vec<HeaderName>,
     /// Capacities that let a typical decision be built without growing its
@@ -183,13 +185,20 @@ impl RuleIndex {
             }
         }
         let first_gated = (0..plans.len()).find(|&at| plans[at].gate.is_some());
-        let capacity = capacity_of(rules, &ungated);
+        let capacity = capacity_of(rules, &ungated, &response_rules);
+        let response_gate = (!response_rules.is_empty()).then(|| {
+            ResponseGate::build(rules, &response_rules, |at| {
+                plans
+                    .get(at)
+                    .is_some_and(|plan| plan.capture_slots.contains(&true))
+            })
+        });
         RuleIndex {
             sets,
             plans,
             ungated,
             first_gated,
-            response_gates: gates_of(rules, &response_rules),
+            response_gate,
             response_reads: request_headers_read(rules, &response_rules),
             response_rules,
             capacity,
@@ -206,6 +215,7 @@ impl RuleIndex {
             plan.gate = None;
         }
         index.first_gated = None;
+        index.response_gate = None;
         index.ungated = (0..rules.len())
             .filter(|&at| rules[at].phase == Phase::Request)
             .collect();
@@ -262,13 +272,16 @@ fn gate_of<'c>(condition: &'c Condition, field: &Field) -> Option<(&'c str, Opti
     }
 }
 
-fn capacity_of(rules: &[Rule], ungated: &[usize]) -> DecisionCapacity {
+/// The vectors also hold the response phase's additions (the server keeps
+/// one list of fired rules and one of response-header edits for both).
+fn capacity_of(rules: &[Rule], ungated: &[usize], response_rules: &[usize]) -> DecisionCapacity {
     let mut capacity = DecisionCapacity {
-        fired: ungated.len().min(CAPACITY_CAP),
+        fired: (ungated.len() + response_rules.len()).min(CAPACITY_CAP),
         ..DecisionCapacity::default()
     };
     for action in ungated
         .iter()
+        .chain(response_rules)
         .filter_map(|&at| rules.get(at))
         .flat_map(|rule| &rule.actions)
     {
