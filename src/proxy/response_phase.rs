@@ -20,8 +20,8 @@ use super::pool::Lent;
 use crate::log::access_record::{FiredRules, LogAction};
 use crate::rules::exchange::outgoing_query;
 use crate::rules::{
-    Decision, Outcome, PhaseLists, RequestFacts, ResponseFacts, Scheme, ServedRules, apply_edits,
-    evaluate_response,
+    Decision, Outcome, PhaseLists, RequestFacts, ResponseFacts, Scheme, ServedRules,
+    apply_owned_edits, evaluate_response,
 };
 
 /// What the response phase needs to know about one request once its
@@ -151,7 +151,7 @@ impl ResponseStage {
             Some(answer) => answer,
             None => (status, headers, body),
         };
-        apply_edits(&self.lists.edits, &mut headers);
+        apply_owned_edits(std::mem::take(&mut self.lists.edits), &mut headers);
         build(status, headers, body, pending, end)
     }
 
@@ -176,11 +176,11 @@ impl ResponseStage {
                 connection.give_back();
             }
             drop(incoming);
-            apply_edits(&self.lists.edits, &mut headers);
+            apply_owned_edits(std::mem::take(&mut self.lists.edits), &mut headers);
             return build(status, headers, body, pending, end);
         }
         let (mut parts, incoming) = response.into_parts();
-        apply_edits(&self.lists.edits, &mut parts.headers);
+        apply_owned_edits(std::mem::take(&mut self.lists.edits), &mut parts.headers);
         pending.record.status = parts.status.as_u16();
         Response::from_parts(
             parts,

@@ -119,19 +119,20 @@ fn run_response_with<O: Observer>(
         _ => None,
     };
     for (nth, &at) in index.response_rules.iter().enumerate() {
+        let verdict = verdicts.and_then(|row| row.get(nth).copied());
+        if verdict == Some(Verdict::Never) {
+            continue;
+        }
         let (Some(rule), Some(plan)) = (rule_set.rules.get(at), index.plans.get(at)) else {
             break;
         };
-        let verdict = verdicts.and_then(|row| row.get(nth).copied());
-        let slots = match verdict {
-            Some(Verdict::Never) => continue,
-            Some(Verdict::Always) => Vec::new(),
-            Some(Verdict::Evaluate) | None => {
-                let Some(slots) = decide(at, rule, plan, reader, observer) else {
-                    continue;
-                };
-                slots
-            }
+        let slots = if verdict == Some(Verdict::Always) {
+            Vec::new()
+        } else {
+            let Some(slots) = decide(at, rule, plan, reader, observer) else {
+                continue;
+            };
+            slots
         };
         decision.fired.push(at);
         let mut actions = Actions {

@@ -14,6 +14,7 @@ use regex::{RegexSet, RegexSetBuilder};
 use super::action::{Action, HeaderAction};
 use super::candidates::Candidates;
 use super::condition::{Condition, Field, Test, TestOp};
+use super::decision::HeaderEdit;
 use super::field::FieldReader;
 use super::query_edit::QueryAction;
 use super::request_reads::request_headers_read;
@@ -29,6 +30,10 @@ const SET_SIZE_LIMIT: usize = 256 * 1024 * 1024;
 const SET_DFA_LIMIT: usize = 32 * 1024 * 1024;
 /// No decision starts with room for more than this many entries per vector.
 const CAPACITY_CAP: usize = 32;
+/// Nor with vectors of header edits past 1 KiB: the allocator's fast path
+/// for small objects ends there (a 15-edit vector cost about 170 more
+/// instructions a request than a 12-edit one).
+const EDITS_CAP: usize = 1024 / std::mem::size_of::<HeaderEdit>();
 
 /// Everything about a rule set that evaluation prepares once.
 #[derive(Debug, Clone)]
@@ -291,8 +296,8 @@ fn capacity_of(rules: &[Rule], ungated: &[usize], response_rules: &[usize]) -> D
             _ => {}
         }
     }
-    capacity.request_headers = capacity.request_headers.min(CAPACITY_CAP);
-    capacity.response_headers = capacity.response_headers.min(CAPACITY_CAP);
+    capacity.request_headers = capacity.request_headers.min(EDITS_CAP);
+    capacity.response_headers = capacity.response_headers.min(EDITS_CAP);
     capacity
 }
 

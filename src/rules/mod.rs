@@ -26,7 +26,9 @@ pub mod trace;
 
 pub use action::{Action, FileBody, HeaderAction};
 pub use condition::{Condition, Field, HeaderField, Ordering, Test, TestOp, ValueSet};
-pub use decision::{Decision, HeaderEdit, Outcome, ResponseDecision, TEXT_PLAIN, apply_edits};
+pub use decision::{
+    Decision, HeaderEdit, Outcome, ResponseDecision, TEXT_PLAIN, apply_edits, apply_owned_edits,
+};
 pub use evaluate::{PhaseLists, evaluate, evaluate_response, evaluate_traced};
 pub use exchange::{ClientResponse, Exchange, UpstreamAnswer, simulate, simulate_traced};
 pub use field::ResponseFacts;

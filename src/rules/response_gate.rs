@@ -215,20 +215,22 @@ fn is_media_op(op: &TestOp) -> bool {
     )
 }
 
-/// Whether a media type passes one of those comparisons, as the matcher
-/// decides it for a field other than `client_ip` (the property tests
-/// compare the two); any other comparison is never asked.
-fn media_holds(op: &TestOp, value: &str) -> bool {
+/// Whether a media type (UTF-8 bytes) passes one of those comparisons, as
+/// the matcher decides it on the text for a field other than `client_ip`
+/// (the property tests compare the two); any other comparison is never
+/// asked.
+fn media_holds(op: &TestOp, value: &[u8]) -> bool {
+    let text = || std::str::from_utf8(value).unwrap_or("");
     match op {
-        TestOp::Equals(text) => value == text,
-        TestOp::NotEquals(text) => value != text,
-        TestOp::StartsWith(text) => value.starts_with(text.as_str()),
-        TestOp::EndsWith(text) => value.ends_with(text.as_str()),
-        TestOp::Contains(text) => value.contains(text.as_str()),
-        TestOp::In(set) => set.strings.iter().any(|text| text == value),
-        TestOp::NotIn(set) => !set.strings.iter().any(|text| text == value),
-        TestOp::InMap(map) => map.contains(value),
-        TestOp::NotInMap(map) => !map.contains(value),
+        TestOp::Equals(operand) => value == operand.as_bytes(),
+        TestOp::NotEquals(operand) => value != operand.as_bytes(),
+        TestOp::StartsWith(operand) => value.starts_with(operand.as_bytes()),
+        TestOp::EndsWith(operand) => value.ends_with(operand.as_bytes()),
+        TestOp::Contains(operand) => text().contains(operand.as_str()),
+        TestOp::In(set) => set.strings.iter().any(|s| s.as_bytes() == value),
+        TestOp::NotIn(set) => !set.strings.iter().any(|s| s.as_bytes() == value),
+        TestOp::InMap(map) => map.contains(text()),
+        TestOp::NotInMap(map) => !map.contains(text()),
         _ => false,
     }
 }
