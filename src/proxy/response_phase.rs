@@ -47,6 +47,7 @@ impl ResponseStage {
     pub(crate) fn new(
         rule_set: Arc<ServedRules>,
         facts: RequestFacts<'_>,
+        method: &Method,
         decision: &mut Decision,
     ) -> Self {
         let has_rules = !rule_set.index().response_rules.is_empty();
@@ -55,7 +56,8 @@ impl ResponseStage {
         } else {
             None
         };
-        let saved = has_rules.then(|| SavedRequest::keep(facts, &rule_set.index().response_reads));
+        let saved =
+            has_rules.then(|| SavedRequest::keep(facts, method, &rule_set.index().response_reads));
         ResponseStage {
             rule_set,
             saved,
@@ -235,9 +237,10 @@ struct SavedRequest {
 }
 
 impl SavedRequest {
-    /// `reads`: the request headers the response rules read (no other is
-    /// copied; none at all, and no allocation, for most configs).
-    fn keep(facts: RequestFacts<'_>, reads: &[HeaderName]) -> Self {
+    /// `method`: the request's, which `facts.method` reads; `reads`: the
+    /// request headers the response rules read (no other is copied; none
+    /// at all, and no allocation, for most configs).
+    fn keep(facts: RequestFacts<'_>, method: &Method, reads: &[HeaderName]) -> Self {
         let mut headers = HeaderMap::new();
         for name in reads {
             for value in facts.headers.get_all(name) {
@@ -246,7 +249,7 @@ impl SavedRequest {
         }
         SavedRequest {
             scheme: facts.scheme,
-            method: Method::from_bytes(facts.method.as_bytes()).unwrap_or_default(),
+            method: method.clone(),
             host: facts.host,
             path: facts.path,
             query: facts.query,

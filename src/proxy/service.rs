@@ -84,7 +84,7 @@ pub(crate) async fn handle(
             }
             _ => Some(facts.target()),
         };
-        let stage = ResponseStage::new(rule_set.clone(), facts, &mut decision);
+        let stage = ResponseStage::new(rule_set.clone(), facts, &parts.method, &mut decision);
         (stage, decision.outcome, decision.request_headers, target)
     };
     match outcome {

@@ -177,26 +177,26 @@ impl<'f> FieldReader<'f> {
 
 /// A `Content-Type` value's media type as UTF-8 bytes: lower-cased,
 /// parameters and blanks dropped (`Text/HTML; charset=utf-8` →
-/// `text/html`); borrowed from the header when it is visible ASCII without
-/// upper case, as most are. Every response goes through here when response
-/// rules test `content_type`: that case is one pass to the `;` and one over
-/// the media type, and no UTF-8 check (a rule that reads the text makes it).
+/// `text/html`); borrowed from the header when it is ASCII without upper
+/// case, as most are. Every response goes through here when response
+/// rules test `content_type`: that case is one pass to the `;`, and no
+/// UTF-8 check (a rule that reads the text makes it).
 pub fn media_type(value: &HeaderValue) -> Cow<'_, [u8]> {
     let bytes = value.as_bytes();
+    // The first byte that ends the media type or needs the slow path.
+    let stop = bytes
+        .iter()
+        .position(|&byte| byte == b';' || !byte.is_ascii() || byte.is_ascii_uppercase())
+        .unwrap_or(bytes.len());
+    if bytes.get(stop).is_none_or(|&byte| byte == b';') {
+        return Cow::Borrowed(bytes.get(..stop).unwrap_or_default().trim_ascii());
+    }
     let end = bytes
         .iter()
         .position(|&byte| byte == b';')
         .unwrap_or(bytes.len());
-    let essence = bytes.get(..end).unwrap_or_default();
-    let trimmed = essence.trim_ascii();
-    if trimmed
-        .iter()
-        .all(|&byte| byte.is_ascii() && !byte.is_ascii_uppercase())
-    {
-        return Cow::Borrowed(trimmed);
-    }
-    let lowered = String::from_utf8_lossy(essence).trim().to_ascii_lowercase();
-    Cow::Owned(lowered.into_bytes())
+    let essence = String::from_utf8_lossy(bytes.get(..end).unwrap_or_default());
+    Cow::Owned(essence.trim().to_ascii_lowercase().into_bytes())
 }
 
 /// Every line of a header joined with `", "` (borrowed when there is one
