@@ -353,6 +353,12 @@ impl<O: Observer> Actions<'_, '_, O> {
         decision: &mut Decision,
         target: &mut Target,
     ) -> Flow {
+        // Literal response-header edits only: built once, added as they are
+        // (exactly what the loop below would build).
+        if let Some(edits) = &self.plan.literal_edits {
+            decision.response_headers.extend(edits.iter().cloned());
+            return Flow::Next;
+        }
         for (action_at, action) in actions.iter().enumerate() {
             match action {
                 Action::RequestHeader(header) => {

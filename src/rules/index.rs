@@ -94,6 +94,10 @@ pub(crate) struct RulePlan {
     pub(crate) capture_slots: Vec<bool>,
     /// Per action: the header value when the action's template is literal.
     pub(crate) literal_values: Vec<Option<HeaderValue>>,
+    /// When every action is a `response header` edit with a literal value
+    /// (`hsts`, `nosniff`, `served-by` …): the edits, built once, which the
+    /// rule adds as they are each time it fires.
+    pub(crate) literal_edits: Option<Box<[HeaderEdit]>>,
 }
 
 /// A rule's gating regex: where it is in the index, and where the test sits
@@ -133,10 +137,14 @@ impl RuleIndex {
     pub fn build(rules: &[Rule]) -> Self {
         let mut plans: Vec<RulePlan> = rules
             .iter()
-            .map(|rule| RulePlan {
-                gate: None,
-                capture_slots: capture_slots(rule),
-                literal_values: rule.actions.iter().map(literal_value).collect(),
+            .map(|rule| {
+                let literal_values: Vec<_> = rule.actions.iter().map(literal_value).collect();
+                RulePlan {
+                    gate: None,
+                    capture_slots: capture_slots(rule),
+                    literal_edits: literal_edits(rule, &literal_values),
+                    literal_values,
+                }
             })
             .collect();
         let mut sets = Vec::new();
@@ -210,14 +218,16 @@ impl RuleIndex {
         }
     }
 
-    /// The same preparation without the sets, so every rule is visited (the
-    /// reference that tests compare the index against).
+    /// The same preparation without the sets, the response gate and the
+    /// pre-built edits, so every rule is visited and every action built
+    /// (the reference that tests compare the index against).
     #[cfg(test)]
     pub(crate) fn build_unindexed(rules: &[Rule]) -> Self {
         let mut index = RuleIndex::build(rules);
         index.sets.clear();
         for plan in &mut index.plans {
             plan.gate = None;
+            plan.literal_edits = None;
         }
         index.first_gated = None;
         index.response_gate = None;
@@ -337,6 +347,33 @@ pub(super) fn template_of(action: &Action) -> Option<&Template> {
         Action::Query(QueryAction::Set(_, value) | QueryAction::Add(_, value)) => Some(value),
         Action::Query(_) | Action::Stop => None,
     }
+}
+
+/// The rule's edits when all its actions are `response header` edits whose
+/// values are literal (or removals): what `Actions::apply_all` would build.
+fn literal_edits(rule: &Rule, values: &[Option<HeaderValue>]) -> Option<Box<[HeaderEdit]>> {
+    rule.actions
+        .iter()
+        .zip(values)
+        .map(|(action, value)| {
+            let Action::ResponseHeader(header) = action else {
+                return None;
+            };
+            Some(match (header, value) {
+                (HeaderAction::Remove(name), _) => HeaderEdit::Remove(name.clone()),
+                (HeaderAction::Set(name, _), Some(value)) => {
+                    HeaderEdit::Set(name.clone(), value.clone())
+                }
+                (HeaderAction::Add(name, _), Some(value)) => {
+                    HeaderEdit::Add(name.clone(), value.clone())
+                }
+                (HeaderAction::Default(name, _), Some(value)) => {
+                    HeaderEdit::Default(name.clone(), value.clone())
+                }
+                (_, None) => return None,
+            })
+        })
+        .collect()
 }
 
 fn literal_value(action: &Action) -> Option<HeaderValue> {

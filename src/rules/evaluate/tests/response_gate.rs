@@ -1,7 +1,7 @@
 //! The response gate never changes a result (issue 12's cost): generated
 //! response rules over generated responses, each decided with the gate and
-//! with an index without it (every rule evaluated), must agree on the rules
-//! that fired, the edits and the answer.
+//! with an index without it (every rule evaluated, every action built), must
+//! agree on the rules that fired, the edits and the answer.
 
 use super::*;
 use crate::rules::index::RuleIndex;
@@ -179,7 +179,7 @@ fn status(rng: &mut Rng) -> StatusCode {
 #[test]
 fn the_gate_decides_exactly_as_evaluating_every_rule() {
     let mut rng = Rng(0x5eed_2026_1202);
-    let (mut skipped, mut fired_unread, mut runs) = (0, 0, 0);
+    let (mut skipped, mut fired_unread, mut runs, mut prebuilt) = (0, 0, 0, 0);
     for round in 0..150 {
         let text = rule_set_text(&mut rng);
         let set = match crate::config::compile_source("proxy.conf", text.as_bytes()) {
@@ -187,6 +187,12 @@ fn the_gate_decides_exactly_as_evaluating_every_rule() {
             Err(invalid) => panic!("{}\n{text}", invalid.render(false)),
         };
         let reference = RuleIndex::build_unindexed(&set.rules);
+        prebuilt += set
+            .index()
+            .plans
+            .iter()
+            .filter(|plan| plan.literal_edits.is_some())
+            .count();
         let gate = set.index().response_gate.as_ref().unwrap();
         for _ in 0..60 {
             let headers = response_headers(&mut rng);
@@ -222,7 +228,9 @@ fn the_gate_decides_exactly_as_evaluating_every_rule() {
             runs += verdicts.len();
         }
     }
-    // The comparison means something only if the gate decided many rules.
+    // The comparison means something only if the gate decided many rules
+    // (and some fired rules added edits built once, `RulePlan::literal_edits`).
+    assert!(prebuilt > 100, "{prebuilt} rules with edits built once");
     assert!(
         skipped * 5 > runs && fired_unread * 10 > runs,
         "{skipped} never, {fired_unread} always of {runs}"
