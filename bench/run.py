@@ -40,6 +40,10 @@ PROXIES = ["nginx", "haproxy", "switchyard"]
 TARGETS = ["direct"] + PROXIES
 PROXY_CORE = "0"
 LOAD_CORE = "1"
+# --proxy-cores 2: every proxy may use both cores (nginx with two workers,
+# HAProxy with two threads, switchyard's multi-thread runtime with two
+# workers), still sharing core 1 with wrk and the origin.
+PROXY_CORES = {1: "0", 2: "0,1"}
 
 # name -> (legacy regex rules, request path, X-Forwarded-Proto, reload while loading)
 SCENARIOS = {
@@ -53,7 +57,14 @@ SCENARIOS = {
     # 12): compare its CPU per request with "main"'s.
     "main-response": (20, "/index.txt", "https", False),
     "map-100k": (20, "/index.txt", "https", False),
+    # "main" with a busy loop sharing the proxy's core (issue 16): every
+    # proxy is measured quiet, then with the same competing process, in the
+    # same round; compare each proxy's busy figure with its own quiet one.
+    "contention": (20, "/index.txt", "https", False),
 }
+# Scenarios measured twice per round: quiet, then beside a busy loop on the
+# proxy's core.
+CONTENDED = {"contention"}
 # Scenarios whose switchyard config gets more rules appended.
 EXTRA_RULES = {"main-response": CONF / "response_rules.conf"}
 
@@ -149,6 +160,9 @@ def write_configs(out, n, map_count=0, extra=None):
             d, map_count, switchyard_conf, nginx_conf, haproxy_cfg)
     if extra is not None:
         switchyard_conf += extra.read_text()
+    workers = PROXY_CORE.count(",") + 1
+    nginx_conf = nginx_conf.replace("worker_processes 1;", f"worker_processes {workers};", 1)
+    haproxy_cfg = haproxy_cfg.replace("    nbthread 1", f"    nbthread {workers}", 1)
     (d / "switchyard" / "proxy.conf").write_text(switchyard_conf)
     (d / "nginx.conf").write_text(nginx_conf)
     (d / "haproxy.cfg").write_text(haproxy_cfg)
@@ -211,26 +225,94 @@ def serving_pid(name, proc):
     return proc.pid
 
 
+def serving_pids(name, proc):
+    """Every process that does the work: all of nginx's workers."""
+    if name == "nginx":
+        kids = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        return [int(k) for k in kids] or [proc.pid]
+    return [proc.pid]
+
+
 def cpu_ticks(pid):
     """User and system clock ticks of the process (all its threads) so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]), int(fields[12])
 
 
+def context_switches(pid):
+    """Voluntary and involuntary context switches of the process so far,
+    summed over all its threads (a thread that ended is not counted, so
+    measure around a run, not across a restart)."""
+    vol = invol = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            text = (task / "status").read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("voluntary_ctxt_switches:"):
+                vol += int(line.split()[1])
+            elif line.startswith("nonvoluntary_ctxt_switches:"):
+                invol += int(line.split()[1])
+    return vol, invol
+
+
+def steal_ticks():
+    """Steal time so far (clock ticks) of the whole host and of the proxy's
+    core, from /proc/stat: time this VM's vCPUs were ready but the
+    hypervisor ran something else. A run with much of it is a noisy run."""
+    total = core = 0
+    for line in Path("/proc/stat").read_text().splitlines():
+        fields = line.split()
+        if fields and fields[0] == "cpu":
+            total = int(fields[8])
+        elif fields and fields[0] == f"cpu{PROXY_CORE.split(',')[0]}":
+            core = int(fields[8])
+    return total, core
+
+
 def measured(procs, target, run):
     """Runs wrk through `run` and adds the serving process's CPU time per
-    request (user and system microseconds) to its figures."""
+    request (user and system microseconds), its context switches per
+    request (all threads) and the host's steal time during the run."""
+    tick_s = 1 / os.sysconf("SC_CLK_TCK")
+    st0 = steal_ticks()
     if target == "direct":
-        return run()
-    pid = serving_pid(target, procs.procs[target])
-    u0, s0 = cpu_ticks(pid)
-    figures = run()
-    u1, s1 = cpu_ticks(pid)
-    tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
-    requests = max(figures["requests"], 1)
-    figures["user_us_per_req"] = (u1 - u0) * tick_us / requests
-    figures["sys_us_per_req"] = (s1 - s0) * tick_us / requests
+        figures = run()
+    else:
+        pids = serving_pids(target, procs.procs[target])
+
+        def totals(read):
+            return [sum(v) for v in zip(*(read(pid) for pid in pids))]
+        u0, s0 = totals(cpu_ticks)
+        c0 = totals(context_switches)
+        figures = run()
+        u1, s1 = totals(cpu_ticks)
+        c1 = totals(context_switches)
+        requests = max(figures["requests"], 1)
+        figures["user_us_per_req"] = (u1 - u0) * tick_s * 1e6 / requests
+        figures["sys_us_per_req"] = (s1 - s0) * tick_s * 1e6 / requests
+        figures["vol_cs_per_req"] = (c1[0] - c0[0]) / requests
+        figures["invol_cs_per_req"] = (c1[1] - c0[1]) / requests
+    st1 = steal_ticks()
+    figures["steal_s"] = (st1[0] - st0[0]) * tick_s
+    figures["steal_core_s"] = (st1[1] - st0[1]) * tick_s
     return figures
+
+
+class BusyLoop:
+    """A competing CPU-bound process on the proxy's core (the same for every
+    proxy): what a noisy neighbour in a shared container host looks like."""
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", PROXY_CORE, sys.executable, "-c", "while True: pass"])
+        time.sleep(0.2)
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
 
 
 def rss_split_kib(pid):
@@ -342,6 +424,13 @@ def run_scenario(name, out, binary, rounds, seconds, conns):
                         procs, t, lambda: wrk(PORTS[t], path, proto, seconds, conns)))
                     th.join()
                     reloads.append(box.get("rl"))
+                elif name in CONTENDED:
+                    # quiet, then the same load beside a busy loop
+                    results.setdefault(f"{t}-quiet", []).append(measured(
+                        procs, t, lambda: wrk(PORTS[t], path, proto, seconds, conns)))
+                    with BusyLoop():
+                        results[t].append(measured(
+                            procs, t, lambda: wrk(PORTS[t], path, proto, seconds, conns)))
                 else:
                     results[t].append(measured(
                         procs, t, lambda: wrk(PORTS[t], path, proto, seconds, conns)))
@@ -389,6 +478,45 @@ def med(rows, key):
     return statistics.median(r[key] for r in rows)
 
 
+def suffix_of(target):
+    """"-quiet" for the quiet half of a contended scenario, "-no-reload" for
+    the reload scenario's base, "" otherwise."""
+    return target[len(target.split("-")[0]):]
+
+
+def steal_line(rows):
+    """The host's steal time over every run of a scenario, so that a noisy
+    run is visible as such."""
+    runs = [r for rs in rows.values() for r in rs if "steal_s" in r]
+    if not runs:
+        return None
+    total = sum(r["steal_s"] for r in runs)
+    core = sum(r["steal_core_s"] for r in runs)
+    return (f"\nhost steal time during these runs: {total:.2f} s in all, "
+            f"{core:.2f} s on core {PROXY_CORE.split(',')[0]}")
+
+
+def contention_table(rows):
+    """Each proxy's throughput beside a busy loop relative to its own quiet
+    figure, and its context switches per request against nginx's."""
+    lines = ["\n| proxy | quiet req/s | busy req/s | busy / quiet | (busy / quiet) / nginx's "
+             "| ctx switches/req busy, vol + invol | vs nginx's |",
+             "|---|---|---|---|---|---|---|"]
+    def ratio(p):
+        return med(rows[p], "rps") / med(rows[f"{p}-quiet"], "rps")
+    def switches(p):
+        return med(rows[p], "vol_cs_per_req") + med(rows[p], "invol_cs_per_req")
+    for p in PROXIES:
+        if not rows.get(p) or not rows.get(f"{p}-quiet"):
+            continue
+        lines.append(
+            f"| {p} | {med(rows[f'{p}-quiet'], 'rps'):,.0f} | {med(rows[p], 'rps'):,.0f} "
+            f"| {ratio(p):.2f} | {ratio(p) / ratio('nginx'):.2f} "
+            f"| {med(rows[p], 'vol_cs_per_req'):.3f} + {med(rows[p], 'invol_cs_per_req'):.3f} "
+            f"| {switches(p) / max(switches('nginx'), 1e-9):.2f} |")
+    return lines
+
+
 def report(all_results, rounds, seconds, conns):
     lines = []
     for name, res in all_results.items():
@@ -397,25 +525,35 @@ def report(all_results, rounds, seconds, conns):
         rows = res["results"]
         lines.append(f"\n### {name}\n")
         lines.append("| target | req/s | p50 ms | p99 ms | errors | peak RSS MiB | RSS at end MiB anon + file "
-                     "| CPU µs/req user + sys | vs nginx | vs direct |")
-        lines.append("|---|---|---|---|---|---|---|---|---|---|")
-        base_n = med(rows["nginx"], "rps") if rows.get("nginx") else None
-        base_d = med(rows["direct"], "rps") if rows.get("direct") else None
-        for t, runs in rows.items():
+                     "| CPU µs/req user + sys | ctx switches/req vol + invol | vs nginx | vs direct |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+        for t, runs in sorted(rows.items(), key=lambda kv: (suffix_of(kv[0]) == "", TARGETS.index(
+                kv[0].split("-")[0]) if kv[0].split("-")[0] in TARGETS else 99)):
             if not runs:
                 continue
+            suffix = suffix_of(t) if suffix_of(t) == "-quiet" else ""
+            base_n = med(rows[f"nginx{suffix}"], "rps") if rows.get(f"nginx{suffix}") else None
+            base_d = med(rows[f"direct{suffix}"], "rps") if rows.get(f"direct{suffix}") else None
             rps = med(runs, "rps")
             errs = sum(r["socket_errors"] + r["non_2xx_3xx"] for r in runs)
-            rss = res["rss_kib"].get(t.split("-")[0]) if t != "direct" else None
-            split = res.get("rss_split_kib", {}).get(t.split("-")[0]) if t != "direct" else None
+            rss = res["rss_kib"].get(t.split("-")[0]) if not t.startswith("direct") else None
+            split = (res.get("rss_split_kib", {}).get(t.split("-")[0])
+                     if not t.startswith("direct") else None)
             lines.append(
                 f"| {t} | {rps:,.0f} | {med(runs, 'p50_ms'):.3f} | {med(runs, 'p99_ms'):.3f} | {errs} | "
                 + (f"{rss / 1024:.1f}" if rss else "-") + " | "
                 + (f"{split[0] / 1024:.1f} + {split[1] / 1024:.1f}" if split else "-") + " | "
                 + (f"{med(runs, 'user_us_per_req'):.1f} + {med(runs, 'sys_us_per_req'):.1f}"
                    if "user_us_per_req" in runs[0] else "-") + " | "
+                + (f"{med(runs, 'vol_cs_per_req'):.3f} + {med(runs, 'invol_cs_per_req'):.3f}"
+                   if "vol_cs_per_req" in runs[0] else "-") + " | "
                 + (f"{rps / base_n:.2f}" if base_n else "-") + " | "
                 + (f"{rps / base_d:.2f}" if base_d else "-") + " |")
+        if name in CONTENDED:
+            lines.extend(contention_table(rows))
+        steal = steal_line(rows)
+        if steal:
+            lines.append(steal)
         if res.get("reloads"):
             lines.append(f"\nreloads (ok, failed) per round: {res['reloads']}")
             # Each round measures the same load without, then with, reloads:
@@ -437,7 +575,8 @@ def report(all_results, rounds, seconds, conns):
         lines.append("\n### 1,000 tests over 1,000 rules (median ms)\n")
         for p, v in all_results["tests_1k_ms"].items():
             lines.append(f"- {p}: wall {v['wall_ms']:.1f} ms, CPU {v['cpu_ms']:.1f} ms")
-    lines.append(f"\n{rounds} rounds of {seconds} s per target, wrk -t1 -c{conns}, medians.")
+    lines.append(f"\n{rounds} rounds of {seconds} s per target, wrk -t1 -c{conns}, medians; "
+                 f"proxies on core(s) {PROXY_CORE}, wrk and the origin on core {LOAD_CORE}.")
     return "\n".join(lines)
 
 
@@ -459,7 +598,11 @@ def main():
     ap.add_argument("--only", action="append", choices=list(SCENARIOS) + ["startup", "validate", "tests"])
     ap.add_argument("--quick", action="store_true", help="1 round of 3 s: a smoke run, not figures")
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--proxy-cores", type=int, choices=sorted(PROXY_CORES), default=1,
+                    help="cores each proxy may use (2: shared with the load; see docs/benchmarks.md)")
     args = ap.parse_args()
+    global PROXY_CORE
+    PROXY_CORE = PROXY_CORES[args.proxy_cores]
     if args.quick:
         args.rounds, args.seconds = 1, 3
     for tool in ("nginx", "haproxy", "wrk", "taskset"):

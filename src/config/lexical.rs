@@ -22,6 +22,12 @@ pub(crate) struct Scan {
     pub(crate) faults: Vec<Diagnostic>,
     /// Offsets of `{` that no `}` closes, innermost last.
     pub(crate) unclosed_braces: Vec<usize>,
+    /// Offsets of the words that start a top-level declaration (`rule`,
+    /// `settings`, `list`, `map`, `include`) outside every brace: where a
+    /// large file may be cut to be parsed in parts (`parse_parts`). A word
+    /// found here that is not a block's start (a list named `rule`) only
+    /// makes a part fail, and the file is then parsed whole.
+    pub(crate) block_starts: Vec<usize>,
 }
 
 /// Scans the text outside comments for strings, quotes, braces and parentheses.
@@ -79,7 +85,14 @@ pub(crate) fn scan(text: &str) -> Scan {
                     .iter()
                     .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
                     .map_or(bytes.len(), |at| i + at);
-                mode = mode.after_word(&bytes[i..end]);
+                let word = &bytes[i..end];
+                if scan.unclosed_braces.is_empty()
+                    && paren_depth == 0
+                    && matches!(word, b"rule" | b"settings" | b"list" | b"map" | b"include")
+                {
+                    scan.block_starts.push(i);
+                }
+                mode = mode.after_word(word);
                 i = end;
             }
             _ => i += 1,

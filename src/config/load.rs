@@ -126,7 +126,7 @@ impl Loader<'_> {
         let text = self.admit(name, bytes)?;
         let scan = lexical::scan(&text);
         let parsed = if scan.faults.is_empty() {
-            parse::parse(&text, &scan.unclosed_braces).map_err(|fault| vec![fault])
+            parse::parse(&text, &scan).map_err(|fault| vec![fault])
         } else {
             Err(scan.faults)
         };

@@ -21,6 +21,7 @@ pub(crate) mod lint;
 pub(crate) mod load;
 pub(crate) mod map_chains;
 pub(crate) mod parse;
+pub(crate) mod parse_parts;
 pub(crate) mod relocate;
 pub mod render;
 pub mod sources;

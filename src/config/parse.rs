@@ -10,7 +10,7 @@ use super::ast::{
     StatementKind, TestExpr, Value, Word,
 };
 use super::diagnostic::Diagnostic;
-use super::lexical::{MAX_NESTING, too_deep};
+use super::lexical::{MAX_NESTING, Scan, too_deep};
 use super::span::Span;
 use super::string_literal::StringLiteral;
 
@@ -27,7 +27,17 @@ mod grammar {
 pub(crate) use grammar::Rule;
 
 /// Parses the text into the AST, or the one syntax error that stopped it.
-pub(crate) fn parse(text: &str, unclosed_braces: &[usize]) -> Result<File, Diagnostic> {
+/// A large file is parsed in parts on several threads when it can be
+/// (`parse_parts`); the result is the same.
+pub(crate) fn parse(text: &str, scan: &Scan) -> Result<File, Diagnostic> {
+    if let Some(file) = super::parse_parts::parse_in_parts(text, &scan.block_starts) {
+        return Ok(file);
+    }
+    parse_whole(text, &scan.unclosed_braces)
+}
+
+/// Parses the text on this thread, whatever its size.
+pub(crate) fn parse_whole(text: &str, unclosed_braces: &[usize]) -> Result<File, Diagnostic> {
     let mut pairs = grammar::ProxyConfParser::parse(Rule::file, text)
         .map_err(|error| super::syntax::convert(&error, text, unclosed_braces))?;
     let mut file = File::default();
@@ -564,7 +574,7 @@ mod tests {
     use super::*;
 
     fn parse_ok(text: &str) -> File {
-        match parse(text, &[]) {
+        match parse_whole(text, &[]) {
             Ok(file) => file,
             Err(diagnostic) => panic!("did not parse: {diagnostic}"),
         }
@@ -649,7 +659,7 @@ mod tests {
             r#"rule a {{ when {} path == "/" respond 200 }}"#,
             "not ".repeat(10_000)
         );
-        let error = parse(&text, &[]).err().map(|d| d.code);
+        let error = parse_whole(&text, &[]).err().map(|d| d.code);
         assert_eq!(error, Some(super::super::diagnostic::Code::TooDeep));
     }
 }

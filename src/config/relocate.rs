@@ -321,13 +321,13 @@ impl Relocate for Diagnostic {
 
 #[cfg(test)]
 mod tests {
-    use super::super::parse::parse;
+    use super::super::parse::parse_whole;
     use super::*;
 
     #[test]
     fn every_span_moves_by_the_base() {
         let text = "rule a {\n when path in $m and host == \"x\"\n redirect 301 \"{$m}\"\n}\nmap m { \"a\" \"b\" }\n";
-        let Ok(mut file) = parse(text, &[]) else {
+        let Ok(mut file) = parse_whole(text, &[]) else {
             panic!("did not parse");
         };
         file.relocate(1000);

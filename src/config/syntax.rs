@@ -204,12 +204,12 @@ fn describe(rule: Rule) -> Option<(u8, &'static str)> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::parse::parse;
+    use super::super::parse::parse_whole;
     use super::*;
     use crate::config::diagnostic::Code;
 
     fn fault(text: &str) -> Diagnostic {
-        match parse(text, &[]) {
+        match parse_whole(text, &[]) {
             Ok(_) => panic!("parsed: {text}"),
             Err(diagnostic) => diagnostic,
         }

@@ -10,6 +10,10 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use regex::{Regex, RegexBuilder};
+use regex_automata::nfa::thompson::{self, WhichCaptures};
+use regex_automata::util::look::LookMatcher;
+use regex_automata::util::primitives::PatternID;
+use regex_automata::util::syntax;
 
 /// The largest compiled program one regex may have (bytes), so no pattern can
 /// make the proxy slow to load or large in memory.
@@ -25,6 +29,87 @@ pub(crate) fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {
         .dfa_size_limit(REGEX_SIZE_LIMIT)
         .nest_limit(REGEX_NEST_LIMIT)
         .build()
+}
+
+/// Why `RegexChecker` refuses a pattern.
+#[derive(Debug)]
+pub(crate) enum RegexFault {
+    /// The pattern does not parse (the error says where).
+    Syntax(Box<regex_syntax::Error>),
+    /// A compiled program would pass the size limit (the limit, in bytes).
+    TooBig(usize),
+    /// Any other refusal of the program builder.
+    Other(String),
+}
+
+/// Refuses exactly the patterns `build_regex` refuses, without building a
+/// matcher: the parse under the same syntax options, then the forward NFA
+/// (with its groups) and the reverse one, the two programs that carry
+/// `REGEX_SIZE_LIMIT` (every other engine of the regex crate is optional and
+/// skipped when it cannot be built). Checking is what `validate` does for
+/// every regex of a file, and a full build costs four times as much: the
+/// one-pass DFA, the prefilters and the lazy DFA's set-up are left for the
+/// first request that needs them. One checker is reused for a whole file
+/// so that the compilers' scratch (a 10,000-entry UTF-8 cache each) is
+/// made once, not once per pattern.
+pub(crate) struct RegexChecker {
+    syntax: syntax::Config,
+    forward: thompson::Compiler,
+    reverse: thompson::Compiler,
+}
+
+impl Default for RegexChecker {
+    fn default() -> Self {
+        // The regex crate's defaults for a `Regex` (UTF-8, Unicode, `\n` as
+        // the line terminator), with our limits.
+        let syntax = syntax::Config::new().nest_limit(REGEX_NEST_LIMIT);
+        let mut look = LookMatcher::new();
+        look.set_line_terminator(b'\n');
+        let config = thompson::Config::new()
+            .utf8(true)
+            .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+            .shrink(false)
+            .look_matcher(look);
+        let mut forward = thompson::Compiler::new();
+        forward.configure(config.clone().which_captures(WhichCaptures::All));
+        let mut reverse = thompson::Compiler::new();
+        reverse.configure(config.which_captures(WhichCaptures::None).reverse(true));
+        RegexChecker {
+            syntax,
+            forward,
+            reverse,
+        }
+    }
+}
+
+impl RegexChecker {
+    /// The names of the pattern's groups (`None` for unnamed ones, group 0
+    /// first) when `build_regex` would accept it.
+    pub(crate) fn check(&self, pattern: &str) -> Result<Vec<Option<String>>, RegexFault> {
+        let hir = syntax::parse_with(pattern, &self.syntax)
+            .map_err(|err| RegexFault::Syntax(Box::new(err)))?;
+        let programs = match self.forward.build_from_hir(&hir) {
+            Ok(forward) => self.reverse.build_from_hir(&hir).ok().map(|_| forward),
+            Err(_) => None,
+        };
+        match programs {
+            Some(forward) => Ok(forward
+                .group_info()
+                .pattern_names(PatternID::ZERO)
+                .map(|name| name.map(str::to_owned))
+                .collect()),
+            // Rare, and not always final: a large alternation of plain
+            // literals is matched without an NFA. The builder decides.
+            None => match build_regex(pattern) {
+                Ok(regex) => Ok(regex
+                    .capture_names()
+                    .map(|name| name.map(str::to_owned))
+                    .collect()),
+                Err(regex::Error::CompiledTooBig(limit)) => Err(RegexFault::TooBig(limit)),
+                Err(err) => Err(RegexFault::Other(err.to_string())),
+            },
+        }
+    }
 }
 
 /// A checked pattern and, once needed, its compiled regex; clones share both.
@@ -103,6 +188,72 @@ mod tests {
         assert!(regex.is_built(), "clones share the built program");
         assert!(regex.get().is_some_and(|built| !built.is_match("/new/x")));
         assert_eq!(regex.as_str(), "^/old/(.*)$");
+    }
+
+    /// The checker and the builder agree: on what they refuse, on why, and
+    /// on the groups of what they accept.
+    #[test]
+    fn the_checker_refuses_what_the_builder_refuses() {
+        let checker = RegexChecker::default();
+        let nested = format!("{}a{}", "(".repeat(100), ")".repeat(100));
+        // Literals only: the builder matches them without an NFA, so their
+        // NFA's size does not count.
+        let big_alternation = (0..40_000)
+            .map(|i| format!("literal-{i}"))
+            .collect::<Vec<_>>()
+            .join("|");
+        let patterns = [
+            "^/old/(.*)$",
+            "^/a/(?P<rest>.*)$",
+            r"(?i)^/(?<year>\d{4})/(\w+)-(?:x|y)?$",
+            r"\bword\b|^$",
+            "a{1000}{1000}",
+            r"(\w{100}){100}",
+            r"\w{200}",
+            r"\p{Greek}+[^\pL]{50}",
+            "(",
+            "[z-a]",
+            r"\p{NotAClass}",
+            &nested,
+            "",
+            "(?m)^x$",
+            &big_alternation,
+        ];
+        for pattern in patterns {
+            let built = build_regex(pattern);
+            let checked = checker.check(pattern);
+            match (&built, &checked) {
+                (Ok(regex), Ok(names)) => {
+                    let expected: Vec<Option<String>> = regex
+                        .capture_names()
+                        .map(|n| n.map(str::to_owned))
+                        .collect();
+                    assert_eq!(names, &expected, "{pattern}");
+                }
+                (Err(regex::Error::CompiledTooBig(a)), Err(RegexFault::TooBig(b))) => {
+                    assert_eq!(a, b, "{pattern}");
+                }
+                (Err(regex::Error::Syntax(_)), Err(RegexFault::Syntax(_))) => {}
+                _ => panic!("{pattern}: built {built:?}, checked {checked:?}"),
+            }
+        }
+    }
+
+    /// The one case where the NFAs' size is not the builder's verdict.
+    #[test]
+    fn a_literal_alternation_past_the_nfa_limit_is_accepted_as_the_builder_does() {
+        let checker = RegexChecker::default();
+        let pattern = (0..30_000u64)
+            .map(|i| format!("{:x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+            .collect::<Vec<_>>()
+            .join("|");
+        let hir = syntax::parse_with(&pattern, &checker.syntax).expect("parses");
+        assert!(
+            checker.forward.build_from_hir(&hir).is_err(),
+            "past the NFA limit"
+        );
+        assert!(build_regex(&pattern).is_ok());
+        assert!(checker.check(&pattern).is_ok());
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub(crate) fn compile(
     let declarations = Declarations::build(file, map_files, &mut out);
     let mut names: HashMap<&str, Span> = HashMap::new();
     let mut rules = Vec::with_capacity(file.rules.len());
-    let mut cache = regex::RegexCache::default();
+    let mut cache = regex::RegexCache::prechecked(file);
     let mut calls = function::CallTable::default();
     for block in &file.rules {
         check_name(block, &mut names, &mut out);
