@@ -153,8 +153,8 @@ fn an_idle_keep_alive_connection_holds_little_heap() {
     }
     drop(conns);
     // Regression guard (issue 16): 25.7 KiB before idle connections were
-    // parked; parked, the task (640 B in a release build, 768 B in a debug
-    // one) and tokio's registration of the socket (256 B).
+    // parked; parked, the task (640 B) and tokio's registration of the
+    // socket (256 B).
     assert!(
         per_conn < IDLE_HEAP_LIMIT,
         "{per_conn:.0} B per idle connection"
