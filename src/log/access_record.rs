@@ -118,6 +118,14 @@ impl FiredRules {
             .filter_map(|&at| rules.get(at))
             .map(|rule| rule.name.as_str())
     }
+
+    /// The names as JSON strings (quoted and escaped), in the order the
+    /// rules fired.
+    fn json_names(&self) -> impl Iterator<Item = &[u8]> {
+        self.fired
+            .iter()
+            .filter_map(|&at| self.rule_set.as_deref()?.json_name(at))
+    }
 }
 
 /// Everything one access-log line says.
@@ -220,11 +228,11 @@ impl AccessRecord {
                         Value::Missing => {}
                         Value::Rules(rules) => {
                             out.push(b'[');
-                            for (i, name) in rules.names().enumerate() {
+                            for (i, name) in rules.json_names().enumerate() {
                                 if i > 0 {
                                     out.push(b',');
                                 }
-                                push_json_string(name, out);
+                                out.extend_from_slice(name);
                             }
                             out.push(b']');
                         }
@@ -490,6 +498,33 @@ mod tests {
             assert_eq!(parsed["client_ip"], "2001:db8::1");
             assert_eq!(parsed["status"], 200);
         }
+    }
+
+    #[test]
+    fn rule_names_are_json_strings_whatever_they_hold() {
+        // The grammar allows letters, digits, `-` and `_` only; a rule set
+        // built by hand may hold anything, and the line stays valid.
+        let odd = ["a\"b", "back\\slash", "tab\tname", ""];
+        let rules = odd
+            .iter()
+            .map(|name| crate::rules::Rule {
+                name: (*name).to_owned(),
+                condition: None,
+                actions: Vec::new(),
+                regex_slots: 0,
+                phase: crate::rules::Phase::Request,
+            })
+            .collect();
+        let set = crate::rules::RuleSet::new(Default::default(), rules, String::new());
+        let mut rec = record();
+        rec.rules = FiredRules::new(Arc::new(set.prepare()), vec![3, 0, 1, 2, 9]);
+        let text = line(&rec, AccessLogFormat::Json);
+        let parsed: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(
+            parsed["rules"],
+            serde_json::json!(["", "a\"b", "back\\slash", "tab\tname"]),
+            "{text}"
+        );
     }
 
     #[test]

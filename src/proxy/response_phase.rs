@@ -18,10 +18,10 @@ use super::body::{PendingLog, ProxyBody, RequestEnd};
 use super::error::ProxyError;
 use super::pool::Lent;
 use crate::log::access_record::{FiredRules, LogAction};
-use crate::rules::exchange::{edit_head, outgoing_query};
+use crate::rules::exchange::outgoing_query;
 use crate::rules::{
-    Decision, HeaderEdit, Outcome, RequestFacts, ResponseDecision, ResponseFacts, Scheme,
-    ServedRules, evaluate_response,
+    Decision, Outcome, PhaseLists, RequestFacts, ResponseFacts, Scheme, ServedRules,
+    apply_owned_edits, evaluate_response,
 };
 
 /// What the response phase needs to know about one request once its
@@ -34,10 +34,9 @@ pub(crate) struct ResponseStage {
     saved: Option<SavedRequest>,
     /// The query that went (or would have gone) upstream.
     outgoing_query: Option<String>,
-    /// The request phase's `response header` edits.
-    edits: Vec<HeaderEdit>,
-    /// The request rules that fired.
-    fired: Vec<usize>,
+    /// The request phase's fired rules and `response header` edits; the
+    /// response phase appends its own (the vectors were sized for both).
+    lists: PhaseLists,
 }
 
 impl ResponseStage {
@@ -48,6 +47,7 @@ impl ResponseStage {
     pub(crate) fn new(
         rule_set: Arc<ServedRules>,
         facts: RequestFacts<'_>,
+        method: &Method,
         decision: &mut Decision,
     ) -> Self {
         let has_rules = !rule_set.index().response_rules.is_empty();
@@ -56,23 +56,26 @@ impl ResponseStage {
         } else {
             None
         };
-        let saved = has_rules.then(|| SavedRequest::keep(facts, &rule_set.index().response_reads));
+        let saved =
+            has_rules.then(|| SavedRequest::keep(facts, method, &rule_set.index().response_reads));
         ResponseStage {
             rule_set,
             saved,
             outgoing_query,
-            edits: std::mem::take(&mut decision.response_headers),
-            fired: std::mem::take(&mut decision.fired),
+            lists: PhaseLists {
+                fired: std::mem::take(&mut decision.fired),
+                edits: std::mem::take(&mut decision.response_headers),
+            },
         }
     }
 
-    /// Runs the response rules over a response head (none for 1xx).
-    fn decide(&mut self, status: StatusCode, headers: &HeaderMap) -> ResponseDecision {
-        let Some(saved) = self.saved.take() else {
-            return ResponseDecision::default();
-        };
+    /// Runs the response rules over a response head (none for 1xx): their
+    /// fired rules and edits join the request phase's; the answer a
+    /// `respond` or `redirect` put in the response's place.
+    fn decide(&mut self, status: StatusCode, headers: &HeaderMap) -> Option<Outcome> {
+        let saved = self.saved.take()?;
         if status.is_informational() {
-            return ResponseDecision::default();
+            return None;
         }
         let SavedRequest {
             scheme,
@@ -97,15 +100,14 @@ impl ResponseStage {
             &facts,
             ResponseFacts { status, headers },
             self.outgoing_query.as_deref(),
+            &mut self.lists,
         )
     }
 
     /// Records the rules that fired, request rules then response rules
-    /// (the request rules' list is moved, not copied: no allocation when
-    /// no response rule fired).
-    fn log_rules(&mut self, pending: &mut PendingLog, response: &ResponseDecision) {
-        let mut fired = std::mem::take(&mut self.fired);
-        fired.extend(&response.fired);
+    /// (one list, moved: no copy).
+    fn log_rules(&mut self, pending: &mut PendingLog) {
+        let fired = std::mem::take(&mut self.lists.fired);
         pending.record.rules = FiredRules::new(self.rule_set.clone(), fired);
     }
 
@@ -145,13 +147,13 @@ impl ResponseStage {
         mut pending: PendingLog,
         end: RequestEnd,
     ) -> Response<ProxyBody> {
-        let response = self.decide(status, &headers);
-        self.log_rules(&mut pending, &response);
-        let (status, mut headers, body) = match replacement(&response, &mut pending) {
+        let replaced = self.decide(status, &headers);
+        self.log_rules(&mut pending);
+        let (status, mut headers, body) = match replacement(replaced.as_ref(), &mut pending) {
             Some(answer) => answer,
             None => (status, headers, body),
         };
-        edit_head(&mut headers, &self.edits, &response.edits);
+        apply_owned_edits(std::mem::take(&mut self.lists.edits), &mut headers);
         build(status, headers, body, pending, end)
     }
 
@@ -165,9 +167,9 @@ impl ResponseStage {
         end: RequestEnd,
     ) -> Response<ProxyBody> {
         pending.record.action = LogAction::Forward;
-        let decision = self.decide(response.status(), response.headers());
-        self.log_rules(&mut pending, &decision);
-        if let Some((status, mut headers, body)) = replacement(&decision, &mut pending) {
+        let replaced = self.decide(response.status(), response.headers());
+        self.log_rules(&mut pending);
+        if let Some((status, mut headers, body)) = replacement(replaced.as_ref(), &mut pending) {
             let (_, incoming) = response.into_parts();
             // Safe to reuse only when nothing of the body is left unread.
             if incoming.is_end_stream()
@@ -176,11 +178,11 @@ impl ResponseStage {
                 connection.give_back();
             }
             drop(incoming);
-            edit_head(&mut headers, &self.edits, &decision.edits);
+            apply_owned_edits(std::mem::take(&mut self.lists.edits), &mut headers);
             return build(status, headers, body, pending, end);
         }
         let (mut parts, incoming) = response.into_parts();
-        edit_head(&mut parts.headers, &self.edits, &decision.edits);
+        apply_owned_edits(std::mem::take(&mut self.lists.edits), &mut parts.headers);
         pending.record.status = parts.status.as_u16();
         Response::from_parts(
             parts,
@@ -191,10 +193,10 @@ impl ResponseStage {
 
 /// The answer a response rule put in place, with the log's action set.
 fn replacement(
-    response: &ResponseDecision,
+    replaced: Option<&Outcome>,
     pending: &mut PendingLog,
 ) -> Option<(StatusCode, HeaderMap, Bytes)> {
-    let outcome = response.replaced.as_ref()?;
+    let outcome = replaced?;
     pending.record.action = log_action(outcome);
     outcome.answer()
 }
@@ -235,9 +237,10 @@ struct SavedRequest {
 }
 
 impl SavedRequest {
-    /// `reads`: the request headers the response rules read (no other is
-    /// copied; none at all, and no allocation, for most configs).
-    fn keep(facts: RequestFacts<'_>, reads: &[HeaderName]) -> Self {
+    /// `method`: the request's, which `facts.method` reads; `reads`: the
+    /// request headers the response rules read (no other is copied; none
+    /// at all, and no allocation, for most configs).
+    fn keep(facts: RequestFacts<'_>, method: &Method, reads: &[HeaderName]) -> Self {
         let mut headers = HeaderMap::new();
         for name in reads {
             for value in facts.headers.get_all(name) {
@@ -246,7 +249,7 @@ impl SavedRequest {
         }
         SavedRequest {
             scheme: facts.scheme,
-            method: Method::from_bytes(facts.method.as_bytes()).unwrap_or_default(),
+            method: method.clone(),
             host: facts.host,
             path: facts.path,
             query: facts.query,

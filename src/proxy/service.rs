@@ -20,7 +20,7 @@ use super::hop_by_hop;
 use super::rejection::Rejection;
 use super::response_phase::{self, ResponseStage};
 use crate::log::access_record::{AccessRecord, FiredRules, LogAction, LogText};
-use crate::rules::{self, Outcome, RequestFacts, apply_edits};
+use crate::rules::{self, Outcome, RequestFacts, apply_owned_edits};
 
 /// What the service knows about the connection a request arrived on.
 #[derive(Debug, Clone)]
@@ -84,7 +84,7 @@ pub(crate) async fn handle(
             }
             _ => Some(facts.target()),
         };
-        let stage = ResponseStage::new(rule_set.clone(), facts, &mut decision);
+        let stage = ResponseStage::new(rule_set.clone(), facts, &parts.method, &mut decision);
         (stage, decision.outcome, decision.request_headers, target)
     };
     match outcome {
@@ -92,7 +92,7 @@ pub(crate) async fn handle(
             Ok(stage.generated(&outcome, pending, end))
         }
         Outcome::Forward { .. } => {
-            apply_edits(&request_headers, &mut parts.headers);
+            apply_owned_edits(request_headers, &mut parts.headers);
             let forwarded = forward(
                 &ctx,
                 parts,
@@ -265,7 +265,7 @@ fn error_response(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::TEXT_PLAIN;
+    use crate::rules::{TEXT_PLAIN, apply_edits};
     use bytes::Bytes;
     use http::StatusCode;
     use http::header::CONTENT_TYPE;

@@ -2,7 +2,7 @@
 //! with every template already expanded, ready for the data plane to apply.
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, LOCATION};
+use http::header::{CONTENT_TYPE, Entry, LOCATION};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 /// The `Content-Type` of a string body and of the proxy's own answers.
@@ -101,43 +101,73 @@ pub enum HeaderEdit {
 }
 
 impl HeaderEdit {
-    /// Applies the edit to a header map.
-    pub(crate) fn apply(&self, headers: &mut HeaderMap) {
+    /// Applies the edit to a header map, moving its name and value in.
+    pub(crate) fn apply(self, headers: &mut HeaderMap) {
         match self {
             HeaderEdit::Set(name, value) => {
-                headers.insert(name.clone(), value.clone());
+                headers.insert(name, value);
             }
             HeaderEdit::Add(name, value) => {
-                headers.append(name.clone(), value.clone());
+                headers.append(name, value);
             }
             HeaderEdit::Remove(name) => {
                 headers.remove(name);
             }
+            // One lookup, not a test and then an insert.
             HeaderEdit::Default(name, value) => {
-                if !headers.contains_key(name) {
-                    headers.insert(name.clone(), value.clone());
+                if let Entry::Vacant(slot) = headers.entry(name) {
+                    slot.insert(value);
                 }
             }
         }
     }
 }
 
-/// Applies edits in order.
+/// Applies edits in order (copies of them: the list stays as it is).
 pub fn apply_edits(edits: &[HeaderEdit], headers: &mut HeaderMap) {
+    for edit in edits {
+        edit.clone().apply(headers);
+    }
+}
+
+/// Applies edits in order, moving their names and values into the map: the
+/// data plane's way, which has no use for the list afterwards.
+pub fn apply_owned_edits(edits: Vec<HeaderEdit>, headers: &mut HeaderMap) {
     for edit in edits {
         edit.apply(headers);
     }
 }
 
-impl Decision {
-    /// The decision of an empty rule set: forward unchanged (the response
-    /// phase's scratch decision starts from it).
-    pub(crate) fn forward_unchanged() -> Self {
-        Decision {
-            fired: Vec::new(),
-            outcome: Outcome::Forward { target: None },
-            request_headers: Vec::new(),
-            response_headers: Vec::new(),
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edits_apply_in_order_the_same_copied_or_moved() {
+        let name = |text: &'static str| HeaderName::from_static(text);
+        let value = |text: &'static str| HeaderValue::from_static(text);
+        let edits = vec![
+            HeaderEdit::Default(name("x-kept"), value("rule")),
+            HeaderEdit::Default(name("x-new"), value("1")),
+            HeaderEdit::Default(name("x-new"), value("2")),
+            HeaderEdit::Add(name("x-new"), value("3")),
+            HeaderEdit::Set(name("x-set"), value("4")),
+            HeaderEdit::Remove(name("x-gone")),
+            HeaderEdit::Default(name("x-gone"), value("5")),
+        ];
+        let mut start = HeaderMap::new();
+        start.insert(name("x-kept"), value("origin"));
+        start.insert(name("x-set"), value("origin"));
+        start.insert(name("x-gone"), value("origin"));
+        let mut copied = start.clone();
+        apply_edits(&edits, &mut copied);
+        let mut moved = start;
+        apply_owned_edits(edits, &mut moved);
+        assert_eq!(copied, moved);
+        let all = |name: &str| -> Vec<_> { moved.get_all(name).iter().collect() };
+        assert_eq!(all("x-kept"), ["origin"]);
+        assert_eq!(all("x-new"), ["1", "3"]);
+        assert_eq!(all("x-set"), ["4"]);
+        assert_eq!(all("x-gone"), ["5"]);
     }
 }

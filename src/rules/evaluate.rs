@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
 use super::action::{Action, HeaderAction};
-use super::decision::{Decision, HeaderEdit, Outcome, ResponseDecision, TEXT_PLAIN};
+use super::decision::{Decision, HeaderEdit, Outcome, TEXT_PLAIN};
 use super::expand::{carry_query, escape_uri, expand, split_rewrite};
 use super::field::{FieldReader, ResponseFacts};
 use super::function::MAX_EXPANSION;
@@ -19,6 +19,7 @@ use super::index::{RuleIndex, RulePlan};
 use super::matcher::{Matcher, Slots};
 use super::query_edit::{self, QueryAction};
 use super::request::RequestFacts;
+use super::response_gate::Verdict;
 use super::rule_set::{Phase, Rule, RuleSet, ServedRules};
 use super::template::Template;
 use super::trace::{Leaf, NoTrace, Observer, Recorder, Trace};
@@ -38,15 +39,30 @@ pub fn evaluate_traced(rule_set: &ServedRules, facts: &RequestFacts<'_>) -> (Dec
 
 /// Runs the response rules over one response (section 12) for the server;
 /// `outgoing_query` is the query that was (or would have been) sent
-/// upstream, which a response-phase `redirect` carries over.
+/// upstream, which a response-phase `redirect` carries over. The rules
+/// that fire and their header edits are appended to `lists` (the server
+/// passes the request phase's: one list of fired rules for the log, one
+/// of edits in the order they apply); the answer a `respond` or
+/// `redirect` put in the response's place is returned.
 pub fn evaluate_response(
     rule_set: &ServedRules,
     facts: &RequestFacts<'_>,
     response: ResponseFacts<'_>,
     outgoing_query: Option<&str>,
-) -> ResponseDecision {
+    lists: &mut PhaseLists,
+) -> Option<Outcome> {
     let reader = FieldReader::with_response(facts, response);
-    run_response(rule_set, &reader, outgoing_query, &mut NoTrace)
+    run_response(rule_set, &reader, outgoing_query, &mut NoTrace, lists)
+}
+
+/// The lists a phase adds to: the rules that fired and the response-header
+/// edits, each in order.
+#[derive(Debug, Default)]
+pub struct PhaseLists {
+    /// Indices into `RuleSet::rules` of the rules that fired.
+    pub fired: Vec<usize>,
+    /// The edits to the response's headers, in the order they apply.
+    pub edits: Vec<HeaderEdit>,
 }
 
 /// Runs the response rules (section 12) over one response, with the same
@@ -59,37 +75,66 @@ pub(crate) fn run_response<O: Observer>(
     reader: &FieldReader<'_>,
     outgoing_query: Option<&str>,
     observer: &mut O,
-) -> ResponseDecision {
-    let index = rule_set.index();
-    let mut fired = Vec::new();
-    // The scratch decision of the phase: only its response-header edits
-    // and its outcome are used (response rules hold no request action).
-    let mut decision = Decision::forward_unchanged();
+    lists: &mut PhaseLists,
+) -> Option<Outcome> {
+    run_response_with(
+        rule_set,
+        rule_set.index(),
+        reader,
+        outgoing_query,
+        observer,
+        lists,
+    )
+}
+
+/// The response phase proper, over any index of `rule_set`'s rules (the
+/// tests pass one without the gate to prove it never changes a result).
+fn run_response_with<O: Observer>(
+    rule_set: &RuleSet,
+    index: &RuleIndex,
+    reader: &FieldReader<'_>,
+    outgoing_query: Option<&str>,
+    observer: &mut O,
+    lists: &mut PhaseLists,
+) -> Option<Outcome> {
+    // The phase's scratch decision, over the lists it adds to (moved, not
+    // copied): response rules hold no request action, and a `respond` or
+    // `redirect` sets its outcome.
+    let mut decision = Decision {
+        fired: std::mem::take(&mut lists.fired),
+        outcome: Outcome::Forward { target: None },
+        request_headers: Vec::new(),
+        response_headers: std::mem::take(&mut lists.edits),
+    };
     // A redirect carries over the outgoing query; `Some("")` is "none".
     let mut target = Target {
         path: None,
         query: Some(outgoing_query.unwrap_or("").to_owned()),
     };
     let mut replaced = None;
-    let status = reader.status_code();
+    // What the head (status, media type) already decides; `explain` does
+    // not use it, and visits every rule to show why.
+    let verdicts = match &index.response_gate {
+        Some(gate) if !O::RECORDS => gate.verdicts(reader),
+        _ => None,
+    };
     for (nth, &at) in index.response_rules.iter().enumerate() {
+        let verdict = verdicts.and_then(|row| row.get(nth).copied());
+        if verdict == Some(Verdict::Never) {
+            continue;
+        }
         let (Some(rule), Some(plan)) = (rule_set.rules.get(at), index.plans.get(at)) else {
             break;
         };
-        // A rule whose `status` tests rule this status out cannot fire
-        // (`explain` still visits it, to show why).
-        if !O::RECORDS
-            && !index
-                .response_gates
-                .get(nth)
-                .is_none_or(|gate| gate.admits(status))
-        {
-            continue;
-        }
-        let Some(slots) = decide(at, rule, plan, reader, observer) else {
-            continue;
+        let slots = if verdict == Some(Verdict::Always) {
+            Vec::new()
+        } else {
+            let Some(slots) = decide(at, rule, plan, reader, observer) else {
+                continue;
+            };
+            slots
         };
-        fired.push(at);
+        decision.fired.push(at);
         let mut actions = Actions {
             reader,
             slots: &slots,
@@ -99,17 +144,15 @@ pub(crate) fn run_response<O: Observer>(
         match actions.apply_all(&rule.actions, &mut decision, &mut target) {
             Flow::Next => {}
             Flow::Answered => {
-                replaced = Some(decision.outcome.clone());
+                replaced = Some(decision.outcome);
                 break;
             }
             Flow::Stop => break,
         }
     }
-    ResponseDecision {
-        fired,
-        edits: decision.response_headers,
-        replaced,
-    }
+    lists.fired = decision.fired;
+    lists.edits = decision.response_headers;
+    replaced
 }
 
 /// Decides one rule's condition; the capture slots when it fired.
@@ -125,11 +168,7 @@ fn decide<'v, O: Observer>(
     let mut matcher = Matcher {
         reader,
         wanted: &plan.capture_slots,
-        slots: if O::RECORDS || plan.capture_slots.contains(&true) {
-            (0..rule.regex_slots).map(|_| None).collect()
-        } else {
-            Vec::new()
-        },
+        slots: Vec::new(),
         observer: &mut *observer,
     };
     let fired = match &rule.condition {
@@ -314,6 +353,12 @@ impl<O: Observer> Actions<'_, '_, O> {
         decision: &mut Decision,
         target: &mut Target,
     ) -> Flow {
+        // Literal response-header edits only: built once, added as they are
+        // (exactly what the loop below would build).
+        if let Some(edits) = &self.plan.literal_edits {
+            decision.response_headers.extend(edits.iter().cloned());
+            return Flow::Next;
+        }
         for (action_at, action) in actions.iter().enumerate() {
             match action {
                 Action::RequestHeader(header) => {

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
 use super::decision::{Decision, HeaderEdit, Outcome, ResponseDecision, apply_edits};
-use super::evaluate::{run, run_response};
+use super::evaluate::{PhaseLists, run, run_response};
 use super::field::{FieldReader, ResponseFacts};
 use super::request::RequestFacts;
 use super::rule_set::ServedRules;
@@ -145,7 +145,19 @@ fn simulate_with<O: Observer>(
                 headers: &headers,
             },
         );
-        run_response(rule_set, &reader, outgoing_query(&request, facts), observer)
+        let mut lists = PhaseLists::default();
+        let replaced = run_response(
+            rule_set,
+            &reader,
+            outgoing_query(&request, facts),
+            observer,
+            &mut lists,
+        );
+        ResponseDecision {
+            fired: lists.fired,
+            edits: lists.edits,
+            replaced,
+        }
     };
     let client = match response.replaced.as_ref().and_then(|answer| {
         answer

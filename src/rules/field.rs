@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::fmt::Write as _;
 
-use http::{HeaderMap, HeaderName, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use percent_encoding::percent_decode_str;
 
 use super::condition::Field;
@@ -35,10 +35,11 @@ pub struct FieldReader<'f> {
     response: Option<ResponseFacts<'f>>,
     uri: OnceCell<String>,
     client_ip: OnceCell<String>,
-    /// The response's media type, read with the response (a cell would tie
-    /// the reader to one lifetime): borrowed from the header when it is
-    /// already lower-case, as most are.
-    content_type: Cow<'f, str>,
+    /// The response's media type, read with the response (a cell would
+    /// tie the reader to one lifetime): borrowed from the header when it is
+    /// already lower-case, as most are; UTF-8, kept as bytes so the
+    /// response gate compares it without checking that again.
+    content_type: Cow<'f, [u8]>,
     /// Function values by call id: `None` when the function left its input
     /// as it was (then the input is read again, which costs nothing).
     calls: [OnceCell<Option<String>>; CACHED_CALLS],
@@ -52,7 +53,7 @@ impl<'f> FieldReader<'f> {
             response: None,
             uri: OnceCell::new(),
             client_ip: OnceCell::new(),
-            content_type: Cow::Borrowed(""),
+            content_type: Cow::Borrowed(b""),
             calls: Default::default(),
         }
     }
@@ -62,7 +63,7 @@ impl<'f> FieldReader<'f> {
         let content_type = response
             .headers
             .get(header::CONTENT_TYPE)
-            .map_or(Cow::Borrowed(""), |value| media_type(value.as_bytes()));
+            .map_or(Cow::Borrowed(&b""[..]), media_type);
         FieldReader {
             response: Some(response),
             content_type,
@@ -78,6 +79,12 @@ impl<'f> FieldReader<'f> {
     /// The response's status as a code, when the reader has a response.
     pub fn status_code(&self) -> Option<StatusCode> {
         self.response.map(|response| response.status)
+    }
+
+    /// The response's media type (`content_type`) as UTF-8 bytes: empty
+    /// without one.
+    pub(crate) fn content_type(&self) -> &[u8] {
+        &self.content_type
     }
 
     /// The facts read.
@@ -116,7 +123,10 @@ impl<'f> FieldReader<'f> {
                 .response
                 .and_then(|r| header_value(r.headers, name))
                 .unwrap_or(Cow::Borrowed("")),
-            Field::ContentType => Cow::Borrowed(&self.content_type),
+            // Always UTF-8 (`media_type`): the fallback never runs.
+            Field::ContentType => {
+                Cow::Borrowed(std::str::from_utf8(&self.content_type).unwrap_or(""))
+            }
             Field::Call(call) => self.call(call),
         }
     }
@@ -165,39 +175,28 @@ impl<'f> FieldReader<'f> {
     }
 }
 
-/// A `Content-Type` value's media type: lower-cased, parameters and blanks
-/// dropped (`Text/HTML; charset=utf-8` → `text/html`); borrowed from the
-/// header when it is already lower-case ASCII, as most are.
-pub fn media_type(value: &[u8]) -> Cow<'_, str> {
-    match media_span(value) {
-        Ok((start, end)) => Cow::Borrowed(
-            value
-                .get(start..end)
-                .and_then(|essence| std::str::from_utf8(essence).ok())
-                .unwrap_or(""),
-        ),
-        Err(lowered) => Cow::Owned(lowered),
+/// A `Content-Type` value's media type as UTF-8 bytes: lower-cased,
+/// parameters and blanks dropped (`Text/HTML; charset=utf-8` →
+/// `text/html`); borrowed from the header when it is ASCII without upper
+/// case, as most are. Every response goes through here when response
+/// rules test `content_type`: that case is one pass to the `;`, and no
+/// UTF-8 check (a rule that reads the text makes it).
+pub fn media_type(value: &HeaderValue) -> Cow<'_, [u8]> {
+    let bytes = value.as_bytes();
+    // The first byte that ends the media type or needs the slow path.
+    let stop = bytes
+        .iter()
+        .position(|&byte| byte == b';' || !byte.is_ascii() || byte.is_ascii_uppercase())
+        .unwrap_or(bytes.len());
+    if bytes.get(stop).is_none_or(|&byte| byte == b';') {
+        return Cow::Borrowed(bytes.get(..stop).unwrap_or_default().trim_ascii());
     }
-}
-
-/// The media type as the byte range of `value` that already is it (ASCII,
-/// no upper case), or else lower-cased (bytes that are not UTF-8 become
-/// U+FFFD).
-fn media_span(value: &[u8]) -> Result<(usize, usize), String> {
-    let end = value
+    let end = bytes
         .iter()
         .position(|&byte| byte == b';')
-        .unwrap_or(value.len());
-    let essence = value.get(..end).unwrap_or_default();
-    let trimmed = essence.trim_ascii();
-    if trimmed
-        .iter()
-        .all(|byte| byte.is_ascii() && !byte.is_ascii_uppercase())
-    {
-        let start = essence.len() - essence.trim_ascii_start().len();
-        return Ok((start, start + trimmed.len()));
-    }
-    Err(String::from_utf8_lossy(essence).trim().to_ascii_lowercase())
+        .unwrap_or(bytes.len());
+    let essence = String::from_utf8_lossy(bytes.get(..end).unwrap_or_default());
+    Cow::Owned(essence.trim().to_ascii_lowercase().into_bytes())
 }
 
 /// Every line of a header joined with `", "` (borrowed when there is one
@@ -334,14 +333,23 @@ mod tests {
         let reader = FieldReader::with_response(&facts, response);
         assert_eq!(reader.value(&Field::Status), "502");
         assert_eq!(reader.value(&Field::ContentType), "text/html");
-        assert!(matches!(
-            media_type(b"text/plain ; charset=utf-8"),
-            Cow::Borrowed("text/plain")
-        ));
-        assert_eq!(media_type(b"Image/PNG"), "image/png");
-        assert_eq!(media_type(b"TEXT/\xff"), "text/\u{fffd}");
-        assert_eq!(media_type(b" text/html"), "text/html");
-        assert_eq!(media_type(b""), "");
+        let media = |bytes: &[u8]| {
+            let value = HeaderValue::from_bytes(bytes).unwrap();
+            let media = media_type(&value);
+            let text = String::from_utf8(media.to_vec()).unwrap();
+            (text, matches!(media, Cow::Borrowed(_)))
+        };
+        let borrowed = |text: &str| (text.to_owned(), true);
+        let lowered = |text: &str| (text.to_owned(), false);
+        assert_eq!(media(b"text/plain ; charset=utf-8"), borrowed("text/plain"));
+        assert_eq!(media(b" text/html ; q=\"A\""), borrowed("text/html"));
+        assert_eq!(media(b"a b;"), borrowed("a b"));
+        assert_eq!(media(b"\t;x"), borrowed(""));
+        assert_eq!(media(b""), borrowed(""));
+        assert_eq!(media(b"Image/PNG"), lowered("image/png"));
+        assert_eq!(media(b"TEXT/\xff"), lowered("text/\u{fffd}"));
+        assert_eq!(media("\u{a0}Text/X\u{a0};".as_bytes()), lowered("text/x"));
+        assert_eq!(media(b"text/x; q=\xff"), borrowed("text/x"));
         let x_a = Field::ResponseHeader(HeaderName::from_static("x-a"));
         assert_eq!(reader.value(&x_a), "1, 2");
         assert!(reader.exists(&x_a));

@@ -14,11 +14,12 @@ use regex::{RegexSet, RegexSetBuilder};
 use super::action::{Action, HeaderAction};
 use super::candidates::Candidates;
 use super::condition::{Condition, Field, Test, TestOp};
+use super::decision::HeaderEdit;
 use super::field::FieldReader;
 use super::query_edit::QueryAction;
 use super::request_reads::request_headers_read;
+use super::response_gate::ResponseGate;
 use super::rule_set::{Phase, Rule};
-use super::status_gate::{StatusGate, gates_of};
 use super::template::{Template, TemplatePart};
 
 /// Compiled-program size limit of one combined `RegexSet` (its regexes each
@@ -29,6 +30,10 @@ const SET_SIZE_LIMIT: usize = 256 * 1024 * 1024;
 const SET_DFA_LIMIT: usize = 32 * 1024 * 1024;
 /// No decision starts with room for more than this many entries per vector.
 const CAPACITY_CAP: usize = 32;
+/// Nor with vectors of header edits past 1 KiB: the allocator's fast path
+/// for small objects ends there (a 15-edit vector cost about 170 more
+/// instructions a request than a 12-edit one).
+const EDITS_CAP: usize = 1024 / std::mem::size_of::<HeaderEdit>();
 
 /// Everything about a rule set that evaluation prepares once.
 #[derive(Debug, Clone)]
@@ -45,8 +50,10 @@ pub struct RuleIndex {
     /// request phase; the response phase visits each (empty for most
     /// configs, which then pay nothing for the response phase).
     pub(crate) response_rules: Vec<usize>,
-    /// Each response rule's gate on `status`, beside `response_rules`.
-    pub(crate) response_gates: Vec<StatusGate>,
+    /// What each response rule's condition comes to for each kind of
+    /// response head (`None` without response rules, and in the tests'
+    /// reference index: every rule is evaluated).
+    pub(crate) response_gate: Option<ResponseGate>,
     /// The request headers response rules read: all the response phase keeps.
     pub(crate) response_reads: Vec<HeaderName>,
     /// Capacities that let a typical decision be built without growing its
@@ -87,6 +94,10 @@ pub(crate) struct RulePlan {
     pub(crate) capture_slots: Vec<bool>,
     /// Per action: the header value when the action's template is literal.
     pub(crate) literal_values: Vec<Option<HeaderValue>>,
+    /// When every action is a `response header` edit with a literal value
+    /// (`hsts`, `nosniff`, `served-by` …): the edits, built once, which the
+    /// rule adds as they are each time it fires.
+    pub(crate) literal_edits: Option<Box<[HeaderEdit]>>,
 }
 
 /// A rule's gating regex: where it is in the index, and where the test sits
@@ -126,10 +137,14 @@ impl RuleIndex {
     pub fn build(rules: &[Rule]) -> Self {
         let mut plans: Vec<RulePlan> = rules
             .iter()
-            .map(|rule| RulePlan {
-                gate: None,
-                capture_slots: capture_slots(rule),
-                literal_values: rule.actions.iter().map(literal_value).collect(),
+            .map(|rule| {
+                let literal_values: Vec<_> = rule.actions.iter().map(literal_value).collect();
+                RulePlan {
+                    gate: None,
+                    capture_slots: capture_slots(rule),
+                    literal_edits: literal_edits(rule, &literal_values),
+                    literal_values,
+                }
             })
             .collect();
         let mut sets = Vec::new();
@@ -183,29 +198,39 @@ impl RuleIndex {
             }
         }
         let first_gated = (0..plans.len()).find(|&at| plans[at].gate.is_some());
-        let capacity = capacity_of(rules, &ungated);
+        let capacity = capacity_of(rules, &ungated, &response_rules);
+        let response_gate = (!response_rules.is_empty()).then(|| {
+            ResponseGate::build(rules, &response_rules, |at| {
+                plans
+                    .get(at)
+                    .is_some_and(|plan| plan.capture_slots.contains(&true))
+            })
+        });
         RuleIndex {
             sets,
             plans,
             ungated,
             first_gated,
-            response_gates: gates_of(rules, &response_rules),
+            response_gate,
             response_reads: request_headers_read(rules, &response_rules),
             response_rules,
             capacity,
         }
     }
 
-    /// The same preparation without the sets, so every rule is visited (the
-    /// reference that tests compare the index against).
+    /// The same preparation without the sets, the response gate and the
+    /// pre-built edits, so every rule is visited and every action built
+    /// (the reference that tests compare the index against).
     #[cfg(test)]
     pub(crate) fn build_unindexed(rules: &[Rule]) -> Self {
         let mut index = RuleIndex::build(rules);
         index.sets.clear();
         for plan in &mut index.plans {
             plan.gate = None;
+            plan.literal_edits = None;
         }
         index.first_gated = None;
+        index.response_gate = None;
         index.ungated = (0..rules.len())
             .filter(|&at| rules[at].phase == Phase::Request)
             .collect();
@@ -262,13 +287,16 @@ fn gate_of<'c>(condition: &'c Condition, field: &Field) -> Option<(&'c str, Opti
     }
 }
 
-fn capacity_of(rules: &[Rule], ungated: &[usize]) -> DecisionCapacity {
+/// The vectors also hold the response phase's additions (the server keeps
+/// one list of fired rules and one of response-header edits for both).
+fn capacity_of(rules: &[Rule], ungated: &[usize], response_rules: &[usize]) -> DecisionCapacity {
     let mut capacity = DecisionCapacity {
-        fired: ungated.len().min(CAPACITY_CAP),
+        fired: (ungated.len() + response_rules.len()).min(CAPACITY_CAP),
         ..DecisionCapacity::default()
     };
     for action in ungated
         .iter()
+        .chain(response_rules)
         .filter_map(|&at| rules.get(at))
         .flat_map(|rule| &rule.actions)
     {
@@ -278,8 +306,8 @@ fn capacity_of(rules: &[Rule], ungated: &[usize]) -> DecisionCapacity {
             _ => {}
         }
     }
-    capacity.request_headers = capacity.request_headers.min(CAPACITY_CAP);
-    capacity.response_headers = capacity.response_headers.min(CAPACITY_CAP);
+    capacity.request_headers = capacity.request_headers.min(EDITS_CAP);
+    capacity.response_headers = capacity.response_headers.min(EDITS_CAP);
     capacity
 }
 
@@ -319,6 +347,33 @@ pub(super) fn template_of(action: &Action) -> Option<&Template> {
         Action::Query(QueryAction::Set(_, value) | QueryAction::Add(_, value)) => Some(value),
         Action::Query(_) | Action::Stop => None,
     }
+}
+
+/// The rule's edits when all its actions are `response header` edits whose
+/// values are literal (or removals): what `Actions::apply_all` would build.
+fn literal_edits(rule: &Rule, values: &[Option<HeaderValue>]) -> Option<Box<[HeaderEdit]>> {
+    rule.actions
+        .iter()
+        .zip(values)
+        .map(|(action, value)| {
+            let Action::ResponseHeader(header) = action else {
+                return None;
+            };
+            Some(match (header, value) {
+                (HeaderAction::Remove(name), _) => HeaderEdit::Remove(name.clone()),
+                (HeaderAction::Set(name, _), Some(value)) => {
+                    HeaderEdit::Set(name.clone(), value.clone())
+                }
+                (HeaderAction::Add(name, _), Some(value)) => {
+                    HeaderEdit::Add(name.clone(), value.clone())
+                }
+                (HeaderAction::Default(name, _), Some(value)) => {
+                    HeaderEdit::Default(name.clone(), value.clone())
+                }
+                (_, None) => return None,
+            })
+        })
+        .collect()
 }
 
 fn literal_value(action: &Action) -> Option<HeaderValue> {

@@ -37,7 +37,8 @@ pub(crate) struct Matcher<'v, 'o, O: Observer> {
     pub(crate) reader: &'v FieldReader<'v>,
     /// Which slots must keep capture positions.
     pub(crate) wanted: &'v [bool],
-    /// Where they are kept.
+    /// Where they are kept: empty until the first capture is kept, then
+    /// long enough for it.
     pub(crate) slots: Slots<'v>,
     /// Who is told about each step.
     pub(crate) observer: &'o mut O,
@@ -102,6 +103,9 @@ impl<'v, O: Observer> Matcher<'v, '_, O> {
             }
             TestOp::NotInMap(map) => !map.contains(&value),
             TestOp::NotMatches(regex) => regex.get().is_some_and(|regex| !regex.is_match(&value)),
+            // An empty value (an absent header, say) needs no search when
+            // the regex cannot match `""`.
+            TestOp::Matches { regex, .. } if value.is_empty() && !regex.matches_empty() => false,
             TestOp::Matches { regex, slot } => {
                 let wanted = O::RECORDS || self.wanted.get(*slot).copied().unwrap_or(false);
                 match regex.get() {
@@ -112,6 +116,9 @@ impl<'v, O: Observer> Matcher<'v, '_, O> {
                             .leaf(Leaf::Test(test), &value, held, negated, false);
                         if held {
                             self.observer.captured(*slot, regex, &value, &locations);
+                            if self.slots.len() <= *slot {
+                                self.slots.resize_with(*slot + 1, || None);
+                            }
                             if let Some(entry) = self.slots.get_mut(*slot) {
                                 *entry = Some(Captured {
                                     haystack: value,

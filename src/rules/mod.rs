@@ -17,17 +17,19 @@ pub mod normalize;
 pub mod query_edit;
 pub mod request;
 pub mod request_reads;
+pub mod response_gate;
 pub mod rule_regex;
 pub mod rule_set;
 pub mod settings;
-pub mod status_gate;
 pub mod template;
 pub mod trace;
 
 pub use action::{Action, FileBody, HeaderAction};
 pub use condition::{Condition, Field, HeaderField, Ordering, Test, TestOp, ValueSet};
-pub use decision::{Decision, HeaderEdit, Outcome, ResponseDecision, TEXT_PLAIN, apply_edits};
-pub use evaluate::{evaluate, evaluate_response, evaluate_traced};
+pub use decision::{
+    Decision, HeaderEdit, Outcome, ResponseDecision, TEXT_PLAIN, apply_edits, apply_owned_edits,
+};
+pub use evaluate::{PhaseLists, evaluate, evaluate_response, evaluate_traced};
 pub use exchange::{ClientResponse, Exchange, UpstreamAnswer, simulate, simulate_traced};
 pub use field::ResponseFacts;
 pub use function::{Call, Function, MAX_EXPANSION};

@@ -119,6 +119,9 @@ pub struct RuleRegex(Arc<Inner>);
 struct Inner {
     pattern: Box<str>,
     built: OnceLock<Option<Regex>>,
+    /// Whether the regex matches the empty string, known after the first
+    /// empty value (an absent header, say) so later ones skip the search.
+    matches_empty: OnceLock<bool>,
 }
 
 impl RuleRegex {
@@ -128,6 +131,7 @@ impl RuleRegex {
         RuleRegex(Arc::new(Inner {
             pattern: pattern.into(),
             built: OnceLock::new(),
+            matches_empty: OnceLock::new(),
         }))
     }
 
@@ -152,6 +156,15 @@ impl RuleRegex {
             .as_ref()
     }
 
+    /// Whether the regex matches `""` (`false` when it failed to build,
+    /// like every match), worked out once.
+    pub(crate) fn matches_empty(&self) -> bool {
+        *self
+            .0
+            .matches_empty
+            .get_or_init(|| self.get().is_some_and(|regex| regex.is_match("")))
+    }
+
     /// Whether the program has been built (for the tests).
     #[cfg(test)]
     pub(crate) fn is_built(&self) -> bool {
@@ -165,6 +178,7 @@ impl From<Regex> for RuleRegex {
         RuleRegex(Arc::new(Inner {
             pattern: regex.as_str().into(),
             built: OnceLock::from(Some(regex)),
+            matches_empty: OnceLock::new(),
         }))
     }
 }
@@ -188,6 +202,9 @@ mod tests {
         assert!(regex.is_built(), "clones share the built program");
         assert!(regex.get().is_some_and(|built| !built.is_match("/new/x")));
         assert_eq!(regex.as_str(), "^/old/(.*)$");
+        assert!(!regex.matches_empty());
+        assert!(RuleRegex::checked("^(x?)$").matches_empty());
+        assert!(RuleRegex::checked("").matches_empty());
     }
 
     /// The checker and the builder agree: on what they refuse, on why, and

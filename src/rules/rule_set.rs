@@ -48,9 +48,20 @@ impl RuleSet {
     /// serving threads, so no request ever pays for it.
     pub fn prepare(self) -> ServedRules {
         let index = RuleIndex::build(&self.rules);
+        let json_names = self
+            .rules
+            .iter()
+            .map(|rule| {
+                // A string always serializes; an empty name stays valid JSON.
+                serde_json::to_vec(&rule.name)
+                    .unwrap_or_else(|_| b"\"\"".to_vec())
+                    .into_boxed_slice()
+            })
+            .collect();
         ServedRules {
             rule_set: self,
             index,
+            json_names,
         }
     }
 }
@@ -61,12 +72,21 @@ impl RuleSet {
 pub struct ServedRules {
     rule_set: RuleSet,
     index: RuleIndex,
+    /// Each rule's name as a JSON string, quotes and escapes included.
+    json_names: Box<[Box<[u8]>]>,
 }
 
 impl ServedRules {
     /// What evaluation prepared once for these rules.
     pub(crate) fn index(&self) -> &RuleIndex {
         &self.index
+    }
+
+    /// The rule at `at`'s name as a JSON string (quoted and escaped once
+    /// per rule set: the access log copies it into every line its rule
+    /// fired in).
+    pub(crate) fn json_name(&self, at: usize) -> Option<&[u8]> {
+        self.json_names.get(at).map(|name| &name[..])
     }
 }
 

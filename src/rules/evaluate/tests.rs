@@ -201,6 +201,7 @@ mod conditions;
 mod index;
 mod order;
 mod response;
+mod response_gate;
 mod strings;
 mod targets;
 mod trace;

@@ -103,6 +103,12 @@ fn indexed_and_unindexed_evaluation_agree() {
     let set = mixed_rules();
     assert_eq!(set.index().sets.len(), 3, "path, uri and host");
     let reference = RuleIndex::build_unindexed(&set.rules);
+    let prebuilt = set
+        .index()
+        .plans
+        .iter()
+        .filter(|plan| plan.literal_edits.is_some());
+    assert!(prebuilt.count() >= 2, "rules whose edits are built once");
     let paths = [
         "/",
         "/s0/a",
