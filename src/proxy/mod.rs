@@ -19,6 +19,7 @@ pub mod framing;
 pub mod held_bytes;
 pub mod hop_by_hop;
 pub mod listener;
+pub mod parking;
 pub mod pool;
 pub mod refusal_writer;
 pub mod rejection;
