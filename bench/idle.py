@@ -13,6 +13,11 @@ memory (`RssAnon` in /proc/PID/status; nginx's worker):
   (a small Python origin that reads requests and holds them), measured once
   the origin holds all N.
 
+Before reading memory with N open the script waits QUIET_WAIT seconds, for
+every proxy alike: switchyard parks a keep-alive connection only after it
+has been quiet for a grace period (1 s, `PARK_AFTER` in
+src/proxy/parking.rs), and the figure is meant for connections at rest.
+
 Figure = (RssAnon with N open - RssAnon before opening) / N. The proxies are
 restarted between the two phases, so freed-but-kept allocator pages of one
 phase do not hide the other's growth. Usage:
@@ -37,6 +42,8 @@ import run  # bench/run.py: configs, ports, process handling
 REQUEST = ("GET {path} HTTP/1.1\r\nHost: bench.example\r\n"
            "X-Forwarded-Proto: https\r\n\r\n")
 HOLD_PATH = "/hold"
+# Past switchyard's parking grace period (1 s) with a margin.
+QUIET_WAIT = 2.0
 
 
 def raise_file_limit(conns):
@@ -162,6 +169,7 @@ def measure(procs, proxy, phase, conns, held_file):
         socks = open_idle(port, conns)
     else:
         socks = open_in_flight(port, conns, held_file, held_count(held_file))
+    time.sleep(QUIET_WAIT)
     after = settle(pid)
     for s in socks:
         s.close()

@@ -1,15 +1,17 @@
 //! The real binary with SWITCHYARD_* overrides: control socket, reload,
-//! rotate-logs, message, and graceful shutdown with a request in flight.
+//! rotate-logs, message, and graceful shutdown with a request in flight or
+//! a connection parked.
 
 mod proxy_support;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
 use proxy_support::server::{Dirs, Server};
 use proxy_support::*;
+use switchyard::proxy::parking::PARK_AFTER;
 
 fn get(addr: SocketAddr, path: &str) -> Wire {
     let mut conn = connect(addr);
@@ -53,6 +55,59 @@ fn serves_writes_pid_and_cleans_up_on_sigterm_with_a_request_in_flight() {
     let lines = read(&dirs.log.join("access.log"));
     assert_eq!(lines.lines().count(), 2, "{lines}");
     assert!(read(&dirs.log.join("error.log")).contains("shutting down"));
+}
+
+#[test]
+fn sigterm_closes_a_parked_connection_at_once() {
+    let origin = Origin::start();
+    let dirs = Dirs::new("sigterm-parked");
+    let mut server = Server::start(dirs.clone(), origin.addr);
+    let mut conn = connect(server.addr);
+    let request = b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
+    assert_eq!(exchange(&mut conn, request).status, 200);
+    std::thread::sleep(PARK_AFTER + Duration::from_millis(400));
+    // shutdown_grace is 30 s: a parked connection must not hold it up.
+    let signalled = std::time::Instant::now();
+    server.signal("TERM");
+    let mut rest = Vec::new();
+    assert_eq!(conn.read_to_end(&mut rest).expect("eof"), 0);
+    assert!(server.wait().success());
+    let took = signalled.elapsed();
+    assert!(took < Duration::from_secs(3), "shut down after {took:?}");
+    assert_eq!(read(&dirs.log.join("access.log")).lines().count(), 1);
+}
+
+#[test]
+fn a_reload_applies_to_a_parked_connection_when_it_wakes() {
+    let origin = Origin::start();
+    let dirs = Dirs::new("reload-parked");
+    let server = Server::start(dirs.clone(), origin.addr);
+    let mut conn = connect(server.addr);
+    let request = b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
+    assert_eq!(exchange(&mut conn, request).status, 200);
+    std::thread::sleep(PARK_AFTER + Duration::from_millis(400));
+    // Accepted under the default 10 s header timeout, parked, then 1 s.
+    std::fs::create_dir_all(&dirs.config).expect("config dir");
+    std::fs::write(
+        dirs.config.join("proxy.conf"),
+        "settings {\n    client_header_timeout 1s\n}\n",
+    )
+    .expect("write");
+    let out = dirs.run(&["reload"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    conn.get_mut()
+        .write_all(b"GET /slow-head HTTP/1.1\r\n")
+        .expect("half a head");
+    let started = std::time::Instant::now();
+    let wire = read_response(&mut conn, false);
+    assert_eq!(wire.status, 408);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "408 after {took:?}");
 }
 
 #[test]

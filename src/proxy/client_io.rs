@@ -2,7 +2,8 @@
 //! framing check first (refused heads are answered here, with the
 //! `Rejection`'s bytes), the client timers ring here (see `client_timers`),
 //! bytes after an upgrade request are held until its answer (see
-//! `held_bytes`), and once upgraded the socket is a plain tunnel. Each of
+//! `held_bytes`), once upgraded the socket is a plain tunnel, and a quiet
+//! connection is parked after its grace period (see `parking`). Each of
 //! those jobs lives in its own type; this file only wires them to the
 //! socket's reads and hyper's flushes.
 
@@ -10,6 +11,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -20,6 +22,7 @@ use super::client_timers::{Alarm, ClientTimers};
 pub use super::conn_state::{ConnState, Rejected};
 use super::framing::{RequestFraming, Verdict};
 use super::held_bytes::HeldBytes;
+pub use super::parking::Parked;
 use super::refusal_writer::RefusalWriter;
 use super::rejection::Rejection;
 
@@ -46,6 +49,12 @@ pub struct ClientIo {
     /// Bytes read after a request that asked to upgrade, not yet given to
     /// hyper: a tunnel's or the next request's, depending on the answer.
     held: HeldBytes,
+    /// The grace period passed while a response was still being written:
+    /// hyper's flush of it wakes the reader to park then.
+    park_due: bool,
+    /// Parked: the read ended with no bytes so that hyper lets go of the
+    /// connection; the socket is quiet and hyper's buffers are empty.
+    parked: bool,
 }
 
 impl ClientIo {
@@ -72,7 +81,100 @@ impl ClientIo {
             broken: false,
             flushed_through: 0,
             held: HeldBytes::default(),
+            park_due: false,
+            parked: false,
         }
+    }
+
+    /// Lets a read that finds the connection quiet for `grace` end the
+    /// hyper connection (see `parking`): hyper lets go of the wrapper,
+    /// which the caller turns `into_parked`.
+    pub fn allow_parking(&mut self, grace: Duration) {
+        self.timers.allow_parking(grace);
+    }
+
+    /// Whether the last read parked the connection.
+    pub fn parked(&self) -> bool {
+        self.parked
+    }
+
+    /// The largest head accepted.
+    pub(crate) fn head_limit(&self) -> usize {
+        self.framing.limit()
+    }
+
+    /// The state the requests of this connection share with it.
+    pub(crate) fn conn_state(&self) -> &Arc<ConnState> {
+        &self.state
+    }
+
+    /// What a parked connection keeps: the socket and since when it has
+    /// been idle; and when its keep-alive period ends. Everything else is at
+    /// rest (see `quiet`).
+    pub fn into_parked(self: Box<Self>) -> (Parked, Instant) {
+        let mut this = *self;
+        // A last look, so that a request that ended since counts.
+        let _ = this.timers.idle(
+            this.state.finished(),
+            this.state.finished_at(),
+            Instant::now(),
+            false,
+        );
+        let (idle, closing) = this.timers.park();
+        (
+            Parked {
+                inner: this.inner,
+                idle,
+            },
+            closing,
+        )
+    }
+
+    /// A parked connection with bytes to read, served again under the
+    /// settings as they are now (a reload applies), with a fresh request
+    /// count.
+    pub fn resume(parked: Parked, timeouts: ClientTimeouts, head_limit: usize) -> Box<Self> {
+        let Parked { inner, idle } = parked;
+        let timers = ClientTimers::resume(timeouts, idle);
+        let (_, closing) = timers.park();
+        let alarm = Alarm::Idle(closing);
+        Box::new(ClientIo {
+            inner,
+            state: Arc::new(ConnState::default()),
+            timers,
+            sleep: Box::pin(tokio::time::sleep_until(closing)),
+            alarm,
+            framing: RequestFraming::new(head_limit),
+            refusal: None,
+            writing: None,
+            broken: false,
+            flushed_through: 0,
+            held: HeldBytes::default(),
+            park_due: false,
+            parked: false,
+        })
+    }
+
+    /// Nothing in flight, every request answered and flushed, no byte of
+    /// the next one read, not a tunnel: hyper holds nothing worth keeping.
+    fn quiet(&self) -> bool {
+        let finished = self.state.finished();
+        !self.state.in_flight()
+            && !self.state.upgraded()
+            && finished == self.framing.heads()
+            && self.flushed_through == finished
+            && self.framing.at_rest()
+            && self.held.is_empty()
+            && self.refusal.is_none()
+            && self.writing.is_none()
+            && !self.broken
+    }
+
+    /// Ends hyper's read on a quiet connection: hyper sees the end of the
+    /// stream and lets go without writing (`poll_shutdown` keeps the socket).
+    fn park(&mut self) {
+        self.parked = true;
+        self.park_due = false;
     }
 
     /// After a request that asked to upgrade: `Ready` once its outcome is
@@ -137,35 +239,58 @@ impl ClientIo {
         }
     }
 
-    /// Checks the timers while hyper waits for bytes; `Some` ends the read.
+    /// Checks the timers while hyper waits for bytes; `Some` ends the read:
+    /// `Ok` with the connection parked or to be closed quietly, an error
+    /// after a 408.
     fn poll_timers(&mut self, cx: &mut Context<'_>) -> Option<io::Result<()>> {
-        let now = Instant::now();
-        if self.state.in_flight() {
-            let alarm = self.timers.in_flight(now, self.sleep.deadline());
+        self.park_due = false;
+        // A request in flight, or one whose whole head hyper has been given
+        // (its head timer has nothing left to time; leaving the alarm where
+        // it is spares a re-arm per request).
+        if self.state.in_flight() || self.framing.heads() > self.state.finished() {
+            let alarm = self.timers.in_flight(Instant::now(), self.sleep.deadline());
             self.arm(alarm);
             let _ = self.sleep.as_mut().poll(cx);
             return None;
         }
-        let (alarm, ended) = self
-            .timers
-            .idle(self.state.finished(), self.state.finished_at(), now);
-        if ended {
-            self.state.set_head_started(false);
-        }
-        self.arm(alarm);
-        if self.sleep.as_mut().poll(cx).is_pending() {
-            return None;
-        }
-        match self.alarm {
-            // Idle too long: end of stream, a quiet close.
-            Alarm::Idle(_) | Alarm::LookAgain(_) => Some(Ok(())),
-            Alarm::Head(_) => {
-                self.writing = Some(RefusalWriter::new(Rejection::HeadTimeout));
-                match self.poll_refused(io::ErrorKind::TimedOut, cx) {
-                    Poll::Ready(result) => Some(result),
-                    Poll::Pending => None,
-                }
+        // At most twice: a grace alarm that rings is decided on at once.
+        loop {
+            let now = Instant::now();
+            let finished = self.state.finished();
+            let finished_at = self.state.finished_at();
+            let (mut alarm, ended) = self.timers.idle(finished, finished_at, now, true);
+            if ended {
+                self.state.set_head_started(false);
             }
+            if let Alarm::Park(at) = alarm
+                && at <= now
+            {
+                if self.quiet() {
+                    self.park();
+                    return Some(Ok(()));
+                }
+                // A response is still being written: its flush looks again,
+                // and meanwhile the keep-alive period runs.
+                self.park_due = true;
+                self.state.register_reader(cx.waker());
+                alarm = self.timers.idle(finished, finished_at, now, false).0;
+            }
+            self.arm(alarm);
+            if self.sleep.as_mut().poll(cx).is_pending() {
+                return None;
+            }
+            return match self.alarm {
+                Alarm::Park(_) => continue,
+                // Idle too long: end of stream, a quiet close.
+                Alarm::Idle(_) | Alarm::LookAgain(_) => Some(Ok(())),
+                Alarm::Head(_) => {
+                    self.writing = Some(RefusalWriter::new(Rejection::HeadTimeout));
+                    match self.poll_refused(io::ErrorKind::TimedOut, cx) {
+                        Poll::Ready(result) => Some(result),
+                        Poll::Pending => None,
+                    }
+                }
+            };
         }
     }
 }
@@ -291,7 +416,7 @@ impl AsyncWrite for ClientIo {
         let finished = self.state.finished();
         if flushed.is_ready() && self.flushed_through != finished {
             self.flushed_through = finished;
-            if self.refusal.is_some() {
+            if self.refusal.is_some() || self.park_due {
                 self.state.wake_reader();
             }
         }
@@ -299,6 +424,10 @@ impl AsyncWrite for ClientIo {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.parked {
+            // hyper closing after a parking read: the socket stays open.
+            return Poll::Ready(Ok(()));
+        }
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
@@ -353,6 +482,40 @@ mod tests {
     /// Whether `io` holds everything back for a while.
     async fn holds_back(io: &mut ClientIo) -> bool {
         matches!(read_within(io, 1, Duration::from_millis(100)).await, Ok(v) if v.is_empty())
+    }
+
+    /// A quiet connection parks a grace period after its request ended:
+    /// hyper sees the end of the stream, its close keeps the socket, and
+    /// what is parked closes when the keep-alive period ends.
+    #[tokio::test]
+    async fn a_quiet_connection_parks_after_its_grace_and_keeps_the_socket() {
+        let (mut client, io, state) = pair().await;
+        let mut io = Box::new(io);
+        io.allow_parking(Duration::from_millis(300));
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+            .await
+            .expect("write");
+        assert_eq!(read_some(&mut io, 27).await.expect("read").len(), 27);
+        state.request_started();
+        // In flight, or answered but not yet flushed: never parked.
+        assert!(holds_back(&mut io).await);
+        state.request_finished();
+        let ended = Instant::now();
+        // Past the grace, but the response is not flushed yet.
+        let _ = read_within(&mut io, 1, Duration::from_millis(500)).await;
+        assert!(!io.parked());
+        io.flush().await.expect("flush");
+        let mut buf = [0u8; 16];
+        assert_eq!(io.read(&mut buf).await.expect("parked read"), 0);
+        assert!(io.parked());
+        assert!(ended.elapsed() >= Duration::from_millis(300));
+        io.shutdown().await.expect("kept open");
+        let (parked, closing) = io.into_parked();
+        assert!(closing >= ended + Duration::from_secs(59));
+        // The socket is still the client's: its bytes are there to read.
+        client.write_all(b"GET /").await.expect("write");
+        std::future::poll_fn(|cx| parked.poll_readable(cx)).await;
     }
 
     /// A request that takes longer than the keep-alive period is not cut,

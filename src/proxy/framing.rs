@@ -123,6 +123,17 @@ impl RequestFraming {
         matches!(self.state, State::Head)
     }
 
+    /// Between requests with nothing of the next one seen: every byte passed
+    /// so far belongs to a complete request, so hyper has nothing buffered.
+    pub fn at_rest(&self) -> bool {
+        matches!(self.state, State::Head) && self.pending.is_empty() && !self.upgrade_asked
+    }
+
+    /// The largest head accepted.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
     /// How many heads were passed to hyper before the refused one (or so far).
     pub fn heads(&self) -> u64 {
         self.heads
@@ -395,6 +406,23 @@ mod tests {
     /// Feeds a piece that the caller keeps (as `ClientIo` does its buffer).
     fn feed(framing: &mut RequestFraming, bytes: &[u8]) -> Verdict {
         framing.feed(&mut bytes.to_vec())
+    }
+
+    #[test]
+    fn at_rest_only_between_whole_requests() {
+        let mut framing = RequestFraming::new(1024);
+        assert!(framing.at_rest());
+        feed(&mut framing, b"POST / HTTP/1.1\r\nHost: a\r\nContent-");
+        assert!(!framing.at_rest(), "inside a head");
+        feed(&mut framing, b"Length: 5\r\n\r\nhel");
+        assert!(!framing.at_rest(), "inside a body");
+        feed(&mut framing, b"lo");
+        assert!(framing.at_rest());
+        feed(
+            &mut framing,
+            b"GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
+        );
+        assert!(!framing.at_rest(), "after an upgrade request");
     }
 
     #[test]

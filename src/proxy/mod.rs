@@ -22,6 +22,7 @@ pub mod listener;
 pub mod next_hop;
 pub mod next_hop_body;
 pub mod next_hop_error;
+pub mod parking;
 pub mod pool;
 pub mod refusal_writer;
 pub mod rejection;
