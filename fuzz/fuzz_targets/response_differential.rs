@@ -1,6 +1,6 @@
 //! Differential fuzzing of the response side (issue 17): any bytes a next
-//! hop may answer are read by the next-hop parser the proxy uses (hyper's
-//! client, built as `upstream.rs` builds it), the head goes through the
+//! hop may answer are read by the next-hop decoder the proxy uses (its
+//! head parser and body decoder, issue 16), the head goes through the
 //! proxy's own response-head handling (`forward::response_head_for_client`),
 //! and hyper's server writes the response to a client, all over in-memory
 //! pipes. An independent reading of what the client received (httparse and
@@ -13,15 +13,21 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Incoming;
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use libfuzzer_sys::fuzz_target;
 use switchyard::proxy::forward::response_head_for_client;
-use switchyard::proxy::upstream::client_builder;
+use switchyard::proxy::next_hop_error::NextHopError;
+use switchyard::proxy::response_body::{BodyDecoder, Piece};
+use switchyard::proxy::response_head::{self, BodyFraming, FieldNames};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// What the next-hop parser made of the answer.
@@ -75,36 +81,49 @@ fn run(answer: &[u8]) -> Option<(Upstream, Client)> {
         .expect("runtime");
     let answer = answer.to_vec();
     runtime.block_on(async move {
-        // The next hop: reads the request head, writes the fuzz bytes, closes.
-        let (proxy_side, mut next_hop) = tokio::io::duplex(1 << 20);
-        tokio::spawn(async move {
-            let mut head = Vec::new();
-            let mut buf = [0u8; 1024];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                match next_hop.read(&mut buf).await {
-                    Ok(n) if n > 0 => head.extend_from_slice(&buf[..n]),
-                    _ => return,
-                }
-            }
-            let _ = next_hop.write_all(&answer).await;
-            let _ = next_hop.shutdown().await;
-        });
-        let Ok((mut sender, connection)) = client_builder()
-            .handshake::<_, Empty<Bytes>>(TokioIo::new(proxy_side))
-            .await
-        else {
-            return None;
-        };
-        tokio::spawn(connection);
-        let request = Request::get("/").header("host", "a").body(Empty::new()).ok()?;
-        let sent = tokio::time::timeout(Duration::from_secs(60), sender.send_request(request)).await;
-        let Ok(Ok(mut response)) = sent else {
+        // The next hop's answer, read by the proxy's next-hop decoder (the
+        // head parser and the body decoder the connection runs) as if it
+        // then closed the connection.
+        let mut buf = BytesMut::from(&answer[..]);
+        let Ok(Some(head)) = response_head::parse(&mut buf, false, &mut FieldNames::default()) else {
             return Some((Upstream::NoHead, Client::Incomplete));
         };
-        let status = response.status().as_u16();
+        let status = head.status.as_u16();
         if status == 101 || status < 200 {
             return None;
         }
+        let mut decoder = BodyDecoder::new(head.framing);
+        let mut frames = VecDeque::new();
+        let mut closed = false;
+        loop {
+            match decoder.decode(&mut buf) {
+                Ok(Piece::Data(data)) => frames.push_back(Ok(Frame::data(data))),
+                Ok(Piece::End(Some(trailers))) => {
+                    frames.push_back(Ok(Frame::trailers(trailers)));
+                    break;
+                }
+                Ok(Piece::End(None)) => break,
+                Ok(Piece::NeedMore) if !closed => closed = true,
+                Ok(Piece::NeedMore) => match decoder.closed() {
+                    Ok(()) => {}
+                    Err(err) => {
+                        frames.push_back(Err(err));
+                        break;
+                    }
+                },
+                Err(err) => {
+                    frames.push_back(Err(err));
+                    break;
+                }
+            }
+        }
+        let mut response = Response::new(Replay {
+            frames,
+            remaining: decoder_length(head.framing),
+        });
+        *response.status_mut() = head.status;
+        *response.version_mut() = head.version;
+        *response.headers_mut() = head.headers;
         response_head_for_client(response.headers_mut());
         // The body goes to the client as the proxy sends it; a copy of what
         // the next-hop parser read, and whether it ended, is kept.
@@ -147,6 +166,47 @@ fn run(answer: &[u8]) -> Option<(Upstream, Client)> {
         };
         Some((upstream, read_response(&received)))
     })
+}
+
+/// The decoded body, replayed frame by frame with the size hint the
+/// proxy's `NextHopBody` gives (exact for a length).
+struct Replay {
+    frames: VecDeque<Result<Frame<Bytes>, NextHopError>>,
+    remaining: Option<u64>,
+}
+
+impl Body for Replay {
+    type Data = Bytes;
+    type Error = NextHopError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, NextHopError>>> {
+        let frame = self.frames.pop_front();
+        if let (Some(Ok(frame)), Some(remaining)) = (&frame, &mut self.remaining) {
+            let len = frame.data_ref().map_or(0, |data| data.len() as u64);
+            *remaining = remaining.saturating_sub(len);
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == Some(0)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.remaining.map_or_else(SizeHint::default, SizeHint::with_exact)
+    }
+}
+
+/// The length a framing promises, as `NextHopBody`'s size hint gives it.
+fn decoder_length(framing: BodyFraming) -> Option<u64> {
+    match framing {
+        BodyFraming::Empty => Some(0),
+        BodyFraming::Length(n) => Some(n),
+        BodyFraming::Chunked | BodyFraming::UntilClose => None,
+    }
 }
 
 /// The service is asked once only (`Connection: close`).

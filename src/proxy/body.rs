@@ -9,10 +9,11 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
-use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::body::{Body, Frame, SizeHint};
 
 use super::client_io::ConnState;
-use super::pool::Lent;
+use super::next_hop_body::NextHopBody;
+use super::next_hop_error::NextHopError;
 use crate::log::access_log::AccessLog;
 use crate::log::access_record::{AccessRecord, LogAction};
 use crate::rules::AccessLogFormat;
@@ -93,8 +94,8 @@ impl Drop for PendingLog {
 
 enum Source {
     Generated(Option<Bytes>),
-    /// The next hop's body, and the connection carrying it until it ends.
-    Upstream(Incoming, Option<Lent>),
+    /// The next hop's body (which frees its connection when it ends).
+    Upstream(NextHopBody),
 }
 
 /// The body type of every response the proxy sends.
@@ -127,16 +128,10 @@ impl ProxyBody {
         }
     }
 
-    /// The next hop's body, streamed; `connection` goes back to the pool
-    /// once the body has ended.
-    pub(crate) fn upstream(
-        body: Incoming,
-        connection: Option<Lent>,
-        pending: PendingLog,
-        end: RequestEnd,
-    ) -> Self {
+    /// The next hop's body, streamed.
+    pub(crate) fn upstream(body: NextHopBody, pending: PendingLog, end: RequestEnd) -> Self {
         ProxyBody {
-            source: Source::Upstream(body, connection),
+            source: Source::Upstream(body),
             sent: 0,
             pending: Some(pending),
             end: Some(end),
@@ -151,23 +146,11 @@ impl ProxyBody {
             end.end();
         }
     }
-
-    /// The upstream body has ended (`ended`, or as far as it tells): its
-    /// connection is free for another request. A body dropped before its
-    /// end keeps the connection, which then closes.
-    fn release_connection(&mut self, ended: bool) {
-        if let Source::Upstream(body, connection) = &mut self.source
-            && (ended || body.is_end_stream())
-            && let Some(connection) = connection.take()
-        {
-            connection.give_back();
-        }
-    }
 }
 
 impl Body for ProxyBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = NextHopError;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
@@ -176,7 +159,7 @@ impl Body for ProxyBody {
         let this = &mut *self;
         let polled = match &mut this.source {
             Source::Generated(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Source::Upstream(body, _) => Pin::new(body).poll_frame(cx),
+            Source::Upstream(body) => Pin::new(body).poll_frame(cx),
         };
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
@@ -204,10 +187,7 @@ impl Body for ProxyBody {
                 }
                 this.finish();
             }
-            Poll::Ready(None) => {
-                this.release_connection(true);
-                this.finish();
-            }
+            Poll::Ready(None) => this.finish(),
             Poll::Pending => {}
         }
         polled
@@ -216,7 +196,7 @@ impl Body for ProxyBody {
     fn is_end_stream(&self) -> bool {
         match &self.source {
             Source::Generated(bytes) => bytes.is_none(),
-            Source::Upstream(body, _) => body.is_end_stream(),
+            Source::Upstream(body) => body.is_end_stream(),
         }
     }
 
@@ -225,15 +205,13 @@ impl Body for ProxyBody {
             Source::Generated(bytes) => {
                 SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
             }
-            Source::Upstream(body, _) => body.size_hint(),
+            Source::Upstream(body) => body.size_hint(),
         }
     }
 }
 
 impl Drop for ProxyBody {
     fn drop(&mut self) {
-        // A body hyper never polled (HEAD, 304) may still have ended.
-        self.release_connection(false);
         self.finish();
     }
 }

@@ -57,6 +57,24 @@ pub(crate) enum Progress {
     Broken(usize),
 }
 
+/// What [`ChunkedBody::frame`] found in a piece of a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framed {
+    /// `framing` bytes of framing, then `data` bytes of chunk data.
+    Data {
+        /// Bytes of chunk sizes, extensions and line ends to drop first.
+        framing: usize,
+        /// Bytes of chunk data after them.
+        data: usize,
+    },
+    /// Every byte was framing; the body goes on.
+    More,
+    /// The body ended after the first `n` bytes of the piece.
+    Ended(usize),
+    /// The body is broken at byte `n` of the piece.
+    Broken(usize),
+}
+
 /// Follows one chunked body.
 #[derive(Debug, Clone)]
 pub(crate) struct ChunkedBody {
@@ -65,6 +83,8 @@ pub(crate) struct ChunkedBody {
     extensions: u64,
     /// The trailer section as hyper collects it (checked when it ends).
     trailers: Option<Vec<u8>>,
+    /// The checked trailer section of the body that ended.
+    ended_trailers: Option<Vec<u8>>,
     trailer_lines: usize,
     /// hyper's limits for the trailer section: bytes and lines.
     trailer_limit: usize,
@@ -80,6 +100,7 @@ impl ChunkedBody {
             size: 0,
             extensions: 0,
             trailers: None,
+            ended_trailers: None,
             trailer_lines: 0,
             trailer_limit,
             max_trailers,
@@ -108,6 +129,39 @@ impl ChunkedBody {
             }
         }
         Progress::More
+    }
+
+    /// Reads the next piece of a body to be decoded (the next hop's
+    /// response): framing bytes up to the next run of chunk data, that run,
+    /// or the end. The caller drops `framing` bytes, then passes on `data`
+    /// bytes, and calls again with what is left.
+    pub(crate) fn frame(&mut self, piece: &[u8]) -> Framed {
+        let mut pos = 0;
+        while pos < piece.len() {
+            if self.step == Step::Data {
+                let left = piece.len() - pos;
+                let n = usize::try_from(self.size).map_or(left, |size| size.min(left));
+                self.size -= n as u64;
+                if self.size == 0 {
+                    self.step = Step::DataCr;
+                }
+                return Framed::Data {
+                    framing: pos,
+                    data: n,
+                };
+            }
+            match self.step(piece[pos]) {
+                Ok(true) => return Framed::Ended(pos + 1),
+                Ok(false) => pos += 1,
+                Err(Broken) => return Framed::Broken(pos),
+            }
+        }
+        Framed::More
+    }
+
+    /// The trailer section of a body that ended (`None` when it had none).
+    pub(crate) fn take_trailers(&mut self) -> Option<Vec<u8>> {
+        self.ended_trailers.take()
     }
 
     /// One byte outside chunk data: `Ok(true)` when it ends the body.
@@ -211,19 +265,18 @@ impl ChunkedBody {
             return Ok(());
         };
         let mut fields = vec![httparse::EMPTY_HEADER; self.trailer_lines];
-        match httparse::parse_headers(&trailers, &mut fields) {
-            Ok(httparse::Status::Complete((_, fields))) => {
-                for field in fields.iter() {
-                    if http::HeaderName::from_bytes(field.name.as_bytes()).is_err()
-                        || http::HeaderValue::from_bytes(field.value).is_err()
-                    {
-                        return Err(Broken);
-                    }
-                }
-                Ok(())
-            }
-            _ => Err(Broken),
+        let valid = match httparse::parse_headers(&trailers, &mut fields) {
+            Ok(httparse::Status::Complete((_, fields))) => fields.iter().all(|field| {
+                http::HeaderName::from_bytes(field.name.as_bytes()).is_ok()
+                    && http::HeaderValue::from_bytes(field.value).is_ok()
+            }),
+            _ => false,
+        };
+        if !valid {
+            return Err(Broken);
         }
+        self.ended_trailers = Some(trailers);
+        Ok(())
     }
 }
 

@@ -42,8 +42,8 @@ pub enum ProxyError {
     UpstreamTransferCoding(String),
     /// 502: no connection to the next hop (resolution, refusal, connect timeout).
     UpstreamConnect(super::upstream::ConnectError),
-    /// 502: the connection broke before a response head arrived.
-    UpstreamFailed(hyper::Error),
+    /// 502: the connection broke before a whole, valid response head arrived.
+    UpstreamFailed(super::next_hop_error::NextHopError),
     /// 504: no response head within `upstream_response_timeout`.
     UpstreamTimeout(Duration),
     /// 500: a rewritten target that cannot form a URI.

@@ -4,22 +4,24 @@
 
 use std::time::Duration;
 
+use bytes::BytesMut;
 use http::header::{CONTENT_LENGTH, EXPECT, HOST, TRANSFER_ENCODING};
 use http::{HeaderValue, Request, Response, StatusCode, Uri, Version};
-use http_body_util::{Either, Empty};
 use hyper::body::{Body, Incoming};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 
 use super::drain::DrainToken;
 use super::error::ProxyError;
 use super::hop_by_hop;
-use super::pool::Lent;
+use super::next_hop_body::NextHopBody;
 use super::service::ConnectionContext;
 
 /// Forwards the request; returns the upstream response (headers already
-/// stripped of hop-by-hop fields), the milliseconds its head took and the
-/// connection that carries its body (none once upgraded to a tunnel).
+/// stripped of hop-by-hop fields; its body carries the connection) and the
+/// milliseconds its head took.
 ///
 /// `Expect` is not forwarded: the proxy answers `100 Continue` itself when
 /// the body is first read, which happens once the upstream connection is up
@@ -31,7 +33,7 @@ pub(crate) async fn forward(
     target: Option<String>,
     client_upgrade: Option<OnUpgrade>,
     response_timeout: Duration,
-) -> Result<(Response<Incoming>, u64, Option<Lent>), ProxyError> {
+) -> Result<(Response<NextHopBody>, u64), ProxyError> {
     // The target goes out in origin-form (`None`: the request's own, already
     // origin-form); `Host` is the client's.
     if let Some(target) = target {
@@ -54,7 +56,7 @@ pub(crate) async fn forward(
     // Any hyper extensions (the upgrade handle was already taken) stay behind.
     parts.extensions = http::Extensions::new();
     let body = if body.is_end_stream() {
-        Either::Right(Empty::new())
+        None
     } else {
         if body.size_hint().exact().is_none() {
             // A chunked body goes on chunked, whatever the method: hyper
@@ -63,7 +65,7 @@ pub(crate) async fn forward(
                 .headers
                 .insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
         }
-        Either::Left(body)
+        Some(body)
     };
     let sent = ctx
         .plane
@@ -72,16 +74,15 @@ pub(crate) async fn forward(
         .await?;
     let mut response = sent.response;
     let upstream_ms = u64::try_from(sent.elapsed.as_millis()).unwrap_or(u64::MAX);
-    let mut connection = Some(sent.connection);
     match client_upgrade {
         Some(client) if response.status() == StatusCode::SWITCHING_PROTOCOLS => {
             // Before the 101 is written: what the client sends next is the tunnel's.
             ctx.state.mark_upgraded();
-            let upstream = hyper::upgrade::on(&mut response);
             hop_by_hop::strip_keeping_upgrade(response.headers_mut());
-            tokio::spawn(tunnel(client, upstream, ctx.drain.clone()));
             // The connection is the tunnel's now, never the pool's.
-            connection = None;
+            if let Some(upstream) = response.body_mut().take_tunnel() {
+                tokio::spawn(tunnel(client, upstream, ctx.drain.clone()));
+            }
         }
         // 101 to a request that did not ask to upgrade: the client has no
         // way to follow (and hyper would send it a bare 101), so it is a
@@ -96,12 +97,12 @@ pub(crate) async fn forward(
             response_head_for_client(response.headers_mut())
         }
     }
-    Ok((response, upstream_ms, connection))
+    Ok((response, upstream_ms))
 }
 
 /// The next hop's response fields as the client gets them: hop-by-hop
 /// fields dropped, and a received `Content-Length` dropped when the body
-/// was framed by chunking — hyper read it by the chunks, so the length
+/// was framed by chunking — it is read by the chunks, so the length
 /// goes (RFC 9112 §6.3), else the client would take a prefix of the body
 /// for all of it. The fuzz target that compares the client's reading with
 /// the next-hop parser's calls this too.
@@ -113,8 +114,8 @@ pub fn response_head_for_client(headers: &mut http::HeaderMap) {
 }
 
 /// The response's `Transfer-Encoding` values, when any coding in them is
-/// not `chunked`: hyper frames such a body by the connection's close and
-/// would pass the coded bytes on as they are.
+/// not `chunked`: such a body is framed by the connection's close and the
+/// coded bytes would pass on as they are.
 fn unsupported_transfer_coding(headers: &http::HeaderMap) -> Option<String> {
     let values: Vec<&[u8]> = headers
         .get_all(TRANSFER_ENCODING)
@@ -136,18 +137,25 @@ fn unsupported_transfer_coding(headers: &http::HeaderMap) -> Option<String> {
     })
 }
 
-/// Copies bytes both ways between the upgraded client and next-hop
-/// connections until either side closes.
-async fn tunnel(client: OnUpgrade, upstream: OnUpgrade, _drain: DrainToken) {
-    let (client, upstream) = match tokio::try_join!(client, upstream) {
-        Ok(pair) => pair,
+/// Copies bytes both ways between the upgraded client connection and the
+/// next hop's (first what the next hop sent after its 101 head) until
+/// either side closes.
+async fn tunnel(client: OnUpgrade, upstream: (TcpStream, BytesMut), _drain: DrainToken) {
+    let client = match client.await {
+        Ok(client) => client,
         Err(err) => {
             tracing::warn!("websocket upgrade failed: {err}");
             return;
         }
     };
+    let (mut upstream, early) = upstream;
     let mut client = TokioIo::new(client);
-    let mut upstream = TokioIo::new(upstream);
+    if !early.is_empty()
+        && let Err(err) = client.write_all(&early).await
+    {
+        tracing::debug!("websocket tunnel ended: {err}");
+        return;
+    }
     match tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
         Ok((up, down)) => tracing::debug!(up, down, "websocket tunnel closed"),
         Err(err) => tracing::debug!("websocket tunnel ended: {err}"),

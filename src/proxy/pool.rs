@@ -7,12 +7,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use hyper::client::conn::http1::SendRequest;
-
-use super::upstream::UpstreamBody;
-
-/// The sending half of one connection to the next hop.
-pub(crate) type Sender = SendRequest<UpstreamBody>;
+use super::next_hop::Connection;
 
 /// How often idle connections past their time are closed.
 const REAP_EVERY: Duration = Duration::from_secs(5);
@@ -27,7 +22,7 @@ pub(crate) struct Pool {
 
 #[derive(Debug)]
 struct Idle {
-    sender: Sender,
+    connection: Connection,
     since: Instant,
 }
 
@@ -49,11 +44,11 @@ impl Pool {
 
     /// The most recently returned connection that is still open and not
     /// past its idle time; older ones met on the way are closed.
-    pub(crate) fn take(&self) -> Option<Sender> {
+    pub(crate) fn take(&self) -> Option<Connection> {
         let mut idle = self.lock();
         while let Some(entry) = idle.pop() {
-            if !entry.sender.is_closed() && entry.since.elapsed() < self.idle_timeout {
-                return Some(entry.sender);
+            if entry.since.elapsed() < self.idle_timeout && entry.connection.is_reusable() {
+                return Some(entry.connection);
             }
         }
         None
@@ -61,8 +56,8 @@ impl Pool {
 
     /// Gives a connection whose response has ended back for reuse; a full
     /// pool closes its oldest connection to make room.
-    pub(crate) fn give_back(&self, sender: Sender) {
-        if sender.is_closed() || self.max_idle == 0 {
+    pub(crate) fn give_back(&self, connection: Connection) {
+        if self.max_idle == 0 {
             return;
         }
         let mut idle = self.lock();
@@ -70,7 +65,7 @@ impl Pool {
             idle.remove(0);
         }
         idle.push(Idle {
-            sender,
+            connection,
             since: Instant::now(),
         });
     }
@@ -79,7 +74,9 @@ impl Pool {
     /// their idle time; returns how many are left.
     pub(crate) fn reap(&self) -> usize {
         let mut idle = self.lock();
-        idle.retain(|entry| !entry.sender.is_closed() && entry.since.elapsed() < self.idle_timeout);
+        idle.retain(|entry| {
+            entry.since.elapsed() < self.idle_timeout && entry.connection.is_reusable()
+        });
         idle.len()
     }
 
@@ -112,105 +109,68 @@ async fn reap(pool: Weak<Pool>) {
     }
 }
 
-/// A connection lent to one request, given back to its pool when the
-/// response body has been read to its end (else dropped, which closes it).
-#[derive(Debug)]
-pub(crate) struct Lent {
-    pool: Arc<Pool>,
-    sender: Sender,
-}
-
-impl Lent {
-    /// Lends `sender` of `pool` to a request.
-    pub(crate) fn new(pool: Arc<Pool>, sender: Sender) -> Self {
-        Lent { pool, sender }
-    }
-
-    /// The response was read to its end: the connection is free again.
-    pub(crate) fn give_back(self) {
-        self.pool.give_back(self.sender);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
-    use http_body_util::{Either, Empty};
-    use hyper_util::rt::TokioIo;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpListener, TcpStream};
 
-    /// A sender on a real connection to a server that answers every request
-    /// with an empty 200 until the peer closes.
-    async fn connected() -> (Sender, tokio::task::JoinHandle<()>) {
+    /// A connection to a server that holds it open until `close` is sent
+    /// (or answers it with a stray byte when asked to).
+    async fn connected() -> (Connection, tokio::sync::oneshot::Sender<&'static [u8]>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let server = tokio::spawn(async move {
+        let (tx, rx) = tokio::sync::oneshot::channel::<&'static [u8]>();
+        tokio::spawn(async move {
             let (mut stream, _) = listener.accept().await.expect("accept");
-            let mut buf = vec![0u8; 4096];
-            while let Ok(n) = stream.read(&mut buf).await {
-                if n == 0 {
-                    break;
-                }
-                let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
-                if stream.write_all(answer).await.is_err() {
-                    break;
-                }
+            match rx.await {
+                Ok(b"") => return,
+                Ok(bytes) => drop(stream.write_all(bytes).await),
+                Err(_) => return,
             }
+            let mut sink = [0u8; 16];
+            let _ = stream.read(&mut sink).await;
         });
         let stream = TcpStream::connect(addr).await.expect("connect");
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .expect("handshake");
-        tokio::spawn(conn);
-        (sender, server)
-    }
-
-    fn get() -> http::Request<UpstreamBody> {
-        http::Request::get("/")
-            .body(Either::Right(Empty::<Bytes>::new()))
-            .expect("request")
+        (Connection::new(stream), tx)
     }
 
     #[tokio::test]
-    async fn a_returned_connection_is_taken_again_and_serves() {
+    async fn a_returned_connection_is_taken_again() {
         let pool = Pool::new(4, Duration::from_secs(30));
-        let (mut sender, _server) = connected().await;
-        let response = sender.send_request(get()).await.expect("first");
-        assert_eq!(response.status(), 200);
-        drop(response);
-        pool.give_back(sender);
+        let (connection, _server) = connected().await;
+        pool.give_back(connection);
         assert_eq!(pool.idle(), 1);
-        let mut again = pool.take().expect("pooled");
+        assert!(pool.take().is_some());
         assert_eq!(pool.idle(), 0);
-        again.ready().await.expect("ready");
-        let response = again.send_request(get()).await.expect("second");
-        assert_eq!(response.status(), 200);
+        assert!(pool.take().is_none());
     }
 
     #[tokio::test]
-    async fn closed_and_expired_connections_are_never_taken() {
+    async fn closed_expired_and_chatty_connections_are_never_taken() {
         let pool = Pool::new(4, Duration::from_millis(50));
-        let (sender, server) = connected().await;
-        pool.give_back(sender);
+        let (connection, _server) = connected().await;
+        pool.give_back(connection);
         tokio::time::sleep(Duration::from_millis(80)).await;
         assert!(pool.take().is_none(), "past its idle time");
 
-        let pool = Pool::new(4, Duration::from_secs(30));
-        let (sender, server_b) = connected().await;
-        pool.give_back(sender);
-        server_b.abort();
-        let _ = server_b.await;
-        // The connection task notices the close; the pool then drops it.
-        for _ in 0..100 {
-            if pool.reap() == 0 {
-                break;
+        for (unasked, what) in [
+            (&b""[..], "closed by the next hop"),
+            (b"x", "bytes nobody asked for"),
+        ] {
+            let pool = Pool::new(4, Duration::from_secs(30));
+            let (connection, server) = connected().await;
+            pool.give_back(connection);
+            let _ = server.send(unasked);
+            // Once the socket reports it, the pool drops the connection.
+            for _ in 0..100 {
+                if pool.reap() == 0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            assert!(pool.take().is_none(), "{what}");
         }
-        assert!(pool.take().is_none(), "closed by the next hop");
-        server.abort();
     }
 
     #[tokio::test]
@@ -218,14 +178,14 @@ mod tests {
         let pool = Pool::new(2, Duration::from_secs(30));
         let mut servers = Vec::new();
         for _ in 0..3 {
-            let (sender, server) = connected().await;
+            let (connection, server) = connected().await;
             servers.push(server);
-            pool.give_back(sender);
+            pool.give_back(connection);
         }
         assert_eq!(pool.idle(), 2);
         let none_kept = Pool::new(0, Duration::from_secs(30));
-        let (sender, _server) = connected().await;
-        none_kept.give_back(sender);
+        let (connection, _server) = connected().await;
+        none_kept.give_back(connection);
         assert_eq!(none_kept.idle(), 0);
     }
 }

@@ -12,11 +12,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, Method, Response, StatusCode};
-use hyper::body::{Body, Incoming};
 
 use super::body::{PendingLog, ProxyBody, RequestEnd};
 use super::error::ProxyError;
-use super::pool::Lent;
+use super::next_hop_body::NextHopBody;
 use crate::log::access_record::{FiredRules, LogAction};
 use crate::rules::exchange::outgoing_query;
 use crate::rules::{
@@ -161,8 +160,7 @@ impl ResponseStage {
     /// or replaced (its body dropped unread).
     pub(crate) fn forwarded(
         mut self,
-        response: Response<Incoming>,
-        connection: Option<Lent>,
+        response: Response<NextHopBody>,
         mut pending: PendingLog,
         end: RequestEnd,
     ) -> Response<ProxyBody> {
@@ -170,24 +168,16 @@ impl ResponseStage {
         let replaced = self.decide(response.status(), response.headers());
         self.log_rules(&mut pending);
         if let Some((status, mut headers, body)) = replacement(replaced.as_ref(), &mut pending) {
-            let (_, incoming) = response.into_parts();
-            // Safe to reuse only when nothing of the body is left unread.
-            if incoming.is_end_stream()
-                && let Some(connection) = connection
-            {
-                connection.give_back();
-            }
-            drop(incoming);
+            // The body is dropped unread: its connection goes back to the
+            // pool only if nothing of it was left (else it closes).
+            drop(response);
             apply_owned_edits(std::mem::take(&mut self.lists.edits), &mut headers);
             return build(status, headers, body, pending, end);
         }
-        let (mut parts, incoming) = response.into_parts();
+        let (mut parts, body) = response.into_parts();
         apply_owned_edits(std::mem::take(&mut self.lists.edits), &mut parts.headers);
         pending.record.status = parts.status.as_u16();
-        Response::from_parts(
-            parts,
-            ProxyBody::upstream(incoming, connection, pending, end),
-        )
+        Response::from_parts(parts, ProxyBody::upstream(body, pending, end))
     }
 }
 

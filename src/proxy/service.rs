@@ -103,9 +103,9 @@ pub(crate) async fn handle(
             )
             .await;
             match forwarded {
-                Ok((response, upstream_ms, connection)) => {
+                Ok((response, upstream_ms)) => {
                     pending.record.upstream_ms = Some(upstream_ms);
-                    Ok(stage.forwarded(response, connection, pending, end))
+                    Ok(stage.forwarded(response, pending, end))
                 }
                 // The proxy's own 502 and 504 reached the rules: they get
                 // the response phase (section 12).

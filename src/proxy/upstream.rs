@@ -11,15 +11,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use http::{Method, Request, Response};
-use http_body_util::{Either, Empty};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use super::error::ProxyError;
-use super::pool::{Lent, Pool, Sender};
+use super::next_hop::{Connection, ExchangeError, Exchanged};
+use super::next_hop_body::NextHopBody;
+use super::pool::Pool;
 use crate::rules::Settings;
 
 /// The platform's next hop.
@@ -31,15 +30,8 @@ const POOL_IDLE: Duration = Duration::from_secs(30);
 /// The most idle connections kept (more are opened under load, then closed).
 const POOL_MAX_IDLE: usize = 1024;
 
-/// How much a connection to the next hop buffers of what it reads: how far
-/// a response body is read ahead of the client, and the response head it
-/// can hold (a 64 KiB head always passes; past about twice that, 502 —
-/// nginx's default is 4 or 8 KiB, HAProxy's 16 KiB). hyper's default,
-/// about 400 KiB, let 64 clients downloading large files hold 60 MiB.
-const UPSTREAM_READ_BUFFER: usize = 64 * 1024;
-
 /// A request body sent upstream: the client's, or none at all.
-pub(crate) type UpstreamBody = Either<Incoming, Empty<Bytes>>;
+pub(crate) type UpstreamBody = Option<Incoming>;
 
 /// The platform's next hop and the connections that reach it; `configure`
 /// applies a reload's connect timeout to new connections.
@@ -57,16 +49,14 @@ impl fmt::Debug for Upstream {
     }
 }
 
-/// The next hop's response, with how long its head took and the connection
-/// that carries its body.
+/// The next hop's response, with how long its head took.
 #[derive(Debug)]
 pub(crate) struct UpstreamResponse {
-    /// The response, body still streaming.
-    pub(crate) response: Response<Incoming>,
+    /// The response, its body still streaming on the connection (which
+    /// goes back to the pool from the body once it has ended).
+    pub(crate) response: Response<NextHopBody>,
     /// From sending to the response head.
     pub(crate) elapsed: Duration,
-    /// The connection, to give back once the body has ended.
-    pub(crate) connection: Lent,
 }
 
 /// Why no connection to the next hop could be made.
@@ -80,8 +70,6 @@ pub(crate) enum ConnectError {
     Connect(io::Error),
     /// Resolution and connection took longer than `upstream_connect_timeout`.
     Timeout(Duration),
-    /// The connection was made but could not be set up for HTTP.
-    Handshake(hyper::Error),
 }
 
 impl fmt::Display for ConnectError {
@@ -93,7 +81,6 @@ impl fmt::Display for ConnectError {
             ConnectError::Timeout(after) => {
                 write!(f, "no connection within {} ms", after.as_millis())
             }
-            ConnectError::Handshake(err) => write!(f, "handshake failed: {err}"),
         }
     }
 }
@@ -102,7 +89,6 @@ impl StdError for ConnectError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
             ConnectError::Resolve(err) | ConnectError::Connect(err) => Some(err),
-            ConnectError::Handshake(err) => Some(err),
             ConnectError::NoAddress | ConnectError::Timeout(_) => None,
         }
     }
@@ -131,66 +117,75 @@ impl Upstream {
         response_timeout: Duration,
     ) -> Result<UpstreamResponse, ProxyError> {
         let started = Instant::now();
-        match tokio::time::timeout(response_timeout, self.exchange(request)).await {
+        let (parts, body) = request.into_parts();
+        match tokio::time::timeout(response_timeout, self.exchange(&parts, body)).await {
             Err(_) => Err(ProxyError::UpstreamTimeout(response_timeout)),
             Ok(Err(err)) => Err(err),
-            Ok(Ok((response, connection))) => Ok(UpstreamResponse {
-                response,
+            Ok(Ok(exchanged)) => Ok(UpstreamResponse {
+                response: self.response(exchanged),
                 elapsed: started.elapsed(),
-                connection,
             }),
         }
     }
 
-    /// Tries pooled connections, then a fresh one.
+    /// Tries the most recent pooled connection, then a fresh one.
     ///
-    /// A pooled connection found closed before the request was written costs
-    /// nothing: the request is taken back and the next one tried. One that
-    /// broke after the request went out, before any response byte, is the
-    /// next hop closing an idle connection as it was reused; an idempotent
-    /// request without a body is then sent once more on a fresh connection,
-    /// anything else fails (it may have been acted on).
+    /// Pooled connections the next hop closed while idle are passed over
+    /// before anything is written. One that broke after the request went
+    /// out, before a whole response head, is the next hop closing an idle
+    /// connection as it was reused; an idempotent request without a body is
+    /// then sent once more on a fresh connection, anything else fails (it
+    /// may have been acted on).
     async fn exchange(
         &self,
-        mut request: Request<UpstreamBody>,
-    ) -> Result<(Response<Incoming>, Lent), ProxyError> {
-        while let Some(mut sender) = self.pool.take() {
-            if sender.ready().await.is_err() {
-                continue;
-            }
-            let again = replayable(&request);
-            match sender.try_send_request(request).await {
-                Ok(response) => return Ok((response, Lent::new(self.pool.clone(), sender))),
-                Err(mut refused) => {
-                    if let Some(unsent) = refused.take_message() {
-                        request = unsent;
-                        continue;
-                    }
-                    let err = refused.into_error();
-                    match again {
-                        Some(copy) if connection_was_stale(&err) => {
-                            tracing::debug!(
-                                "pooled connection to the next hop was closed; retrying once: {err}"
-                            );
-                            request = copy;
-                            break;
-                        }
-                        _ => return Err(failed(err)),
-                    }
+        parts: &http::request::Parts,
+        body: UpstreamBody,
+    ) -> Result<Exchanged, ProxyError> {
+        let replay = replayable(parts, &body);
+        let mut body = body;
+        if let Some(connection) = self.pool.take() {
+            match connection.exchange(parts, body.take()).await {
+                Ok(exchanged) => return Ok(exchanged),
+                Err(ExchangeError::NextHop(err)) if replay && err.is_stale() => {
+                    tracing::debug!(
+                        "pooled connection to the next hop was closed; retrying once: {err}"
+                    );
                 }
+                Err(err) => return Err(failed(err)),
             }
         }
-        let mut sender = self.connect().await.map_err(ProxyError::UpstreamConnect)?;
-        match sender.send_request(request).await {
-            Ok(response) => Ok((response, Lent::new(self.pool.clone(), sender))),
-            Err(err) => Err(failed(err)),
+        let connection = self.connect().await.map_err(ProxyError::UpstreamConnect)?;
+        connection.exchange(parts, body).await.map_err(failed)
+    }
+
+    /// The response as the client side takes it: the head's fields, the
+    /// unusual reason phrase kept, and a body that frees the connection.
+    fn response(&self, exchanged: Exchanged) -> Response<NextHopBody> {
+        let Exchanged {
+            head,
+            connection,
+            request_sent,
+        } = exchanged;
+        let reusable = head.keep_alive && request_sent;
+        let body = NextHopBody::new(
+            connection,
+            head.framing,
+            reusable.then(|| self.pool.clone()),
+        );
+        let mut response = Response::new(body);
+        *response.status_mut() = head.status;
+        *response.version_mut() = head.version;
+        *response.headers_mut() = head.headers;
+        if let Some(reason) = head.reason {
+            response.extensions_mut().insert(reason);
         }
+        response
     }
 
     /// A new connection: resolve (getaddrinfo, so `/etc/hosts` is read
     /// anew), connect to each address in turn, all within the connect
-    /// timeout; the connection is driven by a task of its own.
-    async fn connect(&self) -> Result<Sender, ConnectError> {
+    /// timeout.
+    async fn connect(&self) -> Result<Connection, ConnectError> {
         let limit = Duration::from_millis(self.connect_timeout_ms.load(Ordering::Relaxed));
         let stream = tokio::time::timeout(limit, open(&self.authority))
             .await
@@ -200,25 +195,8 @@ impl Upstream {
         if let Ok(address) = stream.peer_addr() {
             tracing::debug!(next_hop = %self.authority, %address, "new connection to the next hop");
         }
-        let (sender, connection) = client_builder()
-            .handshake(TokioIo::new(stream))
-            .await
-            .map_err(ConnectError::Handshake)?;
-        tokio::spawn(async move {
-            if let Err(err) = connection.with_upgrades().await {
-                tracing::debug!("connection to the next hop ended: {err}");
-            }
-        });
-        Ok(sender)
+        Ok(Connection::new(stream))
     }
-}
-
-/// hyper's client as every connection to the next hop runs it (the
-/// response-side fuzz target reads next-hop answers with it too).
-pub fn client_builder() -> hyper::client::conn::http1::Builder {
-    let mut builder = hyper::client::conn::http1::Builder::new();
-    builder.max_buf_size(UPSTREAM_READ_BUFFER);
-    builder
 }
 
 /// Resolves `authority` and connects to the first address that accepts.
@@ -240,68 +218,30 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// A copy of an idempotent, bodiless request, to send again on a fresh
-/// connection; `None` when the request must not be replayed.
-fn replayable(request: &Request<UpstreamBody>) -> Option<Request<UpstreamBody>> {
-    let idempotent = matches!(
-        *request.method(),
+/// Whether the request may be sent once more on a fresh connection: an
+/// idempotent method and no body.
+fn replayable(parts: &http::request::Parts, body: &UpstreamBody) -> bool {
+    matches!(
+        parts.method,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
-    );
-    if !idempotent || matches!(request.body(), Either::Left(_)) {
-        return None;
-    }
-    let mut copy = Request::new(Either::Right(Empty::new()));
-    *copy.method_mut() = request.method().clone();
-    *copy.uri_mut() = request.uri().clone();
-    *copy.version_mut() = request.version();
-    *copy.headers_mut() = request.headers().clone();
-    Some(copy)
+    ) && body.is_none()
 }
 
 /// The error of a request that went out: the client's fault when its body
 /// failed, else the next hop's.
-fn failed(err: hyper::Error) -> ProxyError {
-    if client_body_failed(&err) {
-        ProxyError::ClientBody(err)
-    } else {
-        ProxyError::UpstreamFailed(err)
+fn failed(err: ExchangeError) -> ProxyError {
+    match err {
+        ExchangeError::ClientBody(err) => ProxyError::ClientBody(err),
+        ExchangeError::NextHop(err) => ProxyError::UpstreamFailed(err),
     }
-}
-
-/// Whether the request failed because the body being sent (the client's,
-/// the only fallible body sent upstream) failed: hyper reports it as a user
-/// body error whose source is the client connection's own `hyper::Error`.
-fn client_body_failed(err: &hyper::Error) -> bool {
-    err.is_user() && err.source().is_some_and(|cause| cause.is::<hyper::Error>())
-}
-
-/// Whether the error means a reused connection was already closed by the
-/// next hop before any response byte (so replaying is safe for idempotent
-/// requests).
-fn connection_was_stale(err: &hyper::Error) -> bool {
-    if err.is_incomplete_message() || err.is_canceled() {
-        return true;
-    }
-    let mut source: Option<&(dyn StdError + 'static)> = err.source();
-    while let Some(inner) = source {
-        if let Some(io_err) = inner.downcast_ref::<io::Error>() {
-            use std::io::ErrorKind::*;
-            if matches!(
-                io_err.kind(),
-                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
-            ) {
-                return true;
-            }
-        }
-        source = inner.source();
-    }
-    false
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
     use http::Uri;
+    use http_body_util::Empty;
     use hyper::server::conn::http1;
     use hyper_util::rt::TokioIo;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -332,7 +272,7 @@ mod tests {
                 parts.uri = Uri::from_static("/");
                 let sent = upstream
                     .send(
-                        Request::from_parts(parts, Either::Left(body)),
+                        Request::from_parts(parts, Some(body)),
                         Duration::from_secs(10),
                     )
                     .await;
@@ -351,5 +291,69 @@ mod tests {
         assert!(matches!(err, ProxyError::ClientBody(_)), "{err:?}");
         assert_eq!(err.status(), http::StatusCode::BAD_REQUEST);
         assert_eq!(err.side(), super::super::error::Side::Downstream);
+    }
+
+    /// A next hop that answers as soon as it has the head, before the
+    /// body (a 413, say): the answer is passed on, the sending of the body
+    /// ends, and the connection, its request cut short, is never pooled.
+    #[tokio::test]
+    async fn an_answer_before_the_whole_body_ends_the_sending() {
+        let next_hop = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let authority = next_hop.local_addr().expect("addr").to_string();
+        tokio::spawn(async move {
+            if let Ok((mut stream, _)) = next_hop.accept().await {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(n) if n > 0 => head.extend_from_slice(&buf[..n]),
+                        _ => return,
+                    }
+                }
+                let answer = b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 0\r\n\r\n";
+                if stream.write_all(answer).await.is_ok() {
+                    while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+                }
+            }
+        });
+        let upstream = Arc::new(Upstream::new(&authority, &Settings::default()));
+        let (mut client, server) = tokio::io::duplex(4096);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let tx = std::sync::Mutex::new(Some(tx));
+        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+            let upstream = upstream.clone();
+            let tx = tx.lock().ok().and_then(|mut t| t.take());
+            async move {
+                let (mut parts, body) = request.into_parts();
+                parts.uri = Uri::from_static("/");
+                let sent = upstream
+                    .send(
+                        Request::from_parts(parts, Some(body)),
+                        Duration::from_secs(10),
+                    )
+                    .await;
+                let status = sent.map(|sent| sent.response.status().as_u16());
+                if let Some(tx) = tx {
+                    let _ = tx.send((status.ok(), upstream.pool.idle()));
+                }
+                Ok::<_, std::convert::Infallible>(Response::new(Empty::<Bytes>::new()))
+            }
+        });
+        tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(server), service));
+        // A chunked body that never ends.
+        client
+            .write_all(
+                b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+            )
+            .await
+            .expect("write");
+        let (status, idle) = rx.await.expect("the service ran");
+        assert_eq!(status, Some(413));
+        assert_eq!(
+            idle, 0,
+            "a connection whose request was cut short is not pooled"
+        );
     }
 }
