@@ -246,21 +246,14 @@ mod tests {
     use hyper_util::rt::TokioIo;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// A client request whose chunked body is broken, relayed to a next hop
-    /// that reads everything and never answers: the failure is the client's.
-    #[tokio::test]
-    async fn a_broken_client_body_is_a_client_error() {
-        let next_hop = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let authority = next_hop.local_addr().expect("addr").to_string();
-        tokio::spawn(async move {
-            if let Ok((mut stream, _)) = next_hop.accept().await {
-                let mut sink = [0u8; 4096];
-                while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
-            }
-        });
-        let upstream = Arc::new(Upstream::new(&authority, &Settings::default()));
+    /// What `send` gave for one client request written as `bytes` and
+    /// served by hyper with `upstream` as its next hop, mapped by `seen`
+    /// while the service still holds the pool (its idle count included).
+    async fn relay<T: Send + 'static>(
+        upstream: Arc<Upstream>,
+        bytes: &'static [u8],
+        seen: fn(Result<UpstreamResponse, ProxyError>, &Upstream) -> T,
+    ) -> T {
         let (mut client, server) = tokio::io::duplex(4096);
         let (tx, rx) = tokio::sync::oneshot::channel();
         let tx = std::sync::Mutex::new(Some(tx));
@@ -277,17 +270,37 @@ mod tests {
                     )
                     .await;
                 if let Some(tx) = tx {
-                    let _ = tx.send(sent.err());
+                    let _ = tx.send(seen(sent, &upstream));
                 }
                 Ok::<_, std::convert::Infallible>(Response::new(Empty::<Bytes>::new()))
             }
         });
         tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(server), service));
-        client
-            .write_all(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n")
+        client.write_all(bytes).await.expect("write");
+        let seen = rx.await.expect("the service ran");
+        drop(client);
+        seen
+    }
+
+    /// A client request whose chunked body is broken, relayed to a next hop
+    /// that reads everything and never answers: the failure is the client's.
+    #[tokio::test]
+    async fn a_broken_client_body_is_a_client_error() {
+        let next_hop = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .expect("write");
-        let err = rx.await.expect("the service ran").expect("an error");
+            .expect("bind");
+        let authority = next_hop.local_addr().expect("addr").to_string();
+        tokio::spawn(async move {
+            if let Ok((mut stream, _)) = next_hop.accept().await {
+                let mut sink = [0u8; 4096];
+                while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+            }
+        });
+        let upstream = Arc::new(Upstream::new(&authority, &Settings::default()));
+        let request: &[u8] =
+            b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n";
+        let err = relay(upstream, request, |sent, _| sent.err()).await;
+        let err = err.expect("an error");
         assert!(matches!(err, ProxyError::ClientBody(_)), "{err:?}");
         assert_eq!(err.status(), http::StatusCode::BAD_REQUEST);
         assert_eq!(err.side(), super::super::error::Side::Downstream);
@@ -319,37 +332,14 @@ mod tests {
             }
         });
         let upstream = Arc::new(Upstream::new(&authority, &Settings::default()));
-        let (mut client, server) = tokio::io::duplex(4096);
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let tx = std::sync::Mutex::new(Some(tx));
-        let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-            let upstream = upstream.clone();
-            let tx = tx.lock().ok().and_then(|mut t| t.take());
-            async move {
-                let (mut parts, body) = request.into_parts();
-                parts.uri = Uri::from_static("/");
-                let sent = upstream
-                    .send(
-                        Request::from_parts(parts, Some(body)),
-                        Duration::from_secs(10),
-                    )
-                    .await;
-                let status = sent.map(|sent| sent.response.status().as_u16());
-                if let Some(tx) = tx {
-                    let _ = tx.send((status.ok(), upstream.pool.idle()));
-                }
-                Ok::<_, std::convert::Infallible>(Response::new(Empty::<Bytes>::new()))
-            }
-        });
-        tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(server), service));
         // A chunked body that never ends.
-        client
-            .write_all(
-                b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
-            )
-            .await
-            .expect("write");
-        let (status, idle) = rx.await.expect("the service ran");
+        let request: &[u8] =
+            b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n";
+        let (status, idle) = relay(upstream, request, |sent, upstream| {
+            let status = sent.map(|sent| sent.response.status().as_u16());
+            (status.ok(), upstream.pool.idle())
+        })
+        .await;
         assert_eq!(status, Some(413));
         assert_eq!(
             idle, 0,
