@@ -35,7 +35,8 @@ import tests_1k  # bench/tests_1k.py: 1,000 tests over 1,000 rules
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "bench" / "conf"
 ORIGIN_PORT = 18080
-PORTS = {"direct": ORIGIN_PORT, "nginx": 18081, "haproxy": 18082, "switchyard": 18083}
+PORTS = {"direct": ORIGIN_PORT, "nginx": 18081, "haproxy": 18082, "switchyard": 18083,
+         "switchyard-plain": 18084}
 PROXIES = ["nginx", "haproxy", "switchyard"]
 TARGETS = ["direct"] + PROXIES
 PROXY_CORE = "0"
@@ -65,7 +66,11 @@ SCENARIOS = {
 # Scenarios measured twice per round: quiet, then beside a busy loop on the
 # proxy's core.
 CONTENDED = {"contention"}
-# Scenarios whose switchyard config gets more rules appended.
+# Scenarios whose switchyard config gets more rules appended. In these a
+# second switchyard ("switchyard-plain", same binary, same core) runs the
+# config without them, measured in the same rounds: the cost of the extra
+# rules is the ratio of the two within one run (issue 12), free of the drift
+# that a comparison between two scenarios run minutes apart carries.
 EXTRA_RULES = {"main-response": CONF / "response_rules.conf"}
 
 # name -> entries of a redirect map put in front of every proxy's rules (a
@@ -333,14 +338,14 @@ def hwm_kib(pid):
     return 0
 
 
-def switchyard_env(out, confdir):
+def switchyard_env(out, confdir, name="switchyard"):
     env = dict(os.environ)
     env.update({
-        "SWITCHYARD_LISTEN": f"127.0.0.1:{PORTS['switchyard']}",
+        "SWITCHYARD_LISTEN": f"127.0.0.1:{PORTS[name]}",
         "SWITCHYARD_UPSTREAM": f"127.0.0.1:{ORIGIN_PORT}",
         "SWITCHYARD_CONFIG_DIR": str(confdir),
-        "SWITCHYARD_LOG_DIR": str(out / "switchyard-log"),
-        "SWITCHYARD_RUN_DIR": str(out / "switchyard-run"),
+        "SWITCHYARD_LOG_DIR": str(out / f"{name}-log"),
+        "SWITCHYARD_RUN_DIR": str(out / f"{name}-run"),
     })
     return env
 
@@ -399,13 +404,22 @@ def run_scenario(name, out, binary, rounds, seconds, conns):
     procs = Procs()
     results = {t: [] for t in TARGETS}
     reloads = []
+    plain = name in EXTRA_RULES
     try:
         start_origin(procs, out)
         for p in PROXIES:
             start_proxy(procs, p, out, confdir, binary)
+        if plain:
+            plain_dir = write_configs(out, n, MAP_ENTRIES.get(name, 0))
+            for d in ("switchyard-plain-log", "switchyard-plain-run"):
+                (out / d).mkdir(parents=True, exist_ok=True)
+            procs.start("switchyard-plain", [str(binary), "serve"], PROXY_CORE,
+                        env=switchyard_env(out, plain_dir / "switchyard", "switchyard-plain"))
+            wait_ready(PORTS["switchyard-plain"])
+            results["switchyard-plain"] = []
         for p in PROXIES:
             wait_ready(PORTS[p])
-        targets = PROXIES if reload else TARGETS
+        targets = PROXIES if reload else TARGETS + (["switchyard-plain"] if plain else [])
         if reload:
             targets = ["switchyard"]
         for r in range(rounds):
@@ -551,6 +565,15 @@ def report(all_results, rounds, seconds, conns):
                 + (f"{rps / base_d:.2f}" if base_d else "-") + " |")
         if name in CONTENDED:
             lines.extend(contention_table(rows))
+        if rows.get("switchyard-plain") and rows.get("switchyard"):
+            def cpu(r):
+                return r["user_us_per_req"] + r["sys_us_per_req"]
+            ratios = [cpu(w) / cpu(wo) for w, wo in zip(rows["switchyard"], rows["switchyard-plain"])]
+            lines.append("\nswitchyard with the extra rules against switchyard-plain (same binary, "
+                         "without them), CPU per request, per round: "
+                         + ", ".join(f"{r:.3f}" for r in ratios)
+                         + f"; ratio of medians {med(rows['switchyard'], 'user_us_per_req') + med(rows['switchyard'], 'sys_us_per_req'):.1f}"
+                         + f" / {med(rows['switchyard-plain'], 'user_us_per_req') + med(rows['switchyard-plain'], 'sys_us_per_req'):.1f} µs")
         steal = steal_line(rows)
         if steal:
             lines.append(steal)
