@@ -69,10 +69,28 @@ impl ClientIo {
     ) -> Self {
         let now = Instant::now();
         let alarm = Alarm::Idle(now + timeouts.header);
+        Self::with(
+            inner,
+            state,
+            ClientTimers::new(timeouts, now),
+            alarm,
+            head_limit,
+        )
+    }
+
+    /// A wrapper with nothing read, written or refused yet: what `new` and
+    /// `resume` share.
+    fn with(
+        inner: TcpStream,
+        state: Arc<ConnState>,
+        timers: ClientTimers,
+        alarm: Alarm,
+        head_limit: usize,
+    ) -> Self {
         ClientIo {
             inner,
             state,
-            timers: ClientTimers::new(timeouts, now),
+            timers,
             sleep: Box::pin(tokio::time::sleep_until(alarm.at())),
             alarm,
             framing: RequestFraming::new(head_limit),
@@ -138,21 +156,8 @@ impl ClientIo {
         let timers = ClientTimers::resume(timeouts, idle);
         let (_, closing) = timers.park();
         let alarm = Alarm::Idle(closing);
-        Box::new(ClientIo {
-            inner,
-            state: Arc::new(ConnState::default()),
-            timers,
-            sleep: Box::pin(tokio::time::sleep_until(closing)),
-            alarm,
-            framing: RequestFraming::new(head_limit),
-            refusal: None,
-            writing: None,
-            broken: false,
-            flushed_through: 0,
-            held: HeldBytes::default(),
-            park_due: false,
-            parked: false,
-        })
+        let state = Arc::new(ConnState::default());
+        Box::new(Self::with(inner, state, timers, alarm, head_limit))
     }
 
     /// Nothing in flight, every request answered and flushed, no byte of
